@@ -1,0 +1,156 @@
+//! The as-run log: `<state>/asrun/YYYY-MM-DD.jsonl`, one JSON event a line (SPEC §9).
+//! It is the proof of what played, and what a restarted daemon continues from.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::planner::{History, Kind, PlanItem, Played};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    Start,
+    End,
+    Interrupted,
+    Failed,
+    Skipped,
+    AmpOn,
+    AmpOff,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(with = "crate::timefmt")]
+    pub ts: DateTime<Tz>,
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<PlanItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_time")]
+    pub scheduled: Option<DateTime<Tz>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+mod opt_time {
+    use chrono::DateTime;
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&crate::timefmt::format(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Tz>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "crate::timefmt")] DateTime<Tz>);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+pub fn day_file(state_dir: &Path, date: NaiveDate) -> PathBuf {
+    state_dir
+        .join("asrun")
+        .join(format!("{}.jsonl", date.format("%Y-%m-%d")))
+}
+
+/// Reads one day's log. A line that does not parse (a torn last line after a power cut)
+/// is skipped with a warning: the rest of the day's proof stands.
+pub fn read_day(state_dir: &Path, date: NaiveDate, tz: Tz) -> Vec<Record> {
+    let path = day_file(state_dir, date);
+    let Ok(file) = std::fs::File::open(&path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(&line) {
+            Ok(mut r) => {
+                rezone(&mut r, tz);
+                out.push(r);
+            }
+            Err(e) => tracing::warn!(
+                "{}:{}: unreadable as-run line skipped: {e}",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    out
+}
+
+fn rezone(r: &mut Record, tz: Tz) {
+    r.ts = r.ts.with_timezone(&tz);
+    r.scheduled = r.scheduled.map(|t| t.with_timezone(&tz));
+    if let Some(item) = &mut r.item {
+        item.start = item.start.with_timezone(&tz);
+        item.end = item.end.with_timezone(&tz);
+    }
+}
+
+/// The plays that finished, from one day's records: each `end` paired with its `start`.
+pub fn completed_plays(records: &[Record]) -> Vec<Played> {
+    let mut started: HashMap<(&str, Kind), DateTime<Tz>> = HashMap::new();
+    let mut out = Vec::new();
+    for r in records {
+        let Some(item) = &r.item else { continue };
+        let key = (item.id.as_str(), item.kind);
+        match r.event {
+            Event::Start => {
+                started.insert(key, r.ts);
+            }
+            Event::End => out.push(Played {
+                id: item.id.clone(),
+                kind: item.kind,
+                campaign: item.campaign.clone(),
+                start: started.remove(&key).unwrap_or(r.ts),
+                end: r.ts,
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The history a plan of `date` needs: that day's finished plays, and how often each
+/// bulletin played on the days before (for rotation).
+pub fn history(state_dir: &Path, date: NaiveDate, tz: Tz) -> History {
+    let today = completed_plays(&read_day(state_dir, date, tz));
+    let mut earlier_counts: HashMap<String, u32> = HashMap::new();
+    let dir = state_dir.join("asrun");
+    let mut days: Vec<NaiveDate> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            NaiveDate::parse_from_str(name.strip_suffix(".jsonl")?, "%Y-%m-%d").ok()
+        })
+        .filter(|d| *d < date)
+        .collect();
+    days.sort();
+    for day in days {
+        for p in completed_plays(&read_day(state_dir, day, tz)) {
+            if p.kind == Kind::Bulletin {
+                *earlier_counts.entry(p.id).or_default() += 1;
+            }
+        }
+    }
+    History {
+        today,
+        earlier_counts,
+    }
+}

@@ -1,0 +1,117 @@
+//! What can be broadcast: campaigns and bulletins from every source (schedule.toml,
+//! the provincial feed, pushes), merged into one catalog the planner reads.
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, TimeDelta};
+use serde::{Deserialize, Serialize};
+
+/// The three levels of Circular 39/2020/TT-BTTTT. Ordered: `Emergency` is greatest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Normal,
+    Priority,
+    Emergency,
+}
+
+impl Priority {
+    pub fn parse(text: &str) -> Option<Priority> {
+        match text {
+            "normal" => Some(Priority::Normal),
+            "priority" => Some(Priority::Priority),
+            "emergency" => Some(Priority::Emergency),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::Priority => "priority",
+            Priority::Emergency => "emergency",
+        }
+    }
+}
+
+/// Where a bulletin or campaign came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Local,
+    Feed,
+    Push,
+}
+
+/// What a directive asks for: plays per day over a date range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub id: String,
+    pub title: String,
+    /// First and last day, both inclusive, in the station's time zone.
+    pub from: NaiveDate,
+    pub until: NaiveDate,
+    pub plays_per_day: u32,
+    /// Least time between the starts of two plays of this campaign.
+    pub min_gap: TimeDelta,
+    /// Sessions it may use; `None` means all.
+    pub sessions: Option<Vec<String>>,
+    pub priority: Priority,
+    pub source: Source,
+}
+
+impl Campaign {
+    pub fn runs_on(&self, date: NaiveDate) -> bool {
+        self.from <= date && date <= self.until
+    }
+
+    pub fn allows_session(&self, name: &str) -> bool {
+        self.sessions
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    }
+}
+
+/// One playable audio file with its metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bulletin {
+    pub id: String,
+    pub title: String,
+    pub campaign: Option<String>,
+    pub priority: Priority,
+    pub source: Source,
+    pub path: PathBuf,
+    pub duration: TimeDelta,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    /// Order of arrival, smaller is older: breaks ties in rotation ("oldest first").
+    pub added: u64,
+}
+
+impl Bulletin {
+    pub fn valid_on(&self, date: NaiveDate) -> bool {
+        self.valid_from.is_none_or(|d| d <= date) && self.valid_until.is_none_or(|d| date <= d)
+    }
+}
+
+/// All campaigns and bulletins known to the station.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Catalog {
+    pub campaigns: Vec<Campaign>,
+    pub bulletins: Vec<Bulletin>,
+}
+
+impl Catalog {
+    /// The station's catalog: schedule.toml's own campaigns and bulletins. (Feed and
+    /// pushed ones join here as those sources arrive.)
+    pub fn assemble(schedule: &crate::config::Schedule) -> Catalog {
+        Catalog {
+            campaigns: schedule.campaigns.clone(),
+            bulletins: schedule.bulletins.clone(),
+        }
+    }
+
+    pub fn campaign(&self, id: &str) -> Option<&Campaign> {
+        self.campaigns.iter().find(|c| c.id == id)
+    }
+}

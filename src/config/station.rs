@@ -1,0 +1,318 @@
+//! `station.toml`: set up once by the installer (SPEC §5).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::TimeDelta;
+
+use super::toml_reader::Fields;
+use crate::diag::Diagnostics;
+use crate::units::parse_duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Station {
+    pub station_id: String,
+    pub state_dir: PathBuf,
+    pub audio: Audio,
+    pub amplifier: Option<Amplifier>,
+    pub feed: Feed,
+    pub emergency: Emergency,
+    pub api: Api,
+}
+
+/// Where the sound goes (`[audio] output`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Default,
+    Alsa(String),
+    Pulse(Option<String>),
+    Wav(PathBuf),
+    Null,
+}
+
+impl Output {
+    pub fn parse(text: &str, config_dir: &Path) -> Option<Output> {
+        Some(match text.split_once(':') {
+            None if text == "default" => Output::Default,
+            None if text == "null" => Output::Null,
+            None if text == "pulse" => Output::Pulse(None),
+            Some(("alsa", pcm)) if !pcm.is_empty() => Output::Alsa(pcm.into()),
+            Some(("pulse", sink)) if !sink.is_empty() => Output::Pulse(Some(sink.into())),
+            Some(("wav", path)) if !path.is_empty() => Output::Wav(config_dir.join(path)),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    pub output: Output,
+    pub volume: f64,
+    /// Integrated loudness to bring every file to, in LUFS; `None` plays files as they are.
+    pub loudness_target: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Amplifier {
+    pub on: Vec<String>,
+    pub off: Vec<String>,
+    pub warmup: TimeDelta,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    pub url: Option<String>,
+    /// minisign public keys (base64, as in a `.pub` file's second line).
+    pub public_keys: Vec<String>,
+    pub poll: TimeDelta,
+    pub max_bulletin_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Emergency {
+    pub start_chime: Option<PathBuf>,
+    pub end_chime: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Api {
+    pub listen: SocketAddr,
+}
+
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/loaxa";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
+pub const DEFAULT_MAX_BULLETIN_BYTES: u64 = 50 * 1024 * 1024;
+
+/// Reads station.toml's top table. Returns `None` when anything is wrong (and says what in `d`).
+pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option<Station> {
+    let errors_before = d.len();
+    let station_id = root.required_string(d, "station_id");
+    if let Some(id) = &station_id {
+        let ok = !id.get_ref().is_empty()
+            && id
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !ok {
+            d.error_help(
+                id.span(),
+                format!("station_id {:?} is not a valid id", id.get_ref()),
+                "use lowercase ASCII letters, digits and dashes, e.g. \"hn-ba-vi-tan-linh\"",
+            );
+        }
+    }
+
+    let mut state_dir = PathBuf::from(DEFAULT_STATE_DIR);
+    if let Some(mut paths) = root.table(d, "paths") {
+        if let Some(state) = paths.string(d, "state") {
+            state_dir = config_dir.join(state.get_ref());
+        }
+        paths.finish(d);
+    }
+
+    let mut audio = Audio {
+        output: Output::Default,
+        volume: 1.0,
+        loudness_target: None,
+    };
+    if let Some(mut t) = root.table(d, "audio") {
+        if let Some(out) = t.string(d, "output") {
+            match Output::parse(out.get_ref(), config_dir) {
+                Some(o) => audio.output = o,
+                None => d.error_help(
+                    out.span(),
+                    format!("unknown audio output {:?}", out.get_ref()),
+                    "use one of: default, alsa:<pcm>, pulse, pulse:<sink>, wav:<path>, null (`loaxa devices` lists them)",
+                ),
+            }
+        }
+        if let Some(v) = t.float(d, "volume") {
+            if (0.0..=1.0).contains(v.get_ref()) {
+                audio.volume = *v.get_ref();
+            } else {
+                d.error_help(
+                    v.span(),
+                    format!("volume {} is out of range", v.get_ref()),
+                    "use a number from 0.0 (silent) to 1.0 (full)",
+                );
+            }
+        }
+        if let Some(v) = t.float(d, "loudness_target") {
+            if (-40.0..=-5.0).contains(v.get_ref()) {
+                audio.loudness_target = Some(*v.get_ref());
+            } else {
+                d.error_help(
+                    v.span(),
+                    format!("loudness_target {} LUFS is out of range", v.get_ref()),
+                    "broadcast speech is usually -23 to -14 LUFS; -16.0 suits loudspeakers",
+                );
+            }
+        }
+        t.finish(d);
+    }
+
+    let mut amplifier = None;
+    if let Some(mut t) = root.table(d, "amplifier") {
+        let on = command(&mut t, d, "on");
+        let off = command(&mut t, d, "off");
+        let warmup = duration(&mut t, d, "warmup").unwrap_or(TimeDelta::zero());
+        if let (Some(on), Some(off)) = (on, off) {
+            amplifier = Some(Amplifier { on, off, warmup });
+        }
+        t.finish(d);
+    }
+
+    let mut feed = Feed {
+        url: None,
+        public_keys: Vec::new(),
+        poll: TimeDelta::seconds(60),
+        max_bulletin_bytes: DEFAULT_MAX_BULLETIN_BYTES,
+    };
+    if let Some(mut t) = root.table(d, "feed") {
+        if let Some(url) = t.string(d, "url") {
+            let u = url.get_ref();
+            if u.starts_with("http://") || u.starts_with("https://") {
+                feed.url = Some(u.clone());
+            } else {
+                d.error_help(
+                    url.span(),
+                    format!("feed url {u:?} is not an http(s) URL"),
+                    "write the full address, e.g. \"https://tinh.example/loaxa/feed.json\"",
+                );
+            }
+        }
+        for key in t.string_array(d, "public_keys").unwrap_or_default() {
+            if is_minisign_public_key(key.get_ref()) {
+                feed.public_keys.push(key.into_inner());
+            } else {
+                d.error_help(key.span(), "this is not a minisign public key", "copy the second line of the province's .pub file: 56 characters starting with \"RW\"");
+            }
+        }
+        if let Some(poll) = duration(&mut t, d, "poll") {
+            if poll < TimeDelta::seconds(5) {
+                d.error_help(
+                    t.span(),
+                    "feed poll interval is shorter than 5s",
+                    "poll every 60s or so; the feed uses conditional requests",
+                );
+            } else {
+                feed.poll = poll;
+            }
+        }
+        if let Some(max) = t.integer(d, "max_bulletin_bytes") {
+            match u64::try_from(*max.get_ref()) {
+                Ok(n) if n > 0 => feed.max_bulletin_bytes = n,
+                _ => d.error_help(
+                    max.span(),
+                    "max_bulletin_bytes must be a positive number of bytes",
+                    "e.g. 52428800 for 50 MiB",
+                ),
+            }
+        }
+        if feed.url.is_some() && feed.public_keys.is_empty() {
+            d.error_help(
+                t.span(),
+                "[feed] has a url but no public_keys: nothing from it could ever be trusted",
+                "add the province's minisign public key: public_keys = [\"RW…\"]",
+            );
+        }
+        t.finish(d);
+    }
+
+    let mut emergency = Emergency::default();
+    if let Some(mut t) = root.table(d, "emergency") {
+        emergency.start_chime = t
+            .string(d, "start_chime")
+            .map(|p| config_dir.join(p.get_ref()));
+        emergency.end_chime = t
+            .string(d, "end_chime")
+            .map(|p| config_dir.join(p.get_ref()));
+        for (key, path) in [
+            ("start_chime", &emergency.start_chime),
+            ("end_chime", &emergency.end_chime),
+        ] {
+            if let (Some(path), Some(v)) = (path, t.value(key))
+                && !path.is_file()
+            {
+                d.error_help(
+                    v.span(),
+                    format!("{key} file not found: {}", path.display()),
+                    "put the file there or fix the path (relative paths start at the config dir)",
+                );
+            }
+        }
+        t.finish(d);
+    }
+
+    let mut api = Api {
+        listen: DEFAULT_LISTEN.parse().ok()?,
+    };
+    if let Some(mut t) = root.table(d, "api") {
+        if let Some(listen) = t.string(d, "listen") {
+            match listen.get_ref().parse() {
+                Ok(addr) => api.listen = addr,
+                Err(_) => d.error_help(
+                    listen.span(),
+                    format!("{:?} is not an address to listen on", listen.get_ref()),
+                    "write IP:port, e.g. \"127.0.0.1:8470\"",
+                ),
+            }
+        }
+        t.finish(d);
+    }
+
+    if d.len() > errors_before {
+        return None;
+    }
+    Some(Station {
+        station_id: station_id?.into_inner(),
+        state_dir,
+        audio,
+        amplifier,
+        feed,
+        emergency,
+        api,
+    })
+}
+
+/// A command given as a list: program and arguments, run without a shell.
+fn command(t: &mut Fields, d: &mut Diagnostics, key: &'static str) -> Option<Vec<String>> {
+    if !t.has(key) {
+        t.missing(d, key);
+        return None;
+    }
+    let parts = t.string_array(d, key)?;
+    if parts.is_empty() {
+        d.error_help(
+            t.span(),
+            format!("amplifier `{key}` command is empty"),
+            "give the program and its arguments, e.g. [\"/usr/local/bin/relay\", \"on\"]",
+        );
+        return None;
+    }
+    Some(parts.into_iter().map(|p| p.into_inner()).collect())
+}
+
+pub(super) fn duration(
+    t: &mut Fields,
+    d: &mut Diagnostics,
+    key: &'static str,
+) -> Option<TimeDelta> {
+    let text = t.string(d, key)?;
+    match parse_duration(text.get_ref()) {
+        Ok(v) => Some(v),
+        Err(msg) => {
+            d.error(text.span(), format!("`{key}` in {}: {msg}", t.what()));
+            None
+        }
+    }
+}
+
+/// minisign public keys are base64 of 42 bytes ("Ed" + key id + key): 56 characters.
+fn is_minisign_public_key(text: &str) -> bool {
+    text.len() == 56
+        && text.starts_with("RW")
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
+}

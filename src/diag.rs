@@ -1,0 +1,135 @@
+//! Configuration diagnostics: every problem names file:line:column and says how to fix it.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// One problem found in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: PathBuf,
+    /// 1-based line and column (columns count characters, not bytes).
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// How to fix it, when we can say.
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects diagnostics for one source file, turning byte spans into line:column.
+pub struct Diagnostics<'a> {
+    file: &'a Path,
+    source: &'a str,
+    found: Vec<Diagnostic>,
+}
+
+impl<'a> Diagnostics<'a> {
+    pub fn new(file: &'a Path, source: &'a str) -> Self {
+        Diagnostics {
+            file,
+            source,
+            found: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.push(span, message.into(), None);
+    }
+
+    pub fn error_help(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.push(span, message.into(), Some(help.into()));
+    }
+
+    fn push(&mut self, span: Range<usize>, message: String, help: Option<String>) {
+        let (line, column) = line_column(self.source, span.start);
+        self.found.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            message,
+            help,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty()
+    }
+
+    pub fn source(&self) -> &str {
+        self.source
+    }
+
+    pub fn len(&self) -> usize {
+        self.found.len()
+    }
+
+    /// The diagnostics in file order.
+    pub fn into_vec(mut self) -> Vec<Diagnostic> {
+        self.found.sort_by_key(|d| (d.line, d.column));
+        self.found
+    }
+}
+
+/// 1-based line and character column of a byte offset.
+pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(source.len());
+    let before = source.get(..offset).unwrap_or(source);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// "did you mean …?" for a misspelt key or name, if one is close enough.
+pub fn did_you_mean<'n>(given: &str, known: impl IntoIterator<Item = &'n str>) -> Option<&'n str> {
+    known
+        .into_iter()
+        .map(|k| (strsim::jaro_winkler(given, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_characters_not_bytes() {
+        let src = "a = 1\nname = \"Sáng\" x\n";
+        let x = src.find(" x").unwrap() + 1;
+        assert_eq!(line_column(src, x), (2, 15));
+        assert_eq!(line_column(src, 0), (1, 1));
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("plays_per_dya", ["plays_per_day", "min_gap"]),
+            Some("plays_per_day")
+        );
+        assert_eq!(did_you_mean("zzz", ["plays_per_day", "min_gap"]), None);
+    }
+}

@@ -1,0 +1,153 @@
+//! The `loaxa` command line (SPEC §6).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use loaxa::catalog::Catalog;
+use loaxa::config::{self, Config};
+use loaxa::planner::{PlanInput, plan_day};
+use loaxa::{asrun, plan_view};
+
+/// Exit codes (SPEC §6).
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 78;
+
+#[derive(Parser)]
+#[command(
+    name = "loaxa",
+    version,
+    about = "Broadcast daemon for a commune loudspeaker radio (đài truyền thanh cấp xã)"
+)]
+struct Cli {
+    /// Config dir holding station.toml and schedule.toml [default: $LOAXA_CONFIG or /etc/loaxa]
+    #[arg(long, global = true, value_name = "DIR")]
+    config: Option<PathBuf>,
+    /// Log format on stderr
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate station.toml and schedule.toml; print every error (exit 78) or a summary
+    Check,
+    /// Show a day's plan: what plays when, campaign quotas and warnings
+    Plan {
+        /// The day to plan [default: today in the station's time zone]
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<NaiveDate>,
+        /// JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let dir = config::config_dir(cli.config);
+    match cli.command {
+        Command::Check => check(&dir),
+        Command::Plan { date, json } => plan(&dir, date, json),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOAXA_LOG")
+        .unwrap_or_else(|_| "info,symphonia=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Loads the config or prints every problem with it.
+fn load(dir: &std::path::Path) -> Result<Config, ExitCode> {
+    let today = Utc::now()
+        .with_timezone(&config::schedule::DEFAULT_TIMEZONE)
+        .date_naive();
+    Config::load(dir, today).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        eprintln!(
+            "{} error{} in {}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            dir.display()
+        );
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn check(dir: &std::path::Path) -> ExitCode {
+    let config = match load(dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let s = &config.schedule;
+    println!(
+        "{}: OK · station {} · {} session{} · {} campaign{} · {} bulletin{} · fill: {}",
+        config.dir.display(),
+        config.station.station_id,
+        s.sessions.len(),
+        plural(s.sessions.len()),
+        s.campaigns.len(),
+        plural(s.campaigns.len()),
+        s.bulletins.len(),
+        plural(s.bulletins.len()),
+        s.fill
+            .as_ref()
+            .map_or("none".to_string(), |f| format!("{} files", f.files.len())),
+    );
+    ExitCode::SUCCESS
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode {
+    let config = match load(dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let tz = config.schedule.timezone;
+    let date = date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
+    let catalog = Catalog::assemble(&config.schedule);
+    let history = asrun::history(&config.station.state_dir, date, tz);
+    let plan = plan_day(&PlanInput {
+        station_id: &config.station.station_id,
+        schedule: &config.schedule,
+        catalog: &catalog,
+        date,
+        history: &history,
+        not_before: None,
+    });
+    if json {
+        match serde_json::to_string_pretty(&plan) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: cannot write the plan as JSON: {e}");
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        }
+    } else {
+        print!("{}", plan_view::render(&plan));
+    }
+    ExitCode::SUCCESS
+}

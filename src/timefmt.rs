@@ -1,0 +1,25 @@
+//! Times as the station shows them: RFC 3339 with the station's offset, milliseconds
+//! only when not zero (`2021-10-01T05:30:00+07:00`, `2021-10-01T05:30:04.127+07:00`).
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, TimeZone};
+use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer, Serializer};
+
+pub fn format<Z: TimeZone>(t: &DateTime<Z>) -> String
+where
+    Z::Offset: std::fmt::Display,
+{
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+pub fn serialize<S: Serializer>(t: &DateTime<Tz>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format(t))
+}
+
+/// Reads an RFC 3339 time; the instant is kept, shown in UTC until re-zoned by the caller.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Tz>, D::Error> {
+    let text = String::deserialize(d)?;
+    let t: DateTime<FixedOffset> =
+        DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)?;
+    Ok(t.with_timezone(&Tz::UTC))
+}

@@ -1,0 +1,174 @@
+//! The small text formats of the config files: durations (`1h30m`), clock times
+//! (`05:30`) and day sets (`mon-fri`).
+
+use chrono::{NaiveTime, TimeDelta, Weekday};
+
+/// Parses `30s`, `5m`, `1h30m`, `2h`, `1h5m30s`, `250ms`. A bare number is refused so
+/// that `min_gap = "3"` cannot silently mean three seconds.
+pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
+    let help = "write a duration like \"30s\", \"5m\" or \"1h30m\"";
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(format!("empty duration; {help}"));
+    }
+    let mut total_ms: i64 = 0;
+    let mut digits = String::new();
+    let mut chars = s.chars().peekable();
+    let mut saw_unit = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit_ms: i64 = match c {
+            'h' => 3_600_000,
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                1
+            }
+            'm' => 60_000,
+            's' => 1_000,
+            _ => return Err(format!("{text:?} is not a duration; {help}")),
+        };
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration; {help}"))?;
+        total_ms = n
+            .checked_mul(unit_ms)
+            .and_then(|v| v.checked_add(total_ms))
+            .ok_or_else(|| format!("{text:?} is too long"))?;
+        digits.clear();
+        saw_unit = true;
+    }
+    if !digits.is_empty() || !saw_unit {
+        return Err(format!("{text:?} has a number without a unit; {help}"));
+    }
+    Ok(TimeDelta::milliseconds(total_ms))
+}
+
+/// `1h30m`, `45s`, `2m5s` — the inverse of `parse_duration` for whole seconds.
+pub fn format_duration(d: TimeDelta) -> String {
+    let total = d.num_seconds().max(0);
+    let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out += &format!("{h}h");
+    }
+    if m > 0 {
+        out += &format!("{m}m");
+    }
+    if s > 0 || out.is_empty() {
+        out += &format!("{s}s");
+    }
+    out
+}
+
+/// Parses `05:30` or `05:30:15` (24-hour clock).
+pub fn parse_clock(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text.trim(), "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(text.trim(), "%H:%M:%S"))
+        .map_err(|_| format!("{text:?} is not a time of day; write it as HH:MM, e.g. \"05:30\""))
+}
+
+/// A set of weekdays, Monday = bit 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Days(u8);
+
+impl Days {
+    pub const ALL: Days = Days(0x7f);
+
+    pub fn contains(self, day: Weekday) -> bool {
+        self.0 & (1 << day.num_days_from_monday()) != 0
+    }
+
+    pub fn intersects(self, other: Days) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+/// Parses `daily`, `mon-fri`, `mon,wed,fri`, `sat-sun`, `fri-mon` (wraps), or a mix.
+pub fn parse_days(text: &str) -> Result<Days, String> {
+    let help = "write \"daily\", a range like \"mon-fri\" or a list like \"mon,wed,fri\"";
+    let s = text.trim().to_ascii_lowercase();
+    if s == "daily" || s == "everyday" {
+        return Ok(Days::ALL);
+    }
+    let mut bits = 0u8;
+    for part in s.split(',').map(str::trim) {
+        let (from, to) = match part.split_once('-') {
+            Some((a, b)) => (weekday(a.trim()), weekday(b.trim())),
+            None => (weekday(part), weekday(part)),
+        };
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(format!("{text:?}: {part:?} is not a day; {help}"));
+        };
+        let mut day = from;
+        loop {
+            bits |= 1 << day.num_days_from_monday();
+            if day == to {
+                break;
+            }
+            day = day.succ();
+        }
+    }
+    Ok(Days(bits))
+}
+
+fn weekday(name: &str) -> Option<Weekday> {
+    Some(match name {
+        "mon" | "monday" => Weekday::Mon,
+        "tue" | "tuesday" => Weekday::Tue,
+        "wed" | "wednesday" => Weekday::Wed,
+        "thu" | "thursday" => Weekday::Thu,
+        "fri" | "friday" => Weekday::Fri,
+        "sat" | "saturday" => Weekday::Sat,
+        "sun" | "sunday" => Weekday::Sun,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(TimeDelta::seconds(30)));
+        assert_eq!(parse_duration("1h30m"), Ok(TimeDelta::minutes(90)));
+        assert_eq!(parse_duration("250ms"), Ok(TimeDelta::milliseconds(250)));
+        assert_eq!(parse_duration("1h5m30s"), Ok(TimeDelta::seconds(3930)));
+        for bad in ["", "3", "3x", "h", "1h30", "-5m", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert_eq!(format_duration(TimeDelta::seconds(3930)), "1h5m30s");
+        assert_eq!(format_duration(TimeDelta::zero()), "0s");
+    }
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(
+            parse_clock("05:30"),
+            Ok(NaiveTime::from_hms_opt(5, 30, 0).unwrap())
+        );
+        assert!(parse_clock("25:00").is_err());
+        assert!(parse_clock("5h").is_err());
+    }
+
+    #[test]
+    fn day_sets() {
+        let weekdays = parse_days("mon-fri").unwrap();
+        assert!(weekdays.contains(Weekday::Fri) && !weekdays.contains(Weekday::Sat));
+        let wrap = parse_days("fri-mon").unwrap();
+        assert!(
+            wrap.contains(Weekday::Sun)
+                && wrap.contains(Weekday::Mon)
+                && !wrap.contains(Weekday::Tue)
+        );
+        assert_eq!(parse_days("Daily"), Ok(Days::ALL));
+        assert_eq!(
+            parse_days("mon,wed,fri").unwrap(),
+            parse_days("wed,fri,mon").unwrap()
+        );
+        assert!(parse_days("mon-funday").is_err());
+    }
+}
