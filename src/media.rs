@@ -28,7 +28,19 @@ pub struct MediaInfo {
     pub channels: u16,
     /// Packets the decoder rejected; a clean file has none.
     pub bad_packets: u32,
+    /// False when the file's gapless header (MP3 Xing/LAME) claims fewer frames than the
+    /// file holds, e.g. two MP3s joined: then play it without end trimming.
+    #[serde(default = "yes")]
+    pub gapless_trusted: bool,
 }
+
+fn yes() -> bool {
+    true
+}
+
+/// End padding a real encoder adds is under two MP3 frames; more "padding" than this means
+/// the header's frame count is wrong.
+const MAX_TRUE_END_TRIM: u64 = 2 * 1152;
 
 impl MediaInfo {
     pub fn duration(&self) -> TimeDelta {
@@ -91,6 +103,7 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
     let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
     let mut channels = track.codec_params.channels.map_or(0, |c| c.count() as u16);
     let mut bad_packets = 0u32;
+    let mut end_trimmed: u64 = 0;
     loop {
         let packet = match reader.next_packet() {
             Ok(p) => p,
@@ -101,6 +114,7 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
         if packet.track_id() != track_id {
             continue;
         }
+        end_trimmed += u64::from(packet.trim_end());
         match decoder.decode(&packet) {
             Ok(buf) => {
                 frames += buf.frames() as u64;
@@ -111,6 +125,11 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
             Err(e) => return Err(format!("decode error: {e}")),
         }
     }
+    // A header that cut off real audio is not believed: count what is really there.
+    let gapless_trusted = end_trimmed <= MAX_TRUE_END_TRIM;
+    if !gapless_trusted {
+        frames += end_trimmed;
+    }
     if frames == 0 || sample_rate == 0 {
         return Err("no audio in it".into());
     }
@@ -119,6 +138,7 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
         sample_rate,
         channels,
         bad_packets,
+        gapless_trusted,
     })
 }
 

@@ -153,8 +153,8 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
 
     let mut amplifier = None;
     if let Some(mut t) = root.table(d, "amplifier") {
-        let on = command(&mut t, d, "on");
-        let off = command(&mut t, d, "off");
+        let on = command(&mut t, d, "on", config_dir);
+        let off = command(&mut t, d, "off", config_dir);
         let warmup = duration(&mut t, d, "warmup").unwrap_or(TimeDelta::zero());
         if let (Some(on), Some(off)) = (on, off) {
             amplifier = Some(Amplifier { on, off, warmup });
@@ -275,8 +275,15 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
     })
 }
 
-/// A command given as a list: program and arguments, run without a shell.
-fn command(t: &mut Fields, d: &mut Diagnostics, key: &'static str) -> Option<Vec<String>> {
+/// A command given as a list: program and arguments, run without a shell. A relative
+/// program path with a slash (`scripts/relay`) is resolved against the config dir; a bare
+/// name (`relay`) is looked up in PATH.
+fn command(
+    t: &mut Fields,
+    d: &mut Diagnostics,
+    key: &'static str,
+    config_dir: &Path,
+) -> Option<Vec<String>> {
     if !t.has(key) {
         t.missing(d, key);
         return None;
@@ -290,7 +297,11 @@ fn command(t: &mut Fields, d: &mut Diagnostics, key: &'static str) -> Option<Vec
         );
         return None;
     }
-    Some(parts.into_iter().map(|p| p.into_inner()).collect())
+    let mut parts: Vec<String> = parts.into_iter().map(|p| p.into_inner()).collect();
+    if parts[0].contains('/') && Path::new(&parts[0]).is_relative() {
+        parts[0] = config_dir.join(&parts[0]).to_string_lossy().into_owned();
+    }
+    Some(parts)
 }
 
 pub(super) fn duration(
@@ -302,7 +313,14 @@ pub(super) fn duration(
     match parse_duration(text.get_ref()) {
         Ok(v) => Some(v),
         Err(msg) => {
-            d.error(text.span(), format!("`{key}` in {}: {msg}", t.what()));
+            let (problem, help) = msg
+                .split_once("; ")
+                .unwrap_or((&msg, "write e.g. \"30s\", \"5m\" or \"1h30m\""));
+            d.error_help(
+                text.span(),
+                format!("`{key}` in {}: {problem}", t.what()),
+                help,
+            );
             None
         }
     }
