@@ -84,11 +84,12 @@ fn load(dir: &std::path::Path) -> Result<Config, ExitCode> {
         for e in &errors {
             eprintln!("{e}");
         }
+        let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         eprintln!(
             "{} error{} in {}",
             errors.len(),
-            if errors.len() == 1 { "" } else { "s" },
-            dir.display()
+            plural(errors.len()),
+            shown.display()
         );
         ExitCode::from(EXIT_CONFIG)
     })

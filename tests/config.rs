@@ -195,6 +195,48 @@ fn unknown_session_and_campaign_names() {
 }
 
 #[test]
+fn cross_references_are_checked_even_in_tables_with_other_errors() {
+    // The campaign lacks plays_per_day and the bulletin's file is missing, yet the bad
+    // session and campaign names are still found.
+    let schedule = format!(
+        "{GOOD_SESSIONS}\n[[campaign]]\nid = \"c\"\nfrom = 2021-09-17\nuntil = 2021-12-31\nsessions = [\"Sang\"]\n\n[[bulletin]]\nid = \"b\"\nfile = \"audio/none.mp3\"\ncampaign = \"cx\"\n"
+    );
+    let errs = errors(STATION, &schedule);
+    expect_at(
+        &errs,
+        "schedule.toml",
+        &schedule,
+        "\"Sang\"",
+        0,
+        "unknown session",
+    );
+    expect_at(
+        &errs,
+        "schedule.toml",
+        &schedule,
+        "\"cx\"",
+        0,
+        "unknown campaign",
+    );
+    expect_at(
+        &errs,
+        "schedule.toml",
+        &schedule,
+        "[[campaign]]",
+        0,
+        "has no `plays_per_day`",
+    );
+    expect_at(
+        &errs,
+        "schedule.toml",
+        &schedule,
+        "\"audio/none.mp3\"",
+        0,
+        "not found",
+    );
+}
+
+#[test]
 fn missing_and_undecodable_audio_files() {
     let dir = config_dir(STATION, "");
     std::fs::write(
@@ -381,7 +423,15 @@ fn campaign_and_bulletin_value_mistakes() {
         1,
         "duplicate bulletin id",
     );
-    assert_eq!(errs.len(), 7, "{}", show(&errs));
+    expect_at(
+        &errs,
+        "schedule.toml",
+        &schedule,
+        "\"c\"\nfrom",
+        1,
+        "duplicate campaign id",
+    );
+    assert_eq!(errs.len(), 8, "{}", show(&errs));
 }
 
 #[test]

@@ -235,11 +235,7 @@ impl Reader<'_> {
         Some(Fill { folder, files })
     }
 
-    fn session(
-        &mut self,
-        t: &mut Fields,
-        d: &mut Diagnostics,
-    ) -> Option<(Session, Spanned<String>)> {
+    fn session(&mut self, t: &mut Fields, d: &mut Diagnostics) -> Option<Session> {
         let name = t.required_string(d, "name");
         if let Some(n) = &name {
             t.rename(format!("session {:?}", n.get_ref()));
@@ -272,7 +268,7 @@ impl Reader<'_> {
             items,
         };
         check_fixed_items(&session, &spans, d);
-        Some((session, name))
+        Some(session)
     }
 
     fn item(&mut self, t: &mut Fields, d: &mut Diagnostics) -> Option<SessionItem> {
@@ -337,7 +333,8 @@ impl Reader<'_> {
         &mut self,
         t: &mut Fields,
         d: &mut Diagnostics,
-    ) -> Option<(Campaign, Spanned<String>, Vec<Spanned<String>>)> {
+        session_names: &[Spanned<String>],
+    ) -> Option<Campaign> {
         let id = t.required_string(d, "id");
         if let Some(id) = &id {
             t.rename(format!("campaign {:?}", id.get_ref()));
@@ -377,6 +374,9 @@ impl Reader<'_> {
             Some(TimeDelta::zero())
         };
         let sessions = t.string_array(d, "sessions");
+        for wanted in sessions.iter().flatten() {
+            unknown_name(d, wanted, names(session_names), "session");
+        }
         let priority = priority(t, d);
         let (id, from, until, plays, min_gap, priority) =
             (id?, from?, until?, plays?, min_gap?, priority?);
@@ -393,7 +393,7 @@ impl Reader<'_> {
             priority,
             source: Source::Local,
         };
-        Some((campaign, id, sessions.unwrap_or_default()))
+        Some(campaign)
     }
 
     fn bulletin(
@@ -401,7 +401,8 @@ impl Reader<'_> {
         t: &mut Fields,
         d: &mut Diagnostics,
         added: u64,
-    ) -> Option<(Bulletin, Spanned<String>, Option<Spanned<String>>)> {
+        campaign_ids: &[Spanned<String>],
+    ) -> Option<Bulletin> {
         let id = t.required_string(d, "id");
         if let Some(id) = &id {
             t.rename(format!("bulletin {:?}", id.get_ref()));
@@ -414,6 +415,9 @@ impl Reader<'_> {
             None
         };
         let campaign = t.string(d, "campaign");
+        if let Some(c) = &campaign {
+            unknown_name(d, c, names(campaign_ids), "campaign");
+        }
         let priority = priority(t, d);
         let valid_from = t.date(d, "valid_from");
         let valid_until = t.date(d, "valid_until");
@@ -443,7 +447,7 @@ impl Reader<'_> {
             valid_until: valid_until.map(Spanned::into_inner),
             added,
         };
-        Some((bulletin, id, campaign))
+        Some(bulletin)
     }
 }
 
@@ -668,57 +672,47 @@ pub fn read(
         f
     });
 
-    let mut sessions = Vec::new();
-    let mut session_names: Vec<Spanned<String>> = Vec::new();
-    for mut t in root.tables(d, "session") {
-        if let Some((s, name)) = r.session(&mut t, d) {
-            sessions.push(s);
-            session_names.push(name);
-        }
-        t.finish(d);
-    }
+    // Names and ids are gathered first, from every table, so cross-references are checked
+    // even where a table has errors of its own.
+    let mut session_tables = root.tables(d, "session");
+    let mut campaign_tables = root.tables(d, "campaign");
+    let mut bulletin_tables = root.tables(d, "bulletin");
+    let peek = |tables: &[Fields], key| -> Vec<Spanned<String>> {
+        tables.iter().filter_map(|t| t.peek_string(key)).collect()
+    };
+    let session_names = peek(&session_tables, "name");
+    let campaign_ids = peek(&campaign_tables, "id");
     duplicates(d, &session_names, "session name");
-    if let Some(tz) = timezone {
-        check_overlaps(&sessions, &session_names, tz, check_from, d);
-    }
-
-    let mut campaigns = Vec::new();
-    let mut campaign_ids = Vec::new();
-    for mut t in root.tables(d, "campaign") {
-        if let Some((c, id, wanted_sessions)) = r.campaign(&mut t, d) {
-            for wanted in &wanted_sessions {
-                unknown_name(
-                    d,
-                    wanted,
-                    session_names.iter().map(|n| n.get_ref().as_str()),
-                    "session",
-                );
-            }
-            campaigns.push(c);
-            campaign_ids.push(id);
-        }
-        t.finish(d);
-    }
     duplicates(d, &campaign_ids, "campaign id");
+    duplicates(d, &peek(&bulletin_tables, "id"), "bulletin id");
 
-    let mut bulletins = Vec::new();
-    let mut bulletin_ids = Vec::new();
-    for (n, mut t) in root.tables(d, "bulletin").into_iter().enumerate() {
-        if let Some((b, id, campaign)) = r.bulletin(&mut t, d, n as u64) {
-            if let Some(c) = &campaign {
-                unknown_name(
-                    d,
-                    c,
-                    campaign_ids.iter().map(|n| n.get_ref().as_str()),
-                    "campaign",
-                );
-            }
-            bulletins.push(b);
-            bulletin_ids.push(id);
+    let mut sessions = Vec::new();
+    let mut session_spans = Vec::new();
+    for t in &mut session_tables {
+        if let Some(s) = r.session(t, d) {
+            session_spans.push(t.peek_string("name").map_or(t.span(), |n| n.span()));
+            sessions.push(s);
         }
+    }
+    if let Some(tz) = timezone {
+        check_overlaps(&sessions, &session_spans, tz, check_from, d);
+    }
+    let campaigns: Vec<Campaign> = campaign_tables
+        .iter_mut()
+        .filter_map(|t| r.campaign(t, d, &session_names))
+        .collect();
+    let bulletins: Vec<Bulletin> = bulletin_tables
+        .iter_mut()
+        .enumerate()
+        .filter_map(|(n, t)| r.bulletin(t, d, n as u64, &campaign_ids))
+        .collect();
+    for t in session_tables
+        .into_iter()
+        .chain(campaign_tables)
+        .chain(bulletin_tables)
+    {
         t.finish(d);
     }
-    duplicates(d, &bulletin_ids, "bulletin id");
 
     if d.len() > errors_before {
         return None;
@@ -730,6 +724,10 @@ pub fn read(
         campaigns,
         bulletins,
     })
+}
+
+fn names(list: &[Spanned<String>]) -> impl Iterator<Item = &str> + Clone {
+    list.iter().map(|n| n.get_ref().as_str())
 }
 
 fn unknown_name<'n>(
@@ -777,7 +775,7 @@ fn duplicates(d: &mut Diagnostics, names: &[Spanned<String>], what: &str) {
 /// Sessions may not overlap: the amplifier and the schedule would fight.
 fn check_overlaps(
     sessions: &[Session],
-    names: &[Spanned<String>],
+    name_spans: &[Range<usize>],
     tz: Tz,
     check_from: NaiveDate,
     d: &mut Diagnostics,
@@ -787,7 +785,7 @@ fn check_overlaps(
             let (a, b) = (&sessions[i], &sessions[j]);
             if let Some(when) = first_overlap(a, b, tz, check_from) {
                 d.error_help(
-                    names[j].span(),
+                    name_spans[j].clone(),
                     format!("session {:?} overlaps session {:?}{when}", b.name, a.name),
                     "change the times so one ends before the other starts",
                 );

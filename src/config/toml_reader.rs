@@ -52,6 +52,19 @@ impl<'a, 'i> Fields<'a, 'i> {
             .map(|(_, v)| v)
     }
 
+    /// A string value without reading it: for cross-checks that must see every table's
+    /// name even when the table has other errors. Reports nothing.
+    pub fn peek_string(&self, key: &str) -> Option<Spanned<String>> {
+        let (_, v) = self
+            .table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)?;
+        match v.get_ref() {
+            DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
+            _ => None,
+        }
+    }
+
     pub fn has(&mut self, key: &'static str) -> bool {
         self.value(key).is_some()
     }
