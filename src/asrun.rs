@@ -154,3 +154,95 @@ pub fn history(state_dir: &Path, date: NaiveDate, tz: Tz) -> History {
         earlier_counts,
     }
 }
+
+/// Appends records to the day files, each flushed and synced before `log` returns, so
+/// the proof survives a power cut and a restarted daemon knows exactly what played.
+pub struct AsRunLog {
+    state_dir: PathBuf,
+    lock: std::sync::Mutex<()>,
+}
+
+impl AsRunLog {
+    pub fn new(state_dir: &Path) -> Self {
+        AsRunLog {
+            state_dir: state_dir.to_path_buf(),
+            lock: std::sync::Mutex::new(()),
+        }
+    }
+
+    /// Writes one record to the file of its own (local) date. A full disk is logged, not
+    /// fatal: the broadcast matters more than its proof.
+    pub fn log(&self, record: &Record) {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = self.append(record) {
+            tracing::error!("as-run log not written: {e}");
+        }
+    }
+
+    fn append(&self, record: &Record) -> std::io::Result<()> {
+        use std::io::Write;
+        let path = day_file(&self.state_dir, record.ts.date_naive());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        file.write_all(&line)?;
+        file.sync_data()
+    }
+}
+
+impl Record {
+    pub fn new(ts: DateTime<Tz>, event: Event) -> Self {
+        Record {
+            ts: round_ms(ts),
+            event,
+            item: None,
+            scheduled: None,
+            late_ms: None,
+            reason: None,
+        }
+    }
+
+    pub fn item(mut self, item: &PlanItem) -> Self {
+        self.item = Some(item.clone());
+        self
+    }
+
+    pub fn scheduled(mut self, at: DateTime<Tz>) -> Self {
+        self.late_ms = Some((self.ts - at).num_milliseconds());
+        self.scheduled = Some(at);
+        self
+    }
+
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.reason = Some(why.into());
+        self
+    }
+}
+
+/// Times in the log have millisecond precision.
+pub fn round_ms(t: DateTime<Tz>) -> DateTime<Tz> {
+    let ns = t.timestamp_subsec_nanos() % 1_000_000;
+    t - chrono::TimeDelta::nanoseconds(i64::from(ns))
+}
+
+/// Items that started and never ended, interrupted or failed: the daemon was killed.
+pub fn unfinished(records: &[Record]) -> Vec<PlanItem> {
+    let mut open: Vec<&PlanItem> = Vec::new();
+    for r in records {
+        let Some(item) = &r.item else { continue };
+        match r.event {
+            Event::Start => open.push(item),
+            Event::End | Event::Interrupted | Event::Failed => {
+                open.retain(|o| !(o.id == item.id && o.kind == item.kind && o.start == item.start));
+            }
+            _ => {}
+        }
+    }
+    open.into_iter().cloned().collect()
+}

@@ -1,12 +1,19 @@
 //! loaxa: the broadcast daemon of a Vietnamese commune loudspeaker radio.
 
+pub mod amplifier;
 pub mod asrun;
 pub mod catalog;
+pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod decode;
 pub mod diag;
 pub mod fsutil;
 pub mod media;
+pub mod output;
 pub mod plan_view;
 pub mod planner;
+pub mod playout;
+pub mod status;
 pub mod timefmt;
 pub mod units;

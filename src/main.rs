@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use loaxa::catalog::Catalog;
@@ -40,6 +40,25 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The daemon: broadcast the plan on the clock, day after day
+    Run {
+        /// Rehearsal: run with the clock shifted so that now is this instant (RFC 3339)
+        #[arg(long, value_name = "RFC3339")]
+        start_at: Option<DateTime<FixedOffset>>,
+    },
+    /// What the running daemon is doing: now playing, next items, quotas
+    Status {
+        /// JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audio outputs `[audio] output` can name
+    Devices,
+    /// Sound check: play one file on the configured output, amplifier included
+    Play {
+        /// The audio file
+        file: PathBuf,
+    },
     /// Validate station.toml and schedule.toml; print every error (exit 78) or a summary
     Check,
     /// Show a day's plan: what plays when, campaign quotas and warnings
@@ -58,14 +77,31 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     let dir = config::config_dir(cli.config);
     match cli.command {
+        Command::Run { start_at } => match loaxa::daemon::run(&dir, start_at) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(loaxa::daemon::RunError::Config(_)) => ExitCode::from(EXIT_CONFIG),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        },
+        Command::Status { json } => status(&dir, json),
+        Command::Devices => {
+            for (value, description) in loaxa::output::list_devices() {
+                println!("{value:<40} {description}");
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Play { file } => play(&dir, &file),
         Command::Check => check(&dir),
         Command::Plan { date, json } => plan(&dir, date, json),
     }
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LOAXA_LOG")
-        .unwrap_or_else(|_| "info,symphonia=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOAXA_LOG").unwrap_or_else(|_| {
+        "info,symphonia=warn,pulseaudio=warn,pulseaudio::client::reactor=off".into()
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -151,4 +187,96 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
         print!("{}", plan_view::render(&plan));
     }
     ExitCode::SUCCESS
+}
+
+fn status(dir: &std::path::Path, json: bool) -> ExitCode {
+    let config = match load(dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match loaxa::status::read(&config.station.state_dir) {
+        Ok(s) if json => match serde_json::to_string_pretty(&s) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        },
+        Ok(s) => {
+            print!("{}", loaxa::status::render(&s, config.schedule.timezone));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+/// A sound check: the amplifier, its warmup, one file, the amplifier off again.
+fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
+    use loaxa::clock::SystemClock;
+    use loaxa::decode::{AudioStream, CHANNELS};
+    let config = match load(dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let fail = |what: String| {
+        eprintln!("error: {what}");
+        ExitCode::from(EXIT_RUNTIME)
+    };
+    let clock = std::sync::Arc::new(SystemClock::new());
+    let mut sink = match loaxa::output::open(&config.station.audio.output, clock)
+        .and_then(|mut s| s.start().map(|_| s))
+    {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    let mut stream = match AudioStream::open_file(file, sink.rate(), true) {
+        Ok(s) => s,
+        Err(e) => return fail(format!("{}: {e}", file.display())),
+    };
+    let amp = config.station.amplifier.as_ref();
+    if let Some(amp) = amp {
+        if let Err(e) = loaxa::amplifier::run(&amp.on) {
+            eprintln!("warning: amplifier on failed: {e}");
+        }
+        std::thread::sleep(amp.warmup.to_std().unwrap_or_default());
+    }
+    let volume = config.station.audio.volume as f32;
+    let mut buf = vec![0.0f32; (sink.rate() as usize / 50) * CHANNELS];
+    let mut frames = 0u64;
+    let result = loop {
+        let n = stream.read(&mut buf);
+        if n == 0 {
+            break sink.drain();
+        }
+        buf[..n * CHANNELS].iter_mut().for_each(|s| *s *= volume);
+        if let Err(e) = sink.write(&buf[..n * CHANNELS]) {
+            break Err(e);
+        }
+        frames += n as u64;
+    };
+    sink.stop();
+    if let Some(amp) = amp
+        && let Err(e) = loaxa::amplifier::run(&amp.off)
+    {
+        eprintln!("warning: amplifier off failed: {e}");
+    }
+    match result {
+        Ok(()) if frames > 0 => {
+            println!(
+                "played {} ({:.1}s) on {:?}",
+                file.display(),
+                frames as f64 / f64::from(sink.rate()),
+                config.station.audio.output
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(()) => fail(format!("{}: no audio could be decoded", file.display())),
+        Err(e) => fail(e.to_string()),
+    }
 }

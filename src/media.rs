@@ -177,6 +177,11 @@ impl MediaCache {
         }
     }
 
+    /// What is known of `path` without decoding it now (playback must not stall on a measurement).
+    pub fn cached(&self, path: &Path) -> Option<MediaInfo> {
+        self.entries.get(path).map(|e| e.info)
+    }
+
     pub fn info(&mut self, path: &Path) -> Result<MediaInfo, MediaError> {
         let meta = std::fs::metadata(path).map_err(|source| MediaError::Io {
             path: path.to_path_buf(),

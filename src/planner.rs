@@ -111,6 +111,9 @@ pub struct PlanItem {
     pub source: Source,
     /// The audio file, or the stream URL of a relay.
     pub path: String,
+    /// Set at a clock time (`at = …`): nothing before it may run into it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
 }
 
 impl PlanItem {
@@ -477,9 +480,11 @@ impl<'a> DayPlanner<'a> {
                     priority: Priority::Normal,
                     source: Source::Local,
                     path: url.clone(),
+                    fixed: true,
                 },
             };
             planned.end = end;
+            planned.fixed = true;
             out.push(planned);
         }
         out.sort_by_key(|i| i.start);
@@ -691,6 +696,7 @@ impl<'a> DayPlanner<'a> {
             priority: Priority::Normal,
             source: Source::Local,
             path: f.path.to_string_lossy().into_owned(),
+            fixed: false,
         }
     }
 
@@ -755,6 +761,7 @@ fn bulletin_item(b: &Bulletin, priority: Priority, start: DateTime<Tz>) -> PlanI
         priority,
         source: b.source,
         path: b.path.to_string_lossy().into_owned(),
+        fixed: false,
     }
 }
 

@@ -1,0 +1,151 @@
+//! `loaxa run`: the daemon around the playout engine — signals, config reloads, systemd.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, FixedOffset};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, SCHEDULE_FILE, STATION_FILE};
+use crate::playout::{Command, Engine, Hooks};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("configuration has {0} error(s)")]
+    Config(usize),
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// How often the config files are looked at for changes.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), RunError> {
+    let clock: Arc<dyn Clock> = match start_at {
+        Some(t) => {
+            tracing::info!("rehearsal clock: now is {t}");
+            Arc::new(SystemClock::starting_at(t.to_utc()))
+        }
+        None => Arc::new(SystemClock::new()),
+    };
+    let config = Config::load(dir, clock.now().date_naive()).map_err(|errors| {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        RunError::Config(errors.len())
+    })?;
+    let state = &config.station.state_dir;
+    std::fs::create_dir_all(state).map_err(|e| {
+        RunError::Runtime(format!(
+            "cannot create the state dir {}: {e}",
+            state.display()
+        ))
+    })?;
+    tracing::info!(
+        "station {} starting; config {}, state {}",
+        config.station.station_id,
+        config.dir.display(),
+        state.display()
+    );
+
+    let (tx, rx) = mpsc::channel();
+    watch_signals(dir.to_path_buf(), clock.clone(), tx.clone())?;
+    watch_files(dir.to_path_buf(), clock.clone(), tx);
+    Engine::new(config, clock, rx, systemd_hooks()).run();
+    Ok(())
+}
+
+/// Loads and validates the config; a bad one is logged and the last good one stays.
+fn reload(dir: &Path, clock: &dyn Clock, tx: &Sender<Command>) {
+    match Config::load(dir, clock.now().date_naive()) {
+        Ok(config) => {
+            let _ = tx.send(Command::Reload(Box::new(config)));
+        }
+        Err(errors) => {
+            for e in &errors {
+                tracing::error!("{e}");
+            }
+            tracing::error!(
+                "{} error(s) in the new configuration: still broadcasting the last good schedule; fix the file and save it again",
+                errors.len()
+            );
+        }
+    }
+}
+
+fn watch_signals(dir: PathBuf, clock: Arc<dyn Clock>, tx: Sender<Command>) -> Result<(), RunError> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
+        .map_err(|e| RunError::Runtime(format!("cannot watch signals: {e}")))?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if signal == SIGHUP {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    reload(&dir, clock.as_ref(), &tx);
+                } else {
+                    tracing::info!("stopping (signal {signal})");
+                    let _ = tx.send(Command::Shutdown);
+                    return;
+                }
+            }
+        })
+        .map_err(|e| RunError::Runtime(e.to_string()))?;
+    Ok(())
+}
+
+/// Reloads when station.toml or schedule.toml is saved, so an operator's edit takes
+/// effect without a signal.
+fn watch_files(dir: PathBuf, clock: Arc<dyn Clock>, tx: Sender<Command>) {
+    let stamp = |dir: &Path| -> Vec<Option<(SystemTime, u64)>> {
+        [STATION_FILE, SCHEDULE_FILE]
+            .iter()
+            .map(|f| {
+                std::fs::metadata(dir.join(f))
+                    .ok()
+                    .and_then(|m| Some((m.modified().ok()?, m.len())))
+            })
+            .collect()
+    };
+    let spawned = std::thread::Builder::new()
+        .name("config-watch".into())
+        .spawn(move || {
+            let mut last = stamp(&dir);
+            loop {
+                std::thread::sleep(WATCH_EVERY);
+                let now = stamp(&dir);
+                if now != last {
+                    last = now;
+                    tracing::info!("configuration changed on disk: reloading");
+                    reload(&dir, clock.as_ref(), &tx);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("config files are not watched ({e}); send SIGHUP after editing");
+    }
+}
+
+/// READY once the first plan is made; WATCHDOG from the engine's own loop, so a stuck
+/// engine (not merely a live process) gets restarted.
+fn systemd_hooks() -> Hooks {
+    let mut last = Instant::now() - Duration::from_secs(60);
+    let every = sd_notify::watchdog_enabled().map_or(Duration::from_secs(10), |d| d / 3);
+    Hooks {
+        ready: Box::new(|| {
+            let _ = sd_notify::notify(&[
+                sd_notify::NotifyState::Ready,
+                sd_notify::NotifyState::Status("broadcasting"),
+            ]);
+        }),
+        alive: Box::new(move || {
+            if last.elapsed() >= every {
+                last = Instant::now();
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        }),
+    }
+}

@@ -1,0 +1,844 @@
+//! The playout engine: follows the day's plan on the clock, switches the amplifier around
+//! each session, hands audio to the output, and writes the as-run log.
+//!
+//! Timing: an item starts when its first frame will be *heard* at its planned time. The
+//! engine writes silence until `now + output latency` reaches the item's start, so clock
+//! drift between the sound card and the system clock never accumulates across items.
+//! Items that are due are played even if the engine got there late (grace window), and
+//! anything cut short (fill before a fixed item, relays) ends at its planned end.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+
+use crate::amplifier::Amplifier;
+use crate::asrun::{self, AsRunLog, Event, Record};
+use crate::catalog::Catalog;
+use crate::clock::{Clock, std_duration};
+use crate::config::Config;
+use crate::config::schedule::local;
+use crate::decode::{AudioStream, CHANNELS};
+use crate::media::MediaCache;
+use crate::output::{self, Sink};
+use crate::planner::{Kind, Plan, PlanInput, PlanItem, plan_day};
+use crate::status::{self, Status};
+
+/// A due item is still played if we get to it this late (a stall, a slow device).
+const GRACE: TimeDelta = TimeDelta::minutes(5);
+/// The device is opened this long before a session (plus the amplifier's warmup).
+const LEAD: TimeDelta = TimeDelta::seconds(2);
+/// Fade applied where an item is cut rather than ending by itself.
+const CUT_FADE: TimeDelta = TimeDelta::seconds(1);
+/// The longest the engine sleeps without looking at its commands and the watchdog.
+const TICK: Duration = Duration::from_millis(500);
+const OUTPUT_RETRY_MAX: TimeDelta = TimeDelta::seconds(30);
+
+/// What the rest of the daemon can ask of the engine.
+pub enum Command {
+    /// A new, already validated config (schedule.toml or station.toml changed).
+    Reload(Box<Config>),
+    /// Finish cleanly: stop the audio, switch the amplifier off.
+    Shutdown,
+}
+
+/// Callbacks into the service manager.
+pub struct Hooks {
+    pub ready: Box<dyn FnMut() + Send>,
+    pub alive: Box<dyn FnMut() + Send>,
+}
+
+impl Hooks {
+    pub fn none() -> Self {
+        Hooks {
+            ready: Box::new(|| {}),
+            alive: Box::new(|| {}),
+        }
+    }
+}
+
+/// The session on air: amplifier on, device open.
+#[derive(Clone, PartialEq)]
+struct OnAir {
+    name: String,
+    start: DateTime<Tz>,
+    end: DateTime<Tz>,
+}
+
+/// How playing one item went.
+enum Outcome {
+    Ended,
+    /// Stopped by a command or a failure; the engine must look at its state again.
+    Stopped,
+}
+
+pub struct Engine {
+    config: Config,
+    catalog: Catalog,
+    tz: Tz,
+    clock: Arc<dyn Clock>,
+    commands: Receiver<Command>,
+    hooks: Hooks,
+    asrun: Arc<AsRunLog>,
+    amp: Amplifier,
+    media: MediaCache,
+    sink: Option<Box<dyn Sink>>,
+    output_ok: bool,
+    output_retry: Option<(DateTime<Utc>, TimeDelta)>,
+    plan: Option<Plan>,
+    /// Planned end of the last item handled: the next one starts at or after it.
+    cursor: Option<DateTime<Tz>>,
+    on_air: Option<OnAir>,
+    pending: Option<Box<Config>>,
+    stopping: bool,
+    done_today: HashMap<String, u32>,
+    now_playing: Option<PlanItem>,
+    fill_next: usize,
+    /// The last item played: its planned end, and when its last frame is heard (counted
+    /// in frames, not re-estimated). An item planned right after it follows gaplessly.
+    chain: Option<(DateTime<Tz>, DateTime<Tz>)>,
+}
+
+impl Engine {
+    pub fn new(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        commands: Receiver<Command>,
+        hooks: Hooks,
+    ) -> Self {
+        let tz = config.schedule.timezone;
+        let asrun = Arc::new(AsRunLog::new(&config.station.state_dir));
+        let amp = Amplifier::start(
+            config.station.amplifier.clone(),
+            asrun.clone(),
+            clock.clone(),
+            tz,
+        );
+        let media = MediaCache::open(&config.station.state_dir);
+        Engine {
+            catalog: Catalog::assemble(&config.schedule),
+            tz,
+            clock,
+            commands,
+            hooks,
+            asrun,
+            amp,
+            media,
+            sink: None,
+            output_ok: true,
+            output_retry: None,
+            plan: None,
+            cursor: None,
+            on_air: None,
+            pending: None,
+            stopping: false,
+            done_today: HashMap::new(),
+            now_playing: None,
+            fill_next: 0,
+            chain: None,
+            config,
+        }
+    }
+
+    fn now(&self) -> DateTime<Tz> {
+        self.clock.now().with_timezone(&self.tz)
+    }
+
+    /// Runs until `Command::Shutdown` (or the command channel closes).
+    pub fn run(mut self) {
+        self.recover();
+        self.replan();
+        (self.hooks.ready)();
+        // Whatever state a crash left the relay in, it is off until a session needs it.
+        if !self.session_running_now() {
+            self.amp.switch(false);
+        }
+        while !self.stopping {
+            self.poll_commands();
+            (self.hooks.alive)();
+            if self.stopping {
+                break;
+            }
+            if let Some(config) = self.pending.take() {
+                self.apply(*config);
+            }
+            let now = self.now();
+            if self
+                .plan
+                .as_ref()
+                .is_none_or(|p| p.date != now.date_naive())
+            {
+                self.replan();
+            }
+            let Some((session, item)) = self.next_item() else {
+                self.end_session();
+                self.publish_status();
+                let midnight = self.next_midnight(now);
+                self.idle_until(midnight);
+                continue;
+            };
+            if self.on_air.as_ref().is_some_and(|a| *a != session) {
+                self.end_session();
+            }
+            if self.on_air.is_none() {
+                let lead = self.warmup() + LEAD;
+                if item.start - lead > now {
+                    self.publish_status();
+                    self.idle_until(item.start - lead);
+                    continue;
+                }
+                self.begin_session(session);
+                continue;
+            }
+            if !self.ensure_output() {
+                continue;
+            }
+            let chained = !item.fixed
+                && self
+                    .chain
+                    .is_some_and(|(planned_end, _)| planned_end == item.start);
+            if !chained && !self.wait_for(item.start) {
+                continue;
+            }
+            self.play(&item);
+        }
+        self.end_session();
+        self.publish_status();
+        self.amp.finish();
+        tracing::info!("playout stopped");
+    }
+
+    // --- planning ---------------------------------------------------------------------
+
+    fn replan(&mut self) {
+        let now = self.now();
+        let date = now.date_naive();
+        let history = asrun::history(&self.config.station.state_dir, date, self.tz);
+        self.done_today.clear();
+        for p in history.today.iter().filter(|p| p.kind == Kind::Bulletin) {
+            if let Some(c) = &p.campaign {
+                *self.done_today.entry(c.clone()).or_default() += 1;
+            }
+        }
+        let plan = plan_day(&PlanInput {
+            station_id: &self.config.station.station_id,
+            schedule: &self.config.schedule,
+            catalog: &self.catalog,
+            date,
+            history: &history,
+            not_before: Some(now),
+        });
+        for w in &plan.warnings {
+            tracing::warn!("plan {date}: {w}");
+        }
+        let items: usize = plan.sessions.iter().map(|s| s.items.len()).sum();
+        tracing::info!(
+            "planned {date}: {} sessions, {items} items ahead",
+            plan.sessions.len()
+        );
+        self.plan = Some(plan);
+        self.cursor = None;
+        self.publish_status();
+    }
+
+    fn apply(&mut self, config: Config) {
+        tracing::info!("configuration reloaded");
+        let output_changed = config.station.audio.output != self.config.station.audio.output;
+        self.catalog = Catalog::assemble(&config.schedule);
+        self.tz = config.schedule.timezone;
+        self.config = config;
+        if output_changed {
+            self.end_session();
+            self.sink = None;
+        }
+        self.replan();
+    }
+
+    /// The next item still to play, with its session. Items missed by more than the grace
+    /// window are logged as skipped.
+    fn next_item(&mut self) -> Option<(OnAir, PlanItem)> {
+        let now = self.now();
+        let plan = self.plan.as_ref()?;
+        let mut skipped = Vec::new();
+        let mut found = None;
+        'sessions: for s in &plan.sessions {
+            for item in &s.items {
+                if self.cursor.is_some_and(|c| item.start < c) {
+                    continue;
+                }
+                let over = item.end <= now || s.end <= now;
+                let too_late = item.kind != Kind::Relay && now - item.start > GRACE;
+                if over || too_late {
+                    if item.kind != Kind::Fill {
+                        skipped.push(item.clone());
+                    }
+                    continue;
+                }
+                found = Some((
+                    OnAir {
+                        name: s.name.clone(),
+                        start: s.start,
+                        end: s.end,
+                    },
+                    item.clone(),
+                ));
+                break 'sessions;
+            }
+        }
+        for item in skipped {
+            self.asrun.log(
+                &Record::new(now, Event::Skipped)
+                    .item(&item)
+                    .scheduled(item.start)
+                    .reason("its time passed while the station could not play"),
+            );
+            self.cursor = Some(item.end);
+        }
+        found
+    }
+
+    fn session_running_now(&self) -> bool {
+        let now = self.now();
+        self.plan
+            .as_ref()
+            .is_some_and(|p| p.sessions.iter().any(|s| s.start <= now && now < s.end))
+    }
+
+    fn next_midnight(&self, now: DateTime<Tz>) -> DateTime<Tz> {
+        now.date_naive()
+            .succ_opt()
+            .and_then(|d| local(self.tz, d, NaiveTime::MIN))
+            .unwrap_or(now + TimeDelta::hours(1))
+    }
+
+    fn warmup(&self) -> TimeDelta {
+        self.config
+            .station
+            .amplifier
+            .as_ref()
+            .map_or(TimeDelta::zero(), |a| a.warmup)
+    }
+
+    // --- sessions and the output -------------------------------------------------------
+
+    fn begin_session(&mut self, session: OnAir) {
+        tracing::info!("session {} on air", session.name);
+        self.on_air = Some(session);
+        let was_on = self.amp.is_on();
+        self.amp.switch(true);
+        if !self.ensure_output() {
+            return;
+        }
+        if !was_on {
+            let warm_until = self.now() + self.warmup();
+            self.wait_for(warm_until);
+        }
+        self.publish_status();
+    }
+
+    fn end_session(&mut self) {
+        self.chain = None;
+        let Some(session) = self.on_air.take() else {
+            return;
+        };
+        if let Some(sink) = &mut self.sink {
+            if let Err(e) = sink.drain() {
+                tracing::warn!("{e}");
+            }
+            sink.stop();
+        }
+        self.amp.switch(false);
+        tracing::info!("session {} off air", session.name);
+    }
+
+    /// Opens the output if needed; on failure, schedules a retry with backoff and keeps time.
+    fn ensure_output(&mut self) -> bool {
+        let now = self.clock.now();
+        if let Some((due, _)) = self.output_retry
+            && now < due
+        {
+            self.idle_until(due.with_timezone(&self.tz));
+            return false;
+        }
+        let opened = match &mut self.sink {
+            Some(sink) => sink.start(),
+            None => output::open(&self.config.station.audio.output, self.clock.clone()).and_then(
+                |mut sink| {
+                    let started = sink.start();
+                    self.sink = Some(sink);
+                    started
+                },
+            ),
+        };
+        match opened {
+            Ok(()) => {
+                if !self.output_ok {
+                    tracing::info!("sound output is back");
+                    self.output_ok = true;
+                    self.output_retry = None;
+                    // Time moved on while the output was down: plan the rest of the day anew.
+                    self.replan();
+                }
+                true
+            }
+            Err(e) => self.output_failed(&e.to_string()),
+        }
+    }
+
+    fn output_failed(&mut self, why: &str) -> bool {
+        let backoff = self.output_retry.map_or(TimeDelta::seconds(1), |(_, b)| {
+            (b * 2).min(OUTPUT_RETRY_MAX)
+        });
+        tracing::error!("{why}; retrying in {}s", backoff.num_seconds());
+        self.output_ok = false;
+        self.chain = None;
+        if let Some(sink) = &mut self.sink {
+            sink.stop();
+        }
+        self.output_retry = Some((self.clock.now() + backoff, backoff));
+        self.publish_status();
+        false
+    }
+
+    fn rate(&self) -> u32 {
+        self.sink.as_ref().map_or(output::FILE_RATE, |s| s.rate())
+    }
+
+    fn latency(&self) -> TimeDelta {
+        self.sink.as_ref().map_or(TimeDelta::zero(), |s| {
+            TimeDelta::from_std(s.latency()).unwrap_or_default()
+        })
+    }
+
+    /// When the next frame written will be heard.
+    fn audible_now(&self) -> DateTime<Tz> {
+        self.now() + self.latency()
+    }
+
+    /// Writes silence until a frame written next would be heard at `t`. False if a
+    /// command or a failure needs the main loop's attention first.
+    fn wait_for(&mut self, t: DateTime<Tz>) -> bool {
+        loop {
+            self.poll_commands();
+            if self.stopping || self.pending.is_some() {
+                return false;
+            }
+            let remaining = t - self.audible_now();
+            if remaining <= TimeDelta::zero() {
+                return true;
+            }
+            self.chain = None;
+            if !self.output_ok || self.sink.is_none() {
+                self.idle_until(t);
+                continue;
+            }
+            let block = (self.rate() / 50) as i64;
+            let frames = (remaining.num_microseconds().unwrap_or(i64::MAX) * i64::from(self.rate())
+                / 1_000_000)
+                .clamp(1, block) as usize;
+            let silence = vec![0.0f32; frames * CHANNELS];
+            let written = self.sink.as_mut().map(|s| s.write(&silence));
+            if let Some(Err(e)) = written {
+                self.output_failed(&e.to_string());
+                return false;
+            }
+        }
+    }
+
+    /// Sleeps until `t` with the output closed, waking for commands and the watchdog.
+    fn idle_until(&mut self, t: DateTime<Tz>) {
+        loop {
+            (self.hooks.alive)();
+            let left = t.with_timezone(&Utc) - self.clock.now();
+            if left <= TimeDelta::zero() {
+                return;
+            }
+            if self.clock.is_manual() {
+                match self.commands.try_recv() {
+                    Ok(c) => return self.handle(c),
+                    Err(TryRecvError::Disconnected) => return self.handle(Command::Shutdown),
+                    Err(TryRecvError::Empty) => {}
+                }
+                self.clock.sleep_until(t.with_timezone(&Utc));
+                return;
+            }
+            match self.commands.recv_timeout(std_duration(left).min(TICK)) {
+                Ok(c) => return self.handle(c),
+                Err(RecvTimeoutError::Disconnected) => return self.handle(Command::Shutdown),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        }
+    }
+
+    fn poll_commands(&mut self) {
+        loop {
+            match self.commands.try_recv() {
+                Ok(c) => self.handle(c),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => return self.handle(Command::Shutdown),
+            }
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Reload(config) => self.pending = Some(config),
+            Command::Shutdown => self.stopping = true,
+        }
+    }
+
+    // --- playing -----------------------------------------------------------------------
+
+    fn play(&mut self, item: &PlanItem) {
+        match item.kind {
+            Kind::Relay => self.play_relay(item),
+            _ => self.play_file(item),
+        };
+        self.cursor = Some(item.end);
+    }
+
+    fn play_file(&mut self, item: &PlanItem) -> Outcome {
+        let path = std::path::Path::new(&item.path);
+        let gapless = self.media.cached(path).is_none_or(|i| i.gapless_trusted);
+        match AudioStream::open_file(path, self.rate(), gapless) {
+            Ok(mut stream) => {
+                let limit = self.limit_for(item);
+                self.stream_out(item, &mut stream, limit)
+            }
+            Err(why) => {
+                tracing::error!("{} cannot play: {why}", item.path);
+                self.asrun.log(
+                    &Record::new(self.audible_now(), Event::Failed)
+                        .item(item)
+                        .scheduled(item.start)
+                        .reason(why),
+                );
+                self.fallback(item.end)
+            }
+        }
+    }
+
+    fn play_relay(&mut self, item: &PlanItem) -> Outcome {
+        let started = self.audible_now();
+        let opened = open_relay(&item.path, self.rate());
+        let outcome = match opened {
+            Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end)),
+            Err(why) => {
+                tracing::warn!("relay {} failed: {why}", item.path);
+                self.asrun.log(
+                    &Record::new(self.audible_now(), Event::Failed)
+                        .item(item)
+                        .scheduled(item.start)
+                        .reason(format!("relay failed: {why}")),
+                );
+                return self.fallback(item.end);
+            }
+        };
+        // A stream that dies early leaves its slot to filler, not to silence.
+        if matches!(outcome, Outcome::Ended)
+            && item.end - self.audible_now() > TimeDelta::seconds(1)
+        {
+            let lasted = self.audible_now() - started;
+            tracing::warn!("relay {} ended after {}s", item.path, lasted.num_seconds());
+            return self.fallback(item.end);
+        }
+        outcome
+    }
+
+    /// Filler until `until` in place of something that could not play; silence without [fill].
+    fn fallback(&mut self, until: DateTime<Tz>) -> Outcome {
+        let Some(fill) = self.config.schedule.fill.clone() else {
+            self.wait_for(until);
+            return Outcome::Ended;
+        };
+        let mut failures = 0;
+        while until - self.audible_now() >= TimeDelta::seconds(1) && failures < fill.files.len() {
+            let f = &fill.files[self.fill_next % fill.files.len()];
+            self.fill_next += 1;
+            let start = self.audible_now();
+            let item = PlanItem {
+                start,
+                end: (start + f.duration).min(until),
+                kind: Kind::Fill,
+                id: f.name.clone(),
+                title: std::path::Path::new(&f.name)
+                    .file_stem()
+                    .map_or(f.name.clone(), |s| s.to_string_lossy().into_owned()),
+                campaign: None,
+                priority: crate::catalog::Priority::Normal,
+                source: crate::catalog::Source::Local,
+                path: f.path.to_string_lossy().into_owned(),
+                fixed: false,
+            };
+            match AudioStream::open_file(&f.path, self.rate(), true) {
+                Ok(mut stream) => {
+                    if let Outcome::Stopped = self.stream_out(&item, &mut stream, Some(item.end)) {
+                        return Outcome::Stopped;
+                    }
+                }
+                Err(why) => {
+                    failures += 1;
+                    self.asrun
+                        .log(&Record::new(start, Event::Failed).item(&item).reason(why));
+                }
+            }
+        }
+        self.wait_for(until);
+        Outcome::Ended
+    }
+
+    /// Where an item must stop at the latest: its own end if it is cut (fill, relay), else
+    /// the next fixed item or the session's end.
+    fn limit_for(&self, item: &PlanItem) -> Option<DateTime<Tz>> {
+        if matches!(item.kind, Kind::Fill | Kind::Relay) {
+            return Some(item.end);
+        }
+        let plan = self.plan.as_ref()?;
+        let session = plan
+            .sessions
+            .iter()
+            .find(|s| s.items.iter().any(|i| i == item))?;
+        let next_fixed = session
+            .items
+            .iter()
+            .filter(|i| i.fixed && i.start > item.start)
+            .map(|i| i.start)
+            .min();
+        Some(next_fixed.unwrap_or(session.end).min(session.end))
+    }
+
+    /// Streams one source to the output, logging its start and end in the as-run log.
+    fn stream_out(
+        &mut self,
+        item: &PlanItem,
+        source: &mut AudioStream,
+        limit: Option<DateTime<Tz>>,
+    ) -> Outcome {
+        let rate = self.rate();
+        let block = (rate / 50) as usize;
+        let mut buf = vec![0.0f32; block * CHANNELS];
+        let volume = self.config.station.audio.volume as f32;
+        let fade_frames = (CUT_FADE.num_milliseconds() as u64 * u64::from(rate) / 1000).max(1);
+        let mut written: u64 = 0;
+        let mut limit_frames: Option<u64> = None;
+        let mut heard = self.audible_now();
+        loop {
+            self.poll_commands();
+            if self.stopping {
+                self.asrun.log(
+                    &Record::new(self.audible_now(), Event::Interrupted)
+                        .item(item)
+                        .reason("the station is shutting down"),
+                );
+                self.now_playing = None;
+                return Outcome::Stopped;
+            }
+            let mut want = block;
+            if let Some(l) = limit_frames {
+                want = want.min(l.saturating_sub(written) as usize);
+                if want == 0 {
+                    break;
+                }
+            }
+            let n = source.read(&mut buf[..want * CHANNELS]);
+            if n == 0 {
+                break;
+            }
+            if written == 0 {
+                heard = match self.chain {
+                    Some((_, chain_end)) => chain_end,
+                    None => self.audible_now(),
+                };
+                limit_frames = limit.map(|l| {
+                    ((l - heard).num_milliseconds().max(0) as u64) * u64::from(rate) / 1000
+                });
+                self.asrun.log(
+                    &Record::new(heard, Event::Start)
+                        .item(item)
+                        .scheduled(item.start),
+                );
+                self.now_playing = Some(item.clone());
+                self.publish_status();
+                if limit_frames == Some(0) {
+                    break;
+                }
+            }
+            for (i, frame) in buf[..n * CHANNELS].chunks_mut(CHANNELS).enumerate() {
+                let mut gain = volume;
+                if let Some(l) = limit_frames {
+                    let left = l.saturating_sub(written + i as u64);
+                    if left < fade_frames {
+                        gain *= left as f32 / fade_frames as f32;
+                    }
+                }
+                for s in frame {
+                    *s *= gain;
+                }
+            }
+            let result = match self.sink.as_mut() {
+                Some(sink) => sink.write(&buf[..n * CHANNELS]),
+                None => Err(output::OutputError::Unavailable("no output".into())),
+            };
+            if let Err(e) = result {
+                self.asrun.log(
+                    &Record::new(self.now(), Event::Interrupted)
+                        .item(item)
+                        .reason(e.to_string()),
+                );
+                self.now_playing = None;
+                self.output_failed(&e.to_string());
+                return Outcome::Stopped;
+            }
+            written += n as u64;
+        }
+        if written == 0 {
+            self.chain = None;
+            self.asrun.log(
+                &Record::new(self.audible_now(), Event::Failed)
+                    .item(item)
+                    .scheduled(item.start)
+                    .reason("no audio could be decoded"),
+            );
+            self.now_playing = None;
+            return Outcome::Ended;
+        }
+        let heard_end =
+            heard + TimeDelta::microseconds((written * 1_000_000 / u64::from(rate)) as i64);
+        self.chain = Some((item.end, heard_end));
+        self.asrun
+            .log(&Record::new(heard_end, Event::End).item(item));
+        if item.kind == Kind::Bulletin
+            && let Some(c) = &item.campaign
+        {
+            *self.done_today.entry(c.clone()).or_default() += 1;
+        }
+        self.now_playing = None;
+        Outcome::Ended
+    }
+
+    // --- restart and status ----------------------------------------------------------
+
+    /// After a crash: what was playing is recorded as interrupted.
+    fn recover(&mut self) {
+        let now = self.now();
+        for day in [now.date_naive().pred_opt(), Some(now.date_naive())]
+            .into_iter()
+            .flatten()
+        {
+            let records = asrun::read_day(&self.config.station.state_dir, day, self.tz);
+            for item in asrun::unfinished(&records) {
+                tracing::warn!(
+                    "{} {} was cut off by a restart",
+                    item.kind.as_str(),
+                    item.id
+                );
+                let ts = if day == now.date_naive() {
+                    now
+                } else {
+                    item.end
+                };
+                self.asrun.log(
+                    &Record::new(ts, Event::Interrupted)
+                        .item(&item)
+                        .reason("loaxa stopped while it played (crash or power cut)"),
+                );
+            }
+        }
+    }
+
+    fn publish_status(&self) {
+        let Some(plan) = &self.plan else { return };
+        let next = plan
+            .sessions
+            .iter()
+            .flat_map(|s| &s.items)
+            .filter(|i| {
+                self.cursor.is_none_or(|c| i.start >= c) && Some(*i) != self.now_playing.as_ref()
+            })
+            .take(5)
+            .cloned()
+            .collect();
+        let ahead = |campaign: &str| {
+            plan.sessions
+                .iter()
+                .flat_map(|s| &s.items)
+                .filter(|i| {
+                    i.campaign.as_deref() == Some(campaign)
+                        && self.cursor.is_none_or(|c| i.start >= c)
+                })
+                .count() as u32
+        };
+        let quotas = plan
+            .quotas
+            .iter()
+            .map(|q| crate::planner::Quota {
+                done: self.done_today.get(&q.campaign).copied().unwrap_or(0),
+                planned: ahead(&q.campaign),
+                ..q.clone()
+            })
+            .collect();
+        status::write(
+            &self.config.station.state_dir,
+            &Status {
+                updated: self.now(),
+                pid: std::process::id(),
+                station_id: self.config.station.station_id.clone(),
+                plan_date: plan.date,
+                session: self.on_air.as_ref().map(|s| s.name.clone()),
+                amplifier_on: self.amp.is_on(),
+                output: format!("{:?}", self.config.station.audio.output),
+                output_ok: self.output_ok,
+                now_playing: self.now_playing.clone(),
+                next,
+                quotas,
+                warnings: plan.warnings.clone(),
+            },
+        );
+    }
+}
+
+/// Connects to a live stream (Icecast-style MP3 or AAC over HTTP).
+fn open_relay(url: &str, rate: u32) -> Result<AudioStream, String> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .timeout_recv_response(Some(Duration::from_secs(5)))
+        .timeout_per_read(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let ext = if content_type.contains("aac") {
+        Some("aac")
+    } else if content_type.contains("ogg") {
+        Some("ogg")
+    } else if content_type.contains("mpeg") || content_type.contains("mp3") {
+        Some("mp3")
+    } else {
+        url.rsplit('.').next().filter(|e| e.len() <= 4)
+    };
+    let body = SyncReader(std::sync::Mutex::new(Box::new(
+        response.into_body().into_reader(),
+    )));
+    AudioStream::open_stream(Box::new(body), ext, rate)
+}
+
+/// Symphonia wants a `Sync` source; an HTTP body reader is only `Send`.
+struct SyncReader(std::sync::Mutex<Box<dyn Read + Send>>);
+
+impl Read for SyncReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .read(buf)
+    }
+}

@@ -1,0 +1,352 @@
+//! Helpers for tests that run the real daemon: a private PulseAudio server with a null
+//! sink, tone files made by real encoders, the daemon as a child process, and tone
+//! detection in recordings.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::Value;
+
+pub fn run(cmd: &str, args: &[&str]) {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} is needed (scripts/install-deps): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A sine tone of `secs` seconds, encoded by the encoder its extension names.
+pub fn tone(path: &Path, freq: u32, secs: f64) {
+    let wav = path.with_extension("src.wav");
+    let (w, p) = (wav.to_str().unwrap(), path.to_str().unwrap());
+    run(
+        "sox",
+        &[
+            "-n",
+            "-r",
+            "44100",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            w,
+            "synth",
+            &secs.to_string(),
+            "sine",
+            &freq.to_string(),
+            "vol",
+            "0.5",
+        ],
+    );
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("mp3") => run("lame", &["--quiet", "-b", "128", w, p]),
+        Some("ogg") => run("oggenc", &["--quiet", "-o", p, w]),
+        Some("flac") => run("flac", &["--silent", "-f", "-o", p, w]),
+        Some("m4a") => run("ffmpeg", &["-v", "error", "-y", "-i", w, "-c:a", "aac", p]),
+        _ => run("sox", &[w, p]),
+    }
+    std::fs::remove_file(&wav).unwrap();
+}
+
+/// A PulseAudio server of the test's own, with a null sink "amp" paced like a card.
+pub struct Pulse {
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Pulse {
+    pub fn start() -> Pulse {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("native");
+        let child = Command::new("pulseaudio")
+            .args([
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "-n",
+                "--use-pid-file=no",
+                "--disable-shm=yes",
+            ])
+            .arg("--load=module-null-sink sink_name=amp rate=48000")
+            .arg(format!(
+                "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
+                socket.display()
+            ))
+            .env("HOME", dir.path())
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pulseaudio is needed (scripts/install-deps)");
+        let pulse = Pulse { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Command::new("pactl")
+            .arg("info")
+            .env("PULSE_SERVER", pulse.server())
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
+            assert!(Instant::now() < deadline, "pulseaudio did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        pulse
+    }
+
+    pub fn server(&self) -> String {
+        format!("unix:{}", self.dir.path().join("native").display())
+    }
+
+    /// Records the sink's monitor to a WAV file until the returned child is killed.
+    pub fn record(&self, to: &Path) -> Child {
+        Command::new("parec")
+            .args([
+                "-d",
+                "amp.monitor",
+                "--file-format=wav",
+                "--rate=48000",
+                "--channels=1",
+                "--format=s16le",
+            ])
+            .arg(to)
+            .env("PULSE_SERVER", self.server())
+            .spawn()
+            .expect("parec is needed (pulseaudio-utils)")
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config dir for a test station.
+pub struct Station {
+    pub dir: tempfile::TempDir,
+}
+
+impl Station {
+    /// `output` is the `[audio] output` value; the amplifier is a script that logs to amp.log.
+    pub fn new(output: &str, schedule: &str) -> Station {
+        let dir = tempfile::tempdir().unwrap();
+        let station = Station { dir };
+        station.write_amp_script("exit 0");
+        std::fs::write(
+            station.path("station.toml"),
+            format!(
+                "station_id = \"test\"\n[paths]\nstate = \"state\"\n[audio]\noutput = \"{output}\"\n[amplifier]\non = [\"./amp\", \"on\"]\noff = [\"./amp\", \"off\"]\nwarmup = \"1s\"\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(station.path("schedule.toml"), schedule).unwrap();
+        station
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The amplifier stand-in: logs its argument, then runs `tail` (e.g. `exit 1`).
+    pub fn write_amp_script(&self, tail: &str) {
+        let script = self.path("amp");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$1\" >> \"$(dirname \"$0\")/amp.log\"\n{tail}\n"),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    pub fn asrun(&self, date: &str) -> Vec<Value> {
+        std::fs::read_to_string(self.path(&format!("state/asrun/{date}.jsonl")))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad as-run line {l}: {e}")))
+            .collect()
+    }
+
+    /// Waits until an as-run record matches, or panics after `secs`.
+    pub fn wait_for(
+        &self,
+        date: &str,
+        secs: u64,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let log = self.asrun(date);
+            if log.iter().any(&pred) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; as-run so far:\n{}",
+                show(&log)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+pub fn show(log: &[Value]) -> String {
+    log.iter().map(|r| format!("  {r}\n")).collect()
+}
+
+/// `loaxa run` as a child process.
+pub struct Daemon {
+    pub child: Child,
+    /// Real time just before the spawn: the rehearsal clock's zero.
+    pub spawned: SystemTime,
+    pub start_at: DateTime<FixedOffset>,
+}
+
+impl Daemon {
+    pub fn start(station: &Station, start_at: &str, pulse: Option<&Pulse>) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+        cmd.args([
+            "--config",
+            station.dir.path().to_str().unwrap(),
+            "run",
+            "--start-at",
+            start_at,
+        ]);
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(station.path("daemon.log")).unwrap());
+        if let Some(p) = pulse {
+            cmd.env("PULSE_SERVER", p.server());
+        }
+        let spawned = SystemTime::now();
+        let child = cmd.spawn().unwrap();
+        Daemon {
+            child,
+            spawned,
+            start_at: DateTime::parse_from_rfc3339(start_at).unwrap(),
+        }
+    }
+
+    /// What the rehearsal clock reads now.
+    pub fn rehearsal_now(&self) -> DateTime<FixedOffset> {
+        let elapsed = SystemTime::now().duration_since(self.spawned).unwrap();
+        self.start_at + chrono::TimeDelta::from_std(elapsed).unwrap()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        run("kill", &[&format!("-{sig}"), &self.child.id().to_string()]);
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Mono samples of a 16-bit PCM WAV file (header sizes may be unfinished, as parec leaves them).
+pub fn read_wav(path: &Path) -> (u32, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    let channels = u16::from_le_bytes([bytes[22], bytes[23]]) as usize;
+    let rate = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
+    let data = bytes
+        .windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8;
+    let samples = bytes[data..]
+        .chunks_exact(2 * channels)
+        .map(|f| i16::from_le_bytes([f[0], f[1]]) as f32 / 32768.0)
+        .collect();
+    (rate, samples)
+}
+
+/// A stretch of the recording where one known tone dominates.
+#[derive(Debug, Clone, Copy)]
+pub struct Segment {
+    pub freq: u32,
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Splits a recording into segments of the known tones, in 10 ms windows (Goertzel).
+pub fn tone_segments(rate: u32, samples: &[f32], freqs: &[u32]) -> Vec<Segment> {
+    let win = (rate / 100) as usize;
+    let mut labels = Vec::new();
+    for chunk in samples.chunks(win) {
+        let rms = (chunk.iter().map(|s| s * s).sum::<f32>() / chunk.len() as f32).sqrt();
+        let powers: Vec<f32> = freqs.iter().map(|f| goertzel(chunk, rate, *f)).collect();
+        let (best, p) =
+            powers.iter().enumerate().fold(
+                (0, 0.0f32),
+                |acc, (i, p)| if *p > acc.1 { (i, *p) } else { acc },
+            );
+        let second = powers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != best)
+            .map(|(_, p)| *p)
+            .fold(0.0, f32::max);
+        labels.push((rms > 0.02 && p > 4.0 * second).then_some(freqs[best]));
+    }
+    let mut out: Vec<Segment> = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let t = i as f64 * 0.01;
+        match (label, out.last_mut()) {
+            (Some(f), Some(last)) if last.freq == *f && t - last.end < 0.05 => last.end = t + 0.01,
+            (Some(f), _) => out.push(Segment {
+                freq: *f,
+                start: t,
+                end: t + 0.01,
+            }),
+            (None, _) => {}
+        }
+    }
+    // Drop blips shorter than 100 ms (window edges between two tones).
+    out.retain(|s| s.end - s.start >= 0.1);
+    out
+}
+
+fn goertzel(chunk: &[f32], rate: u32, freq: u32) -> f32 {
+    let w = 2.0 * std::f32::consts::PI * freq as f32 / rate as f32;
+    let coeff = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+    for x in chunk {
+        let s0 = x + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - coeff * s1 * s2
+}
+
+/// An as-run record's time as an instant.
+pub fn ts(r: &Value, key: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(r[key].as_str().unwrap_or_else(|| panic!("no {key} in {r}")))
+        .unwrap()
+}

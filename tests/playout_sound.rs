@@ -1,0 +1,157 @@
+//! End to end through a real sound server: the daemon broadcasts a short session of
+//! distinct tones to a PulseAudio null sink; the sink's monitor is recorded, and the tones
+//! found in the recording are checked against the plan and the as-run log.
+
+mod live;
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use live::*;
+
+const OPENING: u32 = 950;
+const BULLETIN: u32 = 620;
+const LOCAL: u32 = 400;
+const FIXED: u32 = 700;
+const FILL: u32 = 1250;
+const CLOSING: u32 = 520;
+
+fn schedule() -> String {
+    r#"
+[fill]
+folder = "music"
+
+[[session]]
+name = "Thử nghiệm"
+start = "05:30:00"
+end = "05:30:25"
+opening = "opening.wav"
+closing = "closing.flac"
+
+  [[session.item]]
+  at = "05:30:15"
+  file = "fixed.mp3"
+
+  [[session.item]]
+  file = "local.ogg"
+
+[[campaign]]
+id = "c"
+from = 2021-10-01
+until = 2021-10-31
+plays_per_day = 1
+priority = "priority"
+
+[[bulletin]]
+id = "b1"
+file = "bulletin.mp3"
+campaign = "c"
+"#
+    .into()
+}
+
+#[test]
+fn a_session_of_tones_is_heard_in_order_and_on_time() {
+    let pulse = Pulse::start();
+    let station = Station::new("pulse:amp", &schedule());
+    std::fs::create_dir(station.path("music")).unwrap();
+    tone(&station.path("opening.wav"), OPENING, 1.5);
+    tone(&station.path("bulletin.mp3"), BULLETIN, 3.0);
+    tone(&station.path("local.ogg"), LOCAL, 2.0);
+    tone(&station.path("fixed.mp3"), FIXED, 3.0);
+    tone(&station.path("music/fill.wav"), FILL, 4.0);
+    tone(&station.path("closing.flac"), CLOSING, 2.0);
+
+    let recording = station.path("recording.wav");
+    let mut parec = pulse.record(&recording);
+    std::thread::sleep(Duration::from_millis(500));
+    let daemon = Daemon::start(&station, "2021-10-01T05:29:56+07:00", Some(&pulse));
+    let log = station.wait_for("2021-10-01", 60, "the session to end", |r| {
+        r["event"] == "end" && r["item"]["kind"] == "closing"
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let rec_stopped = daemon.rehearsal_now();
+    let _ = parec.kill();
+    let _ = parec.wait();
+    assert!(daemon.stop().success());
+
+    // The recording's last sample was captured as parec was stopped: count back from there
+    // (parec's start-up time is unknown, its stop is not).
+    let (rate, samples) = read_wav(&recording);
+    let rec_zero =
+        rec_stopped - TimeDelta::milliseconds(samples.len() as i64 * 1000 / i64::from(rate));
+    let found = tone_segments(
+        rate,
+        &samples,
+        &[OPENING, BULLETIN, LOCAL, FIXED, FILL, CLOSING],
+    );
+    let heard: Vec<u32> = found
+        .iter()
+        .map(|s| s.freq)
+        .filter(|f| *f != FILL)
+        .collect();
+    assert_eq!(
+        heard,
+        [OPENING, BULLETIN, LOCAL, FIXED, CLOSING],
+        "order heard: {found:?}"
+    );
+
+    // Planned starts: opening 05:30:00, bulletin +1.5 s, local +4.5 s, fixed at 05:30:15,
+    // closing 2 s before the end.
+    let plan_at = |secs: f64| {
+        chrono::DateTime::parse_from_rfc3339("2021-10-01T05:30:00+07:00").unwrap()
+            + TimeDelta::milliseconds((secs * 1000.0) as i64)
+    };
+    let expected = [
+        (OPENING, plan_at(0.0)),
+        (BULLETIN, plan_at(1.5)),
+        (LOCAL, plan_at(4.5)),
+        (FIXED, plan_at(15.0)),
+        (CLOSING, plan_at(23.0)),
+    ];
+    let starts = log
+        .iter()
+        .filter(|r| r["event"] == "start")
+        .collect::<Vec<_>>();
+    let mut report = String::new();
+    for (freq, planned) in expected {
+        let seg = found.iter().find(|s| s.freq == freq).unwrap();
+        let heard_at = rec_zero + TimeDelta::milliseconds((seg.start * 1000.0) as i64);
+        let off_plan = (heard_at - planned).num_milliseconds();
+        let logged = starts
+            .iter()
+            .find(|r| ts(&r["item"], "start") == planned)
+            .unwrap_or_else(|| panic!("no as-run start for {planned}:\n{}", show(&log)));
+        let off_log = (heard_at - ts(logged, "ts")).num_milliseconds();
+        report += &format!(
+            "{freq} Hz: heard {heard_at}, {off_plan:+} ms from plan, {off_log:+} ms from as-run (late_ms {})\n",
+            logged["late_ms"]
+        );
+        assert!(
+            off_plan.abs() <= 100,
+            "{freq} Hz heard {off_plan} ms off the plan\n{report}"
+        );
+        assert!(
+            off_log.abs() <= 100,
+            "{freq} Hz heard {off_log} ms off its as-run time\n{report}"
+        );
+        assert!(logged["late_ms"].as_i64().unwrap().abs() <= 50, "{report}");
+    }
+    println!("{report}");
+
+    // The amplifier went on before the first sound and off after the last.
+    let amp_on = log
+        .iter()
+        .find(|r| r["event"] == "amp_on")
+        .expect("amp_on logged");
+    assert!(
+        ts(amp_on, "ts") <= plan_at(-1.0),
+        "amplifier on at {} leaves no warmup",
+        amp_on["ts"]
+    );
+    let amp_log = std::fs::read_to_string(station.path("amp.log")).unwrap();
+    assert!(
+        amp_log.ends_with("on\noff\n"),
+        "amplifier commands: {amp_log:?}"
+    );
+}
