@@ -158,8 +158,8 @@ impl Engine {
             self.amp.switch(false);
         }
         while !self.stopping {
-            self.poll_commands();
             (self.hooks.alive)();
+            self.poll_commands();
             if self.stopping {
                 break;
             }
@@ -355,7 +355,9 @@ impl Engine {
         tracing::info!("session {} off air", session.name);
     }
 
-    /// Opens the output if needed; on failure, schedules a retry with backoff and keeps time.
+    /// Opens the output if needed. True when it is ready; false when the caller must look
+    /// at its plan again (the output failed and a retry is scheduled, or it came back and
+    /// the rest of the day was re-planned).
     fn ensure_output(&mut self) -> bool {
         let now = self.clock.now();
         if let Some((due, _)) = self.output_retry
@@ -376,14 +378,16 @@ impl Engine {
         };
         match opened {
             Ok(()) => {
-                if !self.output_ok {
-                    tracing::info!("sound output is back");
-                    self.output_ok = true;
-                    self.output_retry = None;
-                    // Time moved on while the output was down: plan the rest of the day anew.
-                    self.replan();
+                if self.output_ok {
+                    return true;
                 }
-                true
+                tracing::info!("sound output is back");
+                self.output_ok = true;
+                self.output_retry = None;
+                // Time moved on while the output was down: plan the rest of the day anew,
+                // and let the caller pick its next item from the new plan.
+                self.replan();
+                false
             }
             Err(e) => self.output_failed(&e.to_string()),
         }
@@ -423,6 +427,7 @@ impl Engine {
     /// command or a failure needs the main loop's attention first.
     fn wait_for(&mut self, t: DateTime<Tz>) -> bool {
         loop {
+            (self.hooks.alive)();
             self.poll_commands();
             if self.stopping || self.pending.is_some() {
                 return false;
@@ -627,6 +632,7 @@ impl Engine {
         let mut limit_frames: Option<u64> = None;
         let mut heard = self.audible_now();
         loop {
+            (self.hooks.alive)();
             self.poll_commands();
             if self.stopping {
                 self.asrun.log(
@@ -653,9 +659,7 @@ impl Engine {
                     Some((_, chain_end)) => chain_end,
                     None => self.audible_now(),
                 };
-                limit_frames = limit.map(|l| {
-                    ((l - heard).num_milliseconds().max(0) as u64) * u64::from(rate) / 1000
-                });
+                limit_frames = limit.map(|l| frames_in(l - heard, rate));
                 self.asrun.log(
                     &Record::new(heard, Event::Start)
                         .item(item)
@@ -706,8 +710,7 @@ impl Engine {
             self.now_playing = None;
             return Outcome::Ended;
         }
-        let heard_end =
-            heard + TimeDelta::microseconds((written * 1_000_000 / u64::from(rate)) as i64);
+        let heard_end = heard + span_of(written, rate);
         self.chain = Some((item.end, heard_end));
         self.asrun
             .log(&Record::new(heard_end, Event::End).item(item));
@@ -799,6 +802,17 @@ impl Engine {
             },
         );
     }
+}
+
+/// Whole frames in a span of time, rounded to the nearest.
+fn frames_in(span: TimeDelta, rate: u32) -> u64 {
+    let us = span.num_microseconds().unwrap_or(0).max(0) as u64;
+    (us * u64::from(rate) + 500_000) / 1_000_000
+}
+
+/// How long `frames` last, to the nearest microsecond.
+fn span_of(frames: u64, rate: u32) -> TimeDelta {
+    TimeDelta::microseconds(((frames * 1_000_000 + u64::from(rate) / 2) / u64::from(rate)) as i64)
 }
 
 /// Connects to a live stream (Icecast-style MP3 or AAC over HTTP).

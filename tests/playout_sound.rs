@@ -155,3 +155,78 @@ fn a_session_of_tones_is_heard_in_order_and_on_time() {
         "amplifier commands: {amp_log:?}"
     );
 }
+
+#[test]
+fn a_lost_sound_server_is_reopened_and_the_schedule_keeps_time() {
+    let mut pulse = Pulse::start();
+    let schedule = r#"
+[fill]
+folder = "music"
+
+[[session]]
+name = "Sáng"
+start = "05:30:00"
+end = "05:30:50"
+closing = "closing.flac"
+
+  [[session.item]]
+  at = "05:30:30"
+  file = "fixed.mp3"
+
+[[campaign]]
+id = "c"
+from = 2021-10-01
+until = 2021-10-31
+plays_per_day = 1
+
+[[bulletin]]
+id = "b1"
+file = "bulletin.mp3"
+campaign = "c"
+"#;
+    let station = Station::new("pulse:amp", schedule);
+    std::fs::create_dir(station.path("music")).unwrap();
+    tone(&station.path("bulletin.mp3"), BULLETIN, 6.0);
+    tone(&station.path("fixed.mp3"), FIXED, 3.0);
+    tone(&station.path("music/fill.wav"), FILL, 4.0);
+    tone(&station.path("closing.flac"), CLOSING, 2.0);
+    let daemon = Daemon::start(&station, "2021-10-01T05:29:56+07:00", Some(&pulse));
+    station.wait_for("2021-10-01", 30, "the bulletin", |r| {
+        r["event"] == "start" && r["item"]["id"] == "b1"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    pulse.kill();
+    std::thread::sleep(Duration::from_secs(4));
+    pulse.restart();
+    let log = station.wait_for("2021-10-01", 60, "the closing to end", |r| {
+        r["event"] == "end" && r["item"]["kind"] == "closing"
+    });
+    assert!(daemon.stop().success());
+
+    let lost = log
+        .iter()
+        .find(|r| r["event"] == "interrupted")
+        .unwrap_or_else(|| panic!("no interruption logged:\n{}", show(&log)));
+    assert_eq!(lost["item"]["id"], "b1");
+    // The unfinished bulletin is played again once the output is back (it never aired in full).
+    assert!(
+        log.iter()
+            .any(|r| r["event"] == "end" && r["item"]["id"] == "b1"),
+        "{}",
+        show(&log)
+    );
+    // The schedule kept time: the fixed item and the closing are on time.
+    let fixed = log
+        .iter()
+        .find(|r| r["event"] == "start" && r["item"]["id"] == "fixed.mp3")
+        .unwrap();
+    assert!(fixed["late_ms"].as_i64().unwrap().abs() <= 50, "{fixed}");
+    let closing = log
+        .iter()
+        .find(|r| r["event"] == "start" && r["item"]["kind"] == "closing")
+        .unwrap();
+    assert!(
+        closing["late_ms"].as_i64().unwrap().abs() <= 50,
+        "{closing}"
+    );
+}

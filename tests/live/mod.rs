@@ -64,8 +64,29 @@ pub struct Pulse {
 impl Pulse {
     pub fn start() -> Pulse {
         let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("native");
-        let child = Command::new("pulseaudio")
+        let child = Self::spawn(dir.path());
+        let pulse = Pulse { dir, child };
+        pulse.wait_ready();
+        pulse
+    }
+
+    /// The sound server vanishes (as a USB card unplugged would).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// And comes back on the same socket.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = Self::spawn(self.dir.path());
+        self.wait_ready();
+    }
+
+    fn spawn(dir: &Path) -> Child {
+        let socket = dir.join("native");
+        let _ = std::fs::remove_file(&socket);
+        Command::new("pulseaudio")
             .args([
                 "--daemonize=no",
                 "--exit-idle-time=-1",
@@ -78,17 +99,19 @@ impl Pulse {
                 "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
                 socket.display()
             ))
-            .env("HOME", dir.path())
-            .env("XDG_RUNTIME_DIR", dir.path())
+            .env("HOME", dir)
+            .env("XDG_RUNTIME_DIR", dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("pulseaudio is needed (scripts/install-deps)");
-        let pulse = Pulse { dir, child };
+            .expect("pulseaudio is needed (scripts/install-deps)")
+    }
+
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Command::new("pactl")
             .arg("info")
-            .env("PULSE_SERVER", pulse.server())
+            .env("PULSE_SERVER", self.server())
             .output()
             .map(|o| !o.status.success())
             .unwrap_or(true)
@@ -96,7 +119,6 @@ impl Pulse {
             assert!(Instant::now() < deadline, "pulseaudio did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        pulse
     }
 
     pub fn server(&self) -> String {

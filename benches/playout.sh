@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Benchmark: CPU seconds and peak RSS of `loaxa run` broadcasting SECONDS (default one
+# hour) of 128 kbps MP3 to a PulseAudio null sink, beside `mpg123 -o pulse` playing the
+# same file to the same sink at the same time; then the idle daemon's CPU and wakeups
+# between sessions over IDLE seconds (default 60).
+# Usage: benches/playout.sh [SECONDS] [IDLE]   (needs a release build: cargo build --release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-3600}; idle=${2:-60}
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+bin=$PWD/target/release/loaxa
+[ -x "$bin" ] || cargo build --release -q
+work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+
+# Music-like test audio: chords with slow tremolo and a little noise, 128 kbps CBR MP3.
+sox -n -r 44100 -c 2 -b 16 "$work/src.wav" synth "$secs" sine 220 sine 277 sine 330 \
+  tremolo 0.3 30 vol 0.4 >/dev/null 2>&1
+lame --quiet -b 128 "$work/src.wav" "$work/hour.mp3"; rm "$work/src.wav"
+
+export HOME=$work XDG_RUNTIME_DIR=$work
+pulseaudio --daemonize=no --exit-idle-time=-1 -n --use-pid-file=no --disable-shm=yes \
+  --load="module-null-sink sink_name=amp rate=48000" \
+  --load="module-native-protocol-unix auth-anonymous=1 socket=$work/native" >/dev/null 2>&1 &
+export PULSE_SERVER=unix:$work/native
+until pactl info >/dev/null 2>&1; do sleep 0.2; done
+
+mkdir "$work/cfg"
+cat > "$work/cfg/station.toml" <<TOML
+station_id = "bench"
+[paths]
+state = "state"
+[audio]
+output = "pulse:amp"
+TOML
+end=$(date -u -d "@$((secs + 60))" +%H:%M:%S)
+cat > "$work/cfg/schedule.toml" <<TOML
+timezone = "UTC"
+[[session]]
+name = "Bench"
+start = "00:00:00"
+end = "$end"
+  [[session.item]]
+  file = "$work/hour.mp3"
+TOML
+"$bin" --config "$work/cfg" check >/dev/null   # measures the file once, outside the timing
+
+/usr/bin/time -f "%U %S %M %e" -o "$work/loaxa.time" \
+  "$bin" --config "$work/cfg" run --start-at "2021-10-01T23:59:59+00:00" 2>"$work/loaxa.log" &
+lpid=$!
+/usr/bin/time -f "%U %S %M %e" -o "$work/mpg123.time" mpg123 -q -o pulse -a amp "$work/hour.mp3" &
+mpid=$!
+wait $mpid
+# loaxa's item ends when its last sample is heard; then stop it.
+until grep -q '"event":"end"' "$work/cfg/state/asrun/"*.jsonl 2>/dev/null; do sleep 1; done
+pkill -TERM -P $lpid; wait $lpid || true
+
+read lu ls lrss lwall < "$work/loaxa.time"
+read mu ms mrss mwall < "$work/mpg123.time"
+lcpu=$(echo "$lu + $ls" | bc); mcpu=$(echo "$mu + $ms" | bc)
+echo "audio: ${secs}s of 128 kbps MP3 to a PulseAudio null sink"
+printf "loaxa run : cpu %6.2f s  peak rss %6d KiB  wall %7.1f s\n" "$lcpu" "$lrss" "$lwall"
+printf "mpg123    : cpu %6.2f s  peak rss %6d KiB  wall %7.1f s\n" "$mcpu" "$mrss" "$mwall"
+printf "ratio loaxa/mpg123: cpu %.2f  rss %.2f\n" "$(echo "$lcpu / $mcpu" | bc -l)" "$(echo "$lrss / $mrss" | bc -l)"
+
+# Idle: the daemon between sessions (next session 12 h away).
+"$bin" --config "$work/cfg" run --start-at "2021-10-01T12:00:00+00:00" 2>/dev/null &
+ipid=$!; sleep 3
+ticks() { awk '{print $14 + $15}' /proc/$ipid/stat; }
+switches() { cat /proc/$ipid/task/*/status | awk '/_ctxt_switches/ {s += $2} END {print s}'; }
+t0=$(ticks); w0=$(switches); sleep "$idle"; t1=$(ticks); w1=$(switches)
+hz=$(getconf CLK_TCK)
+printf "idle daemon over %ss: cpu %.3f s (%.3f%%), %.1f wakeups/s, rss %s KiB\n" "$idle" \
+  "$(echo "($t1 - $t0) / $hz" | bc -l)" "$(echo "($t1 - $t0) / $hz / $idle * 100" | bc -l)" \
+  "$(echo "($w1 - $w0) / $idle" | bc -l)" "$(awk '/VmRSS/ {print $2}' /proc/$ipid/status)"
+kill -TERM $ipid; wait $ipid || true
