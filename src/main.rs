@@ -190,30 +190,33 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
 }
 
 fn status(dir: &std::path::Path, json: bool) -> ExitCode {
-    let config = match load(dir) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    match loaxa::status::read(&config.station.state_dir) {
-        Ok(s) if json => match serde_json::to_string_pretty(&s) {
-            Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_RUNTIME)
-            }
-        },
-        Ok(s) => {
-            print!("{}", loaxa::status::render(&s, config.schedule.timezone));
-            ExitCode::SUCCESS
+    // Only station.toml is needed: status must work while schedule.toml is being fixed.
+    let station = match config::load_station(dir) {
+        Ok(s) => s,
+        Err(errors) => {
+            errors.iter().for_each(|e| eprintln!("{e}"));
+            return ExitCode::from(EXIT_CONFIG);
         }
+    };
+    let status = match loaxa::status::read(&station.state_dir) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EXIT_RUNTIME)
+            return ExitCode::from(EXIT_RUNTIME);
         }
+    };
+    if json {
+        match serde_json::to_string_pretty(&status) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        }
+    } else {
+        print!("{}", loaxa::status::render(&status));
     }
+    ExitCode::SUCCESS
 }
 
 /// A sound check: the amplifier, its warmup, one file, the amplifier off again.

@@ -34,8 +34,8 @@ const GRACE: TimeDelta = TimeDelta::minutes(5);
 const LEAD: TimeDelta = TimeDelta::seconds(2);
 /// Fade applied where an item is cut rather than ending by itself.
 const CUT_FADE: TimeDelta = TimeDelta::seconds(1);
-/// The longest the engine sleeps without looking at its commands and the watchdog.
-const TICK: Duration = Duration::from_millis(500);
+/// The longest the idle engine sleeps before feeding the watchdog (commands wake it at once).
+const TICK: Duration = Duration::from_secs(5);
 const OUTPUT_RETRY_MAX: TimeDelta = TimeDelta::seconds(30);
 
 /// What the rest of the daemon can ask of the engine.
@@ -790,10 +790,11 @@ impl Engine {
                 updated: self.now(),
                 pid: std::process::id(),
                 station_id: self.config.station.station_id.clone(),
+                timezone: self.tz.name().to_string(),
                 plan_date: plan.date,
                 session: self.on_air.as_ref().map(|s| s.name.clone()),
                 amplifier_on: self.amp.is_on(),
-                output: format!("{:?}", self.config.station.audio.output),
+                output: self.config.station.audio.output.to_string(),
                 output_ok: self.output_ok,
                 now_playing: self.now_playing.clone(),
                 next,

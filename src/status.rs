@@ -15,6 +15,8 @@ pub struct Status {
     pub updated: DateTime<Tz>,
     pub pid: u32,
     pub station_id: String,
+    /// The station's time zone (IANA name): `loaxa status` shows times in it.
+    pub timezone: String,
     pub plan_date: NaiveDate,
     /// The session on air, if any.
     pub session: Option<String>,
@@ -51,8 +53,12 @@ pub fn read(state_dir: &Path) -> Result<Status, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("{} is unreadable: {e}", p.display()))
 }
 
-/// The status as an operator reads it.
-pub fn render(s: &Status, tz: Tz) -> String {
+/// The status as an operator reads it, in the station's time zone.
+pub fn render(s: &Status) -> String {
+    let tz: Tz = s
+        .timezone
+        .parse()
+        .unwrap_or(crate::config::schedule::DEFAULT_TIMEZONE);
     use std::fmt::Write;
     let mut out = String::new();
     let alive = std::path::Path::new(&format!("/proc/{}", s.pid)).exists();

@@ -178,6 +178,37 @@ fn corrupt_and_missing_files_are_skipped_with_filler_in_their_place() {
     )
     .unwrap();
     std::fs::remove_file(s.path("local.mp3")).unwrap();
+    // `loaxa status` reads the running daemon's state.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args([
+            "--config",
+            s.dir.path().to_str().unwrap(),
+            "status",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            status["session"].as_str(),
+            status["amplifier_on"].as_bool(),
+            status["output"].as_str()
+        ),
+        (Some("Sáng"), Some(true), Some("null")),
+        "{status}"
+    );
+    assert_eq!(status["pid"].as_u64(), Some(u64::from(d.child.id())));
+    assert!(
+        status["now_playing"].is_object() || !status["next"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+    assert_eq!(status["quotas"][0]["campaign"], "c");
     let log = s.wait_for(DAY, 60, "the closing to end", |r| {
         r["event"] == "end" && r["item"]["kind"] == "closing"
     });

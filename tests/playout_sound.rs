@@ -230,3 +230,96 @@ campaign = "c"
         "{closing}"
     );
 }
+
+#[test]
+fn the_wav_output_records_exactly_what_the_card_gets() {
+    let schedule = r#"
+[[session]]
+name = "Sáng"
+start = "05:30:00"
+end = "05:30:12"
+opening = "opening.wav"
+
+  [[session.item]]
+  file = "bulletin.mp3"
+
+  [[session.item]]
+  at = "05:30:08"
+  file = "fixed.mp3"
+"#;
+    let station = Station::new("wav:out.wav", schedule);
+    tone(&station.path("opening.wav"), OPENING, 1.5);
+    tone(&station.path("bulletin.mp3"), BULLETIN, 3.0);
+    tone(&station.path("fixed.mp3"), FIXED, 2.0);
+    let daemon = Daemon::start(&station, "2021-10-01T05:29:57+07:00", None);
+    let log = station.wait_for("2021-10-01", 30, "the fixed item to end", |r| {
+        r["event"] == "end" && r["item"]["id"] == "fixed.mp3"
+    });
+    assert!(daemon.stop().success());
+
+    // The file starts when the device opens (amp on + warmup before 05:30:00); the first
+    // tone is at 05:30:00 on the as-run clock, and every later one at its planned offset.
+    let (rate, samples) = read_wav(&station.path("out.wav"));
+    let found = tone_segments(rate, &samples, &[OPENING, BULLETIN, FIXED]);
+    let freqs: Vec<u32> = found.iter().map(|s| s.freq).collect();
+    assert_eq!(freqs, [OPENING, BULLETIN, FIXED], "{found:?}");
+    let zero = found[0].start;
+    let offsets: Vec<f64> = found.iter().map(|s| s.start - zero).collect();
+    for (got, want) in offsets.iter().zip([0.0, 1.5, 8.0]) {
+        assert!(
+            (got - want).abs() <= 0.03,
+            "tone at +{got:.3} s, planned +{want} s"
+        );
+    }
+    // Between the bulletin and the fixed item the card got silence (no [fill] here).
+    assert!(found[1].end - zero < 4.6 && found[2].start - zero > 7.9);
+    let start_fixed = log
+        .iter()
+        .find(|r| r["event"] == "start" && r["item"]["id"] == "fixed.mp3")
+        .unwrap();
+    assert_eq!(start_fixed["ts"], "2021-10-01T05:30:08+07:00");
+}
+
+#[test]
+fn play_is_a_sound_check_with_the_amplifier() {
+    let station = Station::new("wav:check.wav", "");
+    tone(&station.path("check.ogg"), BULLETIN, 1.0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args([
+            "--config",
+            station.dir.path().to_str().unwrap(),
+            "play",
+            station.path("check.ogg").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("played"));
+    assert_eq!(
+        std::fs::read_to_string(station.path("amp.log")).unwrap(),
+        "on\noff\n"
+    );
+    let (rate, samples) = read_wav(&station.path("check.wav"));
+    let found = tone_segments(rate, &samples, &[BULLETIN]);
+    assert_eq!(found.len(), 1);
+    assert!(
+        (found[0].end - found[0].start - 1.0).abs() < 0.05,
+        "{found:?}"
+    );
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args([
+            "--config",
+            station.dir.path().to_str().unwrap(),
+            "play",
+            "/nonexistent.mp3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nonexistent.mp3"));
+}

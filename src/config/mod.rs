@@ -61,6 +61,17 @@ impl Config {
     }
 }
 
+/// Only station.toml: for commands that must work even while schedule.toml is broken
+/// (`loaxa status`).
+pub fn load_station(dir: &Path) -> Result<Station, Vec<Diagnostic>> {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut errors = Vec::new();
+    let station = with_file(&dir.join(STATION_FILE), &mut errors, |root, d| {
+        station::read(root, d, &dir)
+    });
+    station.filter(|_| errors.is_empty()).ok_or(errors)
+}
+
 /// Reads and parses one file, runs `read` over its top table, and gathers the diagnostics.
 fn with_file<T>(
     path: &Path,

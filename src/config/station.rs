@@ -30,6 +30,19 @@ pub enum Output {
     Null,
 }
 
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Default => write!(f, "default"),
+            Output::Alsa(pcm) => write!(f, "alsa:{pcm}"),
+            Output::Pulse(None) => write!(f, "pulse"),
+            Output::Pulse(Some(sink)) => write!(f, "pulse:{sink}"),
+            Output::Wav(path) => write!(f, "wav:{}", path.display()),
+            Output::Null => write!(f, "null"),
+        }
+    }
+}
+
 impl Output {
     pub fn parse(text: &str, config_dir: &Path) -> Option<Output> {
         Some(match text.split_once(':') {
