@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use loaxa::catalog::Catalog;
+use loaxa::catalog::{Catalog, Priority};
 use loaxa::config::{self, Config};
 use loaxa::planner::{PlanInput, plan_day};
 use loaxa::{asrun, plan_view};
@@ -61,6 +61,13 @@ enum Command {
     },
     /// Validate station.toml and schedule.toml; print every error (exit 78) or a summary
     Check,
+    /// Make a minisign-compatible key pair for a province: DIR/loaxa.key and DIR/loaxa.pub
+    Keygen { dir: PathBuf },
+    /// Build and sign a static feed directory (the province's side)
+    Feed {
+        #[command(subcommand)]
+        action: FeedAction,
+    },
     /// Show a day's plan: what plays when, campaign quotas and warnings
     Plan {
         /// The day to plan [default: today in the station's time zone]
@@ -70,6 +77,66 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum FeedAction {
+    /// Add (or replace) a bulletin: copies FILE into DIR/audio and lists it in DIR/feed.json
+    Add {
+        dir: PathBuf,
+        file: PathBuf,
+        #[arg(long)]
+        title: String,
+        /// The bulletin id [default: the file name without extension]
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        campaign: Option<String>,
+        #[arg(long, value_parser = parse_priority, default_value = "normal")]
+        priority: Priority,
+        /// First day it may play
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last day it may play
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// Only these stations (repeatable) [default: every station]
+        #[arg(long = "target")]
+        targets: Vec<String>,
+    },
+    /// Add (or replace) a campaign: a directive's plays per day over a date range
+    Campaign {
+        dir: PathBuf,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        title: String,
+        #[arg(long)]
+        from: NaiveDate,
+        #[arg(long)]
+        until: NaiveDate,
+        #[arg(long)]
+        plays_per_day: u32,
+        #[arg(long, default_value = "0s")]
+        min_gap: String,
+        /// Session names it may use, comma-separated [default: all]
+        #[arg(long, value_delimiter = ',')]
+        sessions: Option<Vec<String>>,
+        #[arg(long, value_parser = parse_priority, default_value = "normal")]
+        priority: Priority,
+    },
+    /// Withdraw a bulletin: stations stop it at once and never play it again
+    Revoke { dir: PathBuf, id: String },
+    /// Bump the sequence and sign DIR/feed.json with KEY (writes feed.json.minisig)
+    Publish {
+        dir: PathBuf,
+        #[arg(long)]
+        key: PathBuf,
+    },
+}
+
+fn parse_priority(text: &str) -> Result<Priority, String> {
+    Priority::parse(text).ok_or_else(|| format!("{text:?}: use normal, priority or emergency"))
 }
 
 fn main() -> ExitCode {
@@ -94,6 +161,24 @@ fn main() -> ExitCode {
         }
         Command::Play { file } => play(&dir, &file),
         Command::Check => check(&dir),
+        Command::Keygen { dir } => match loaxa::feed::admin::keygen(&dir) {
+            Ok(public) => {
+                println!(
+                    "secret key: {} (keep it offline; it signs everything stations will play)",
+                    dir.join(loaxa::feed::admin::SECRET_KEY_FILE).display()
+                );
+                println!(
+                    "public key: {}",
+                    dir.join(loaxa::feed::admin::PUBLIC_KEY_FILE).display()
+                );
+                println!(
+                    "for each station's station.toml:\n  [feed]\n  public_keys = [\"{public}\"]"
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => runtime_error(&e),
+        },
+        Command::Feed { action } => feed(action),
         Command::Plan { date, json } => plan(&dir, date, json),
     }
 }
@@ -281,5 +366,79 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
         }
         Ok(()) => fail(format!("{}: no audio could be decoded", file.display())),
         Err(e) => fail(e.to_string()),
+    }
+}
+
+fn runtime_error(what: &str) -> ExitCode {
+    eprintln!("error: {what}");
+    ExitCode::from(EXIT_RUNTIME)
+}
+
+fn feed(action: FeedAction) -> ExitCode {
+    use loaxa::feed::admin;
+    let done = match action {
+        FeedAction::Add {
+            dir,
+            file,
+            title,
+            id,
+            campaign,
+            priority,
+            from,
+            until,
+            targets,
+        } => admin::add(
+            &dir,
+            admin::NewBulletin {
+                file,
+                id,
+                title,
+                campaign,
+                priority,
+                from,
+                until,
+                targets,
+            },
+        )
+        .map(|id| format!("added bulletin {id}; run `loaxa feed publish` to sign")),
+        FeedAction::Campaign {
+            dir,
+            id,
+            title,
+            from,
+            until,
+            plays_per_day,
+            min_gap,
+            sessions,
+            priority,
+        } => admin::add_campaign(
+            &dir,
+            loaxa::feed::manifest::FeedCampaign {
+                id: id.clone(),
+                title,
+                from,
+                until,
+                plays_per_day,
+                min_gap,
+                sessions,
+                priority,
+            },
+        )
+        .map(|()| format!("campaign {id} saved; run `loaxa feed publish` to sign")),
+        FeedAction::Revoke { dir, id } => admin::revoke(&dir, &id)
+            .map(|()| format!("{id} revoked; run `loaxa feed publish` to sign")),
+        FeedAction::Publish { dir, key } => admin::publish(&dir, &key).map(|seq| {
+            format!(
+                "published sequence {seq}: {}",
+                dir.join("feed.json").display()
+            )
+        }),
+    };
+    match done {
+        Ok(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => runtime_error(&e),
     }
 }

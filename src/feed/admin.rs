@@ -1,0 +1,188 @@
+//! The province's side: build a feed directory from audio files and sign it, ready for
+//! any static web server (`loaxa keygen`, `loaxa feed add|campaign|revoke|publish`).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use super::manifest::{FeedBulletin, FeedCampaign, MANIFEST, Manifest, SIGNATURE};
+use crate::catalog::Priority;
+use crate::signing::SecretKey;
+
+pub const SECRET_KEY_FILE: &str = "loaxa.key";
+pub const PUBLIC_KEY_FILE: &str = "loaxa.pub";
+
+/// Writes a new key pair into `dir`; never overwrites one. Returns the public key (base64).
+pub fn keygen(dir: &Path) -> Result<String, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let (sk_path, pk_path) = (dir.join(SECRET_KEY_FILE), dir.join(PUBLIC_KEY_FILE));
+    if sk_path.exists() || pk_path.exists() {
+        return Err(format!(
+            "{} already holds a key pair; refusing to overwrite it",
+            dir.display()
+        ));
+    }
+    let key = SecretKey::generate().map_err(|e| e.to_string())?;
+    write_private(&sk_path, key.secret_file().as_bytes())?;
+    std::fs::write(&pk_path, key.public_file())
+        .map_err(|e| format!("cannot write {}: {e}", pk_path.display()))?;
+    Ok(key.public_base64())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn load(dir: &Path) -> Result<Manifest, String> {
+    let path = dir.join(MANIFEST);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not a loaxa feed: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::empty()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn save(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let mut json = serde_json::to_vec_pretty(manifest).map_err(|e| e.to_string())?;
+    json.push(b'\n');
+    crate::fsutil::write_atomic(&dir.join(MANIFEST), &json)
+        .map_err(|e| format!("cannot write the manifest: {e}"))?;
+    Ok(json)
+}
+
+/// What `feed add` was told about a bulletin.
+pub struct NewBulletin {
+    pub file: PathBuf,
+    pub id: Option<String>,
+    pub title: String,
+    pub campaign: Option<String>,
+    pub priority: Priority,
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    pub targets: Vec<String>,
+}
+
+/// Copies the audio into `dir/audio/`, checks it decodes, and lists it in feed.json
+/// (unsigned until `publish`). Returns the bulletin id.
+pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
+    let mut manifest = load(dir)?;
+    let info = crate::media::measure(&new.file).map_err(|e| e.to_string())?;
+    if let Some(c) = &new.campaign
+        && !manifest.campaigns.iter().any(|x| &x.id == c)
+    {
+        return Err(format!(
+            "campaign {c:?} is not in this feed; add it first with `loaxa feed campaign {} --id {c} …`",
+            dir.display()
+        ));
+    }
+    let name = new
+        .file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or("the file has no usable name")?
+        .to_string();
+    let id = new.id.unwrap_or_else(|| {
+        Path::new(&name)
+            .file_stem()
+            .map_or(name.clone(), |s| s.to_string_lossy().into_owned())
+    });
+    let bytes =
+        std::fs::read(&new.file).map_err(|e| format!("cannot read {}: {e}", new.file.display()))?;
+    let audio_dir = dir.join("audio");
+    std::fs::create_dir_all(&audio_dir)
+        .map_err(|e| format!("cannot create {}: {e}", audio_dir.display()))?;
+    let target = audio_dir.join(&name);
+    if target.exists()
+        && std::fs::read(&target).ok().as_deref() != Some(&bytes[..])
+        && manifest.bulletins.iter().all(|b| b.id != id)
+    {
+        return Err(format!(
+            "{} already exists with other content; rename the file",
+            target.display()
+        ));
+    }
+    crate::fsutil::write_atomic(&target, &bytes)
+        .map_err(|e| format!("cannot copy into the feed: {e}"))?;
+    let bulletin = FeedBulletin {
+        id: id.clone(),
+        title: new.title,
+        campaign: new.campaign,
+        priority: new.priority,
+        url: format!("audio/{name}"),
+        sha256: hex(&Sha256::digest(&bytes)),
+        size: bytes.len() as u64,
+        valid_from: new.from,
+        valid_until: new.until,
+        targets: new.targets,
+    };
+    manifest.bulletins.retain(|b| b.id != id);
+    manifest.revoked.retain(|r| r != &id);
+    manifest.bulletins.push(bulletin);
+    save(dir, &manifest)?;
+    tracing::info!(
+        "added {id} ({:.1}s of audio)",
+        info.duration_ms as f64 / 1000.0
+    );
+    Ok(id)
+}
+
+pub fn add_campaign(dir: &Path, campaign: FeedCampaign) -> Result<(), String> {
+    crate::units::parse_duration(&campaign.min_gap)?;
+    if campaign.until < campaign.from {
+        return Err(format!(
+            "the campaign ends ({}) before it starts ({})",
+            campaign.until, campaign.from
+        ));
+    }
+    if campaign.plays_per_day == 0 {
+        return Err("plays per day must be at least 1".into());
+    }
+    let mut manifest = load(dir)?;
+    manifest.campaigns.retain(|c| c.id != campaign.id);
+    manifest.campaigns.push(campaign);
+    save(dir, &manifest).map(|_| ())
+}
+
+/// Withdraws a bulletin: stations stop it at once and never play it again.
+pub fn revoke(dir: &Path, id: &str) -> Result<(), String> {
+    let mut manifest = load(dir)?;
+    manifest.bulletins.retain(|b| b.id != id);
+    if !manifest.revoked.iter().any(|r| r == id) {
+        manifest.revoked.push(id.to_string());
+    }
+    save(dir, &manifest).map(|_| ())
+}
+
+/// Bumps the sequence, stamps the time, and signs feed.json. Returns the new sequence.
+pub fn publish(dir: &Path, key_file: &Path) -> Result<u64, String> {
+    let key_text = std::fs::read_to_string(key_file)
+        .map_err(|e| format!("cannot read the key {}: {e}", key_file.display()))?;
+    let key = SecretKey::from_secret_file(&key_text).map_err(|e| e.to_string())?;
+    let mut manifest = load(dir)?;
+    manifest.sequence += 1;
+    manifest.generated_at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let json = save(dir, &manifest)?;
+    let comment = format!(
+        "timestamp:{}\tfile:{MANIFEST}\thashed",
+        Utc::now().timestamp()
+    );
+    crate::fsutil::write_atomic(&dir.join(SIGNATURE), key.sign(&json, &comment).as_bytes())
+        .map_err(|e| format!("cannot write the signature: {e}"))?;
+    Ok(manifest.sequence)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
