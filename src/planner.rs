@@ -438,13 +438,16 @@ impl<'a> DayPlanner<'a> {
                     );
                     continue;
                 }
-                self.warn_session(
-                    w,
-                    &format!(
-                        "relay at {} is cut to end with the session",
-                        at.format("%H:%M")
-                    ),
-                );
+                // Cut for the closing is normal; past the session's own end is worth a word.
+                if end > w.end {
+                    self.warn_session(
+                        w,
+                        &format!(
+                            "relay at {} is cut to end with the session",
+                            at.format("%H:%M")
+                        ),
+                    );
+                }
                 end = until;
             }
             // Past fixed items are not replayed; a live relay already running is rejoined.

@@ -443,9 +443,8 @@ end = "06:30"
 closing = "audio/ket-thuc.ogg"
 
   [[session.item]]
-  at = "06:10"
-  relay = "http://127.0.0.1:8000/vov1"
-  duration = "20m"
+  at = "06:29:50"
+  file = "audio/duong-day-nong.mp3"
 
   [[session.item]]
   at = "06:00"
@@ -453,10 +452,21 @@ closing = "audio/ket-thuc.ogg"
   duration = "15m"
 
   [[session.item]]
+  at = "06:10"
+  relay = "http://127.0.0.1:8000/vov2"
+  duration = "5m"
+
+  [[session.item]]
+  at = "06:29:59"
+  relay = "http://127.0.0.1:8000/vov3"
+  duration = "5m"
+
+  [[session.item]]
   relay = "rtsp://camera"
   duration = "5m"
 "#;
     let errs = errors(STATION, schedule);
+    // A file cannot be cut: it must end before the closing.
     expect_at(
         &errs,
         "schedule.toml",
@@ -465,13 +475,23 @@ closing = "audio/ket-thuc.ogg"
         0,
         "does not fit in session \"Sáng\"",
     );
+    // Two fixed items may not overlap.
     expect_at(
         &errs,
         "schedule.toml",
         schedule,
         "[[session.item]]",
-        0,
+        2,
         "starts before the item at 06:00:00 has ended",
+    );
+    // A relay may run into the closing (it is faded for it) but not start inside it.
+    expect_at(
+        &errs,
+        "schedule.toml",
+        schedule,
+        "[[session.item]]",
+        3,
+        "does not fit in session",
     );
     expect_at(
         &errs,
@@ -481,6 +501,15 @@ closing = "audio/ket-thuc.ogg"
         0,
         "not an http(s) stream URL",
     );
+    expect_at(
+        &errs,
+        "schedule.toml",
+        schedule,
+        "[[session.item]]",
+        3,
+        "starts before the item at 06:29:50 has ended",
+    );
+    assert_eq!(errs.len(), 5, "{}", show(&errs));
 }
 
 #[test]
@@ -638,5 +667,105 @@ fn plan_command_json_matches_the_spec_shape() {
     assert!(
         text.contains("Sáng  05:30–06:30") && text.contains("Đường dây nóng"),
         "{text}"
+    );
+}
+
+/// SPEC §4's example, word for word (only the audio files are ours).
+const SPEC_SCHEDULE: &str = r#"timezone = "Asia/Ho_Chi_Minh"
+
+[fill]                        # omit [fill] and a session ends when its content ends
+folder = "audio/music"
+
+[[session]]
+name = "Sáng"                 # unique; UTF-8 names are normal
+days = "daily"                # "daily", "mon-fri", "mon,wed,fri", or use `cron` instead
+start = "05:30"
+end = "06:30"
+opening = "audio/nhac-hieu.mp3"
+closing = "audio/ket-thuc.mp3"
+
+  [[session.item]]
+  at = "06:00"                # fixed time; omit `at` for an ordered, flexible item
+  relay = "http://127.0.0.1:8000/vov1"
+  duration = "30m"
+
+  [[session.item]]
+  file = "audio/tin-dia-phuong.mp3"
+
+[[session]]
+name = "Chiều"
+cron = "0 0 17 * * Mon-Sat"   # `cron` crate syntax (seconds first); start time
+duration = "60m"
+
+[[campaign]]                   # a local campaign; the feed brings others
+id = "bcd389-2021h2"
+title = "Chống buôn lậu, gian lận thương mại và hàng giả"
+from = 2021-09-17
+until = 2021-12-31
+plays_per_day = 3
+min_gap = "3h"
+sessions = ["Sáng", "Chiều"]  # optional: default all
+priority = "priority"
+
+[[bulletin]]                   # a local bulletin
+id = "hotline-389"
+file = "audio/duong-day-nong.mp3"
+campaign = "bcd389-2021h2"
+"#;
+
+#[test]
+fn the_spec_example_schedule_is_valid_and_plans_sensibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let audio = dir.path().join("audio");
+    std::fs::create_dir_all(audio.join("music")).unwrap();
+    let samples = repo().join("audio-samples");
+    for f in ["nhac-hieu.mp3", "tin-dia-phuong.mp3", "duong-day-nong.mp3"] {
+        std::fs::copy(samples.join(f), audio.join(f)).unwrap();
+    }
+    std::fs::copy(samples.join("nhac-hieu.mp3"), audio.join("ket-thuc.mp3")).unwrap();
+    std::fs::copy(
+        samples.join("music/nhac-nen-1.flac"),
+        audio.join("music/nhac-nen-1.flac"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("station.toml"), STATION).unwrap();
+    std::fs::write(dir.path().join("schedule.toml"), SPEC_SCHEDULE).unwrap();
+
+    let check = loaxa(&["check"], dir.path());
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = loaxa(&["plan", "--date", "2021-10-01", "--json"], dir.path());
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sang = &plan["sessions"][0]["items"];
+    let relay = sang
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "relay")
+        .unwrap();
+    let closing = sang
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "closing")
+        .unwrap();
+    // The relay starts at 06:00 sharp and fades for the closing, which ends the session on time.
+    assert_eq!(relay["start"], "2021-10-01T06:00:00+07:00");
+    assert_eq!(relay["end"], closing["start"]);
+    assert_eq!(closing["end"], "2021-10-01T06:30:00+07:00");
+    // 3 plays 3 h apart cannot fit in two one-hour sessions: 2 are planned, and the plan says why.
+    assert_eq!(plan["quotas"][0]["planned"], 2);
+    assert!(
+        plan["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("only 2 of 3")),
+        "{}",
+        plan["warnings"]
     );
 }

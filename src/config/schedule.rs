@@ -600,7 +600,14 @@ fn check_fixed_items(s: &Session, spans: &[Range<usize>], d: &mut Diagnostics) {
     for (item, span) in s.items.iter().zip(spans) {
         let Some(at) = item.at else { continue };
         let until = at + item.content.duration();
-        if at < first_free || until > last_free || until < at {
+        // A live relay may run into the closing: it is faded out for it, as on air.
+        let is_relay = matches!(item.content, ItemContent::Relay { .. });
+        let overruns = if is_relay {
+            at >= last_free
+        } else {
+            until > last_free || until < at
+        };
+        if at < first_free || overruns {
             d.error_help(
                 span.clone(),
                 format!(
@@ -619,7 +626,15 @@ fn check_fixed_items(s: &Session, spans: &[Range<usize>], d: &mut Diagnostics) {
                 "move `at`, shorten `duration`, or widen the session",
             );
         }
-        fixed.push((at, until, span));
+        fixed.push((
+            at,
+            if is_relay {
+                until.min(last_free)
+            } else {
+                until
+            },
+            span,
+        ));
     }
     fixed.sort_by_key(|f| f.0);
     for pair in fixed.windows(2) {
