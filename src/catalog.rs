@@ -102,13 +102,26 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The station's catalog: schedule.toml's own campaigns and bulletins. (Feed and
-    /// pushed ones join here as those sources arrive.)
+    /// schedule.toml's own campaigns and bulletins only.
     pub fn assemble(schedule: &crate::config::Schedule) -> Catalog {
         Catalog {
             campaigns: schedule.campaigns.clone(),
             bulletins: schedule.bulletins.clone(),
         }
+    }
+
+    /// The station's whole catalog: schedule.toml first, then what the feed brought (a
+    /// local campaign wins over a feed campaign of the same id).
+    pub fn load(config: &crate::config::Config) -> Catalog {
+        let mut catalog = Catalog::assemble(&config.schedule);
+        let (campaigns, bulletins) = crate::feed::sync::catalog(&config.station);
+        for c in campaigns {
+            if catalog.campaign(&c.id).is_none() {
+                catalog.campaigns.push(c);
+            }
+        }
+        catalog.bulletins.extend(bulletins);
+        catalog
     }
 
     pub fn campaign(&self, id: &str) -> Option<&Campaign> {

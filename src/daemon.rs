@@ -52,7 +52,8 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
 
     let (tx, rx) = mpsc::channel();
     watch_signals(dir.to_path_buf(), clock.clone(), tx.clone())?;
-    watch_files(dir.to_path_buf(), clock.clone(), tx);
+    watch_files(dir.to_path_buf(), clock.clone(), tx.clone());
+    follow_feed(&config, clock.clone(), tx);
     Engine::new(config, clock, rx, systemd_hooks()).run();
     Ok(())
 }
@@ -126,6 +127,56 @@ fn watch_files(dir: PathBuf, clock: Arc<dyn Clock>, tx: Sender<Command>) {
         });
     if let Err(e) = spawned {
         tracing::warn!("config files are not watched ({e}); send SIGHUP after editing");
+    }
+}
+
+/// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
+/// the broadcast goes on with what the station has.
+fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
+    let validator = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("loaxa"));
+    let Some(syncer) = crate::feed::sync::Syncer::new(&config.station, validator) else {
+        return;
+    };
+    let poll = config
+        .station
+        .feed
+        .poll
+        .to_std()
+        .unwrap_or(Duration::from_secs(60));
+    let asrun = crate::asrun::AsRunLog::new(&config.station.state_dir);
+    let tz = config.schedule.timezone;
+    let spawned = std::thread::Builder::new()
+        .name("feed".into())
+        .spawn(move || {
+            let mut wait = Duration::ZERO;
+            loop {
+                std::thread::sleep(wait);
+                match syncer.poll() {
+                    Ok(outcome) => {
+                        for why in &outcome.rejected {
+                            tracing::warn!("{why}");
+                            asrun.log(
+                                &crate::asrun::Record::new(
+                                    clock.now().with_timezone(&tz),
+                                    crate::asrun::Event::Rejected,
+                                )
+                                .reason(why.clone()),
+                            );
+                        }
+                        if outcome.changed && tx.send(Command::CatalogChanged).is_err() {
+                            return;
+                        }
+                        wait = poll;
+                    }
+                    Err(why) => {
+                        wait = (wait * 2).clamp(poll, poll * 16);
+                        tracing::warn!("{why}; next try in {}s", wait.as_secs());
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("feed not followed: {e}");
     }
 }
 

@@ -54,6 +54,10 @@ enum Command {
     },
     /// The audio outputs `[audio] output` can name
     Devices,
+    /// Decode FILE from start to end and print what was measured (used by the feed sync,
+    /// in a separate process, before any file enters the catalog)
+    #[command(hide = true)]
+    ValidateAudio { file: PathBuf },
     /// Sound check: play one file on the configured output, amplifier included
     Play {
         /// The audio file
@@ -160,6 +164,13 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Play { file } => play(&dir, &file),
+        Command::ValidateAudio { file } => match loaxa::feed::sync::check_audio(&file) {
+            Ok(info) => {
+                println!("{}", serde_json::to_string(&info).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => runtime_error(&e),
+        },
         Command::Check => check(&dir),
         Command::Keygen { dir } => match loaxa::feed::admin::keygen(&dir) {
             Ok(public) => {
@@ -250,7 +261,7 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
     };
     let tz = config.schedule.timezone;
     let date = date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
-    let catalog = Catalog::assemble(&config.schedule);
+    let catalog = Catalog::load(&config);
     let history = asrun::history(&config.station.state_dir, date, tz);
     let plan = plan_day(&PlanInput {
         station_id: &config.station.station_id,

@@ -95,6 +95,8 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or("no audio track")?;
     let track_id = track.id;
+    // What the container's header announces (MP3 Xing/Info, FLAC STREAMINFO, WAV size…).
+    let announced = track.codec_params.n_frames;
     let mut decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| format!("unsupported codec: {e}"))?;
@@ -132,6 +134,17 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
     }
     if frames == 0 || sample_rate == 0 {
         return Err("no audio in it".into());
+    }
+    // Far less audio than the header announces: the file was cut short.
+    if let Some(expected) = announced {
+        let missing = expected.saturating_sub(frames);
+        if missing > u64::from(sample_rate) / 2 && missing * 50 > expected {
+            return Err(format!(
+                "it is truncated: {:.1}s of audio where its header announces {:.1}s",
+                frames as f64 / f64::from(sample_rate),
+                expected as f64 / f64::from(sample_rate)
+            ));
+        }
     }
     Ok(MediaInfo {
         duration_ms: (frames * 1000 / u64::from(sample_rate)) as i64,

@@ -44,6 +44,9 @@ pub enum Command {
     Reload(Box<Config>),
     /// Finish cleanly: stop the audio, switch the amplifier off.
     Shutdown,
+    /// The feed brought new campaigns or bulletins, or revoked some: re-plan, and stop a
+    /// revoked bulletin that is playing now.
+    CatalogChanged,
 }
 
 /// Callbacks into the service manager.
@@ -101,6 +104,10 @@ pub struct Engine {
     /// The last item played: its planned end, and when its last frame is heard (counted
     /// in frames, not re-estimated). An item planned right after it follows gaplessly.
     chain: Option<(DateTime<Tz>, DateTime<Tz>)>,
+    /// Stop what plays now, for this reason (a revoked bulletin).
+    stop_current: Option<String>,
+    /// Re-plan before the next item.
+    replan_wanted: bool,
 }
 
 impl Engine {
@@ -120,7 +127,7 @@ impl Engine {
         );
         let media = MediaCache::open(&config.station.state_dir);
         Engine {
-            catalog: Catalog::assemble(&config.schedule),
+            catalog: Catalog::load(&config),
             tz,
             clock,
             commands,
@@ -140,6 +147,8 @@ impl Engine {
             now_playing: None,
             fill_next: 0,
             chain: None,
+            stop_current: None,
+            replan_wanted: false,
             config,
         }
     }
@@ -165,6 +174,9 @@ impl Engine {
             }
             if let Some(config) = self.pending.take() {
                 self.apply(*config);
+            }
+            if std::mem::take(&mut self.replan_wanted) {
+                self.replan();
             }
             let now = self.now();
             if self
@@ -248,7 +260,7 @@ impl Engine {
     fn apply(&mut self, config: Config) {
         tracing::info!("configuration reloaded");
         let output_changed = config.station.audio.output != self.config.station.audio.output;
-        self.catalog = Catalog::assemble(&config.schedule);
+        self.catalog = Catalog::load(&config);
         self.tz = config.schedule.timezone;
         self.config = config;
         if output_changed {
@@ -493,6 +505,19 @@ impl Engine {
         match command {
             Command::Reload(config) => self.pending = Some(config),
             Command::Shutdown => self.stopping = true,
+            Command::CatalogChanged => {
+                tracing::info!("catalog changed: re-planning");
+                self.catalog = Catalog::load(&self.config);
+                let revoked = crate::feed::sync::revoked(&self.config.station.state_dir);
+                if self
+                    .now_playing
+                    .as_ref()
+                    .is_some_and(|i| i.kind == Kind::Bulletin && revoked.contains(&i.id))
+                {
+                    self.stop_current = Some("revoked by the province".into());
+                }
+                self.replan_wanted = true;
+            }
         }
     }
 
@@ -641,6 +666,22 @@ impl Engine {
                         .reason("the station is shutting down"),
                 );
                 self.now_playing = None;
+                return Outcome::Stopped;
+            }
+            if let Some(why) = self.stop_current.take() {
+                // Cut at once, with a short fade so the speakers do not click.
+                let fade = vec![0.0f32; (rate as usize / 20) * CHANNELS];
+                if let Some(sink) = self.sink.as_mut() {
+                    let _ = sink.write(&fade);
+                }
+                tracing::warn!("{} {}: stopped, {why}", item.kind.as_str(), item.id);
+                self.asrun.log(
+                    &Record::new(self.audible_now(), Event::Interrupted)
+                        .item(item)
+                        .reason(why),
+                );
+                self.now_playing = None;
+                self.chain = None;
                 return Outcome::Stopped;
             }
             let mut want = block;

@@ -116,16 +116,20 @@ impl SecretKey {
             .try_into()
             .map_err(|_| SignError::BadSecretKey("key id".into()))?;
         let sk = &bytes[62..126];
-        if checksum(&key_id, sk)[..] != bytes[126..158] {
+        // minisign writes a zero checksum for unencrypted keys; otherwise it must match.
+        let stored = &bytes[126..158];
+        if stored.iter().any(|b| *b != 0) && checksum(&key_id, sk)[..] != *stored {
             return Err(SignError::BadSecretKey("checksum mismatch".into()));
         }
         let seed: [u8; 32] = sk[..32]
             .try_into()
             .map_err(|_| SignError::BadSecretKey("seed".into()))?;
-        Ok(SecretKey {
-            key_id,
-            signing: SigningKey::from_bytes(&seed),
-        })
+        let signing = SigningKey::from_bytes(&seed);
+        // Either way, the public half stored in the key must be the one the seed gives.
+        if signing.verifying_key().as_bytes()[..] != sk[32..] {
+            return Err(SignError::BadSecretKey("the key is damaged".into()));
+        }
+        Ok(SecretKey { key_id, signing })
     }
 
     /// A prehashed (`ED`) signature file for `message`, as `minisign -S` writes it.

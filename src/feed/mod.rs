@@ -3,3 +3,4 @@
 
 pub mod admin;
 pub mod manifest;
+pub mod sync;

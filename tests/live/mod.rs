@@ -372,3 +372,110 @@ pub fn ts(r: &Value, key: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(r[key].as_str().unwrap_or_else(|| panic!("no {key} in {r}")))
         .unwrap()
 }
+
+/// An nginx of the test's own on 127.0.0.1, serving `root`; `/slow/…` serves the same
+/// files at 20 kB/s. Its access log says what was fetched, with status and bytes.
+pub struct Nginx {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Nginx {
+    pub fn start(root: &Path) -> Nginx {
+        // A free port can be taken by a parallel test's server between our probe and
+        // nginx's bind: then our nginx exits, and we try another port.
+        for _ in 0..10 {
+            if let Some(n) = Self::try_start(root) {
+                return n;
+            }
+        }
+        panic!("nginx did not start");
+    }
+
+    fn try_start(root: &Path) -> Option<Nginx> {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let conf = format!(
+            "daemon off; master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log;\n\
+             events {{}}\n\
+             http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;\n\
+               types {{ application/json json; audio/mpeg mp3; }}\n\
+               server {{ listen 127.0.0.1:{port}; root {root};\n    location /slow/ {{ alias {root}/; limit_rate 20k; }}\n  }}\n}}\n",
+            root = root.display()
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let mut child = Command::new("nginx")
+            .args([
+                "-p",
+                dir.path().to_str().unwrap(),
+                "-c",
+                dir.path().join("nginx.conf").to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx is needed (scripts/install-deps)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                return None;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                std::thread::sleep(Duration::from_millis(100));
+                if child.try_wait().unwrap().is_none() {
+                    return Some(Nginx { port, dir, child });
+                }
+                return None;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}/{path}", self.port)
+    }
+
+    /// Like `requests`, waiting (up to 2 s) until there are at least `before + n`: nginx
+    /// writes a request's log line just after the client has its answer.
+    pub fn requests_after(&self, before: usize, n: usize) -> Vec<(String, u16, u64)> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let all = self.requests();
+            if all.len() >= before + n || Instant::now() > deadline {
+                return all;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// (request line, status, bytes sent) for each request so far.
+    pub fn requests(&self) -> Vec<(String, u16, u64)> {
+        std::fs::read_to_string(self.dir.path().join("access.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let req = l.split('"').nth(1)?.to_string();
+                let mut rest = l.split('"').nth(2)?.split_whitespace();
+                Some((req, rest.next()?.parse().ok()?, rest.next()?.parse().ok()?))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
