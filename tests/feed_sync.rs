@@ -415,3 +415,99 @@ fn an_interrupted_download_resumes_where_it_stopped() {
         "only the rest was sent: {audio:?}"
     );
 }
+
+#[test]
+fn a_transfer_cut_by_a_dying_server_resumes_instead_of_restarting() {
+    let province = Province::new();
+    let p = |n: &str| province.dir.path().join(n);
+    tone(&p("long.wav"), 440, 4.0); // ~350 kB at 20 kB/s through /slow/
+    province.add(&p("long.wav"), "long");
+    province.publish();
+    let mut nginx = Nginx::start(&province.feed());
+    let (_dir, config) = station(
+        &nginx.url("slow/feed.json"),
+        &province.public_key(),
+        50_000_000,
+    );
+    let s = std::sync::Arc::new(syncer(&config));
+    let s2 = s.clone();
+    let first = std::thread::spawn(move || s2.poll());
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    nginx.kill(); // cut mid-transfer
+    let outcome = first.join().unwrap().unwrap();
+    assert!(
+        outcome.rejected.is_empty(),
+        "a cut is not a refusal: {:?}",
+        outcome.rejected
+    );
+    assert!(catalog_ids(&config).is_empty());
+    let size = std::fs::metadata(p("feed/audio/long.wav")).unwrap().len();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(province.feed().join("feed.json")).unwrap()).unwrap();
+    let partial = config
+        .station
+        .state_dir
+        .join("feed/partial")
+        .join(manifest["bulletins"][0]["sha256"].as_str().unwrap());
+    let kept = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        kept > 10_000 && kept < size,
+        "partial file of {kept} bytes of {size}"
+    );
+
+    nginx.restart();
+    let outcome = s.poll().unwrap();
+    assert!(
+        outcome.changed && outcome.rejected.is_empty(),
+        "{:?}",
+        outcome.rejected
+    );
+    assert_eq!(catalog_ids(&config), ["long"]);
+    let resumed: Vec<_> = nginx
+        .requests_after(0, 2)
+        .into_iter()
+        .filter(|(req, _, _)| req.contains("long.wav") && req.starts_with("GET"))
+        .collect();
+    let last = resumed.last().unwrap();
+    assert_eq!(last.1, 206, "resumed with a range request: {resumed:?}");
+    assert_eq!(
+        last.2,
+        size - kept,
+        "only the missing bytes were sent: {resumed:?}"
+    );
+}
+
+#[test]
+fn bulletins_for_other_stations_are_ignored() {
+    let province = Province::new();
+    tone(&province.dir.path().join("a.mp3"), 620, 1.0);
+    tone(&province.dir.path().join("b.mp3"), 700, 1.0);
+    province.add(&province.dir.path().join("a.mp3"), "for-us");
+    let feed = province.feed();
+    province.loaxa(&[
+        "feed",
+        "add",
+        feed.to_str().unwrap(),
+        province.dir.path().join("b.mp3").to_str().unwrap(),
+        "--title",
+        "x",
+        "--id",
+        "for-others",
+        "--campaign",
+        "bcd389",
+        "--target",
+        "hn-other-commune",
+    ]);
+    province.publish();
+    let nginx = Nginx::start(&province.feed());
+    let (_dir, config) = station(&nginx.url("feed.json"), &province.public_key(), 50_000_000);
+    syncer(&config).poll().unwrap();
+    assert_eq!(catalog_ids(&config), ["for-us"]);
+    assert!(
+        !nginx
+            .requests()
+            .iter()
+            .any(|(req, _, _)| req.contains("b.mp3")),
+        "not even downloaded"
+    );
+}

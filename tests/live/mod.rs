@@ -381,6 +381,20 @@ pub struct Nginx {
     child: Child,
 }
 
+fn spawn_nginx(dir: &Path) -> Child {
+    Command::new("nginx")
+        .args([
+            "-p",
+            dir.to_str().unwrap(),
+            "-c",
+            dir.join("nginx.conf").to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("nginx is needed (scripts/install-deps)")
+}
+
 impl Nginx {
     pub fn start(root: &Path) -> Nginx {
         // A free port can be taken by a parallel test's server between our probe and
@@ -438,6 +452,23 @@ impl Nginx {
                 "nginx did not start: {}",
                 std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
             );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server dies mid-transfer (connections cut)…
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// …and comes back on the same port.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.child = spawn_nginx(self.dir.path());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "nginx did not come back");
             std::thread::sleep(Duration::from_millis(50));
         }
     }
