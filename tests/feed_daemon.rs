@@ -186,3 +186,51 @@ fn a_feed_that_is_down_all_along_does_not_disturb_the_broadcast() {
     let daemon_log = std::fs::read_to_string(s.path("daemon.log")).unwrap();
     assert!(daemon_log.contains("feed unreachable"), "{daemon_log}");
 }
+
+#[test]
+fn a_refused_feed_is_recorded_in_the_as_run_log() {
+    let province = tempfile::tempdir().unwrap();
+    let p = |n: &str| province.path().join(n).to_str().unwrap().to_string();
+    loaxa(&["keygen", &p("keys")]);
+    loaxa(&["keygen", &p("stranger")]);
+    loaxa(&[
+        "feed",
+        "campaign",
+        &p("feed"),
+        "--id",
+        "c",
+        "--title",
+        "c",
+        "--from",
+        "2021-10-01",
+        "--until",
+        "2021-10-31",
+        "--plays-per-day",
+        "1",
+    ]);
+    loaxa(&[
+        "feed",
+        "publish",
+        &p("feed"),
+        "--key",
+        &p("stranger/loaxa.key"),
+    ]);
+    let trusted = std::fs::read_to_string(p("keys/loaxa.pub"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let nginx = Nginx::start(&province.path().join("feed"));
+    let s = station(&nginx.url("feed.json"), &trusted);
+    let d = Daemon::start(&s, "2021-10-01T04:00:00+07:00", None);
+    let log = s.wait_for("2021-10-01", 20, "a rejected record", |r| {
+        r["event"] == "rejected"
+    });
+    assert!(d.stop().success());
+    let r = log.iter().find(|r| r["event"] == "rejected").unwrap();
+    assert!(
+        r["reason"].as_str().unwrap().contains("does not trust"),
+        "{r}"
+    );
+}

@@ -210,6 +210,15 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
         "{new:?}"
     );
 
+    // The state survives a restart: a new syncer (as after a reboot) still gets a 304.
+    let before = nginx.requests_after(0, 4).len();
+    assert!(!syncer(&config).poll().unwrap().changed);
+    let after = nginx.requests_after(before, 1);
+    assert_eq!(
+        after[before..].iter().map(|r| r.1).collect::<Vec<_>>(),
+        [304]
+    );
+
     // A new bulletin in a newer sequence arrives on the next poll.
     tone(&province.dir.path().join("tuyen-truyen.ogg"), 700, 2.0);
     province.add(&province.dir.path().join("tuyen-truyen.ogg"), "bcd389-02");
