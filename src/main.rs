@@ -271,18 +271,26 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
         history: &history,
         not_before: None,
     });
-    if json {
-        match serde_json::to_string_pretty(&plan) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("error: cannot write the plan as JSON: {e}");
-                return ExitCode::from(EXIT_RUNTIME);
-            }
-        }
-    } else {
-        print!("{}", plan_view::render(&plan));
+    print_json_or(&plan, json, plan_view::render)
+}
+
+/// Prints `value` as pretty JSON, or as the text `render` makes of it.
+fn print_json_or<T: serde::Serialize>(
+    value: &T,
+    json: bool,
+    render: impl FnOnce(&T) -> String,
+) -> ExitCode {
+    if !json {
+        print!("{}", render(value));
+        return ExitCode::SUCCESS;
     }
-    ExitCode::SUCCESS
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => runtime_error(&format!("cannot write JSON: {e}")),
+    }
 }
 
 fn status(dir: &std::path::Path, json: bool) -> ExitCode {
@@ -294,25 +302,10 @@ fn status(dir: &std::path::Path, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let status = match loaxa::status::read(&station.state_dir) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    if json {
-        match serde_json::to_string_pretty(&status) {
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(EXIT_RUNTIME);
-            }
-        }
-    } else {
-        print!("{}", loaxa::status::render(&status));
+    match loaxa::status::read(&station.state_dir) {
+        Ok(status) => print_json_or(&status, json, loaxa::status::render),
+        Err(e) => runtime_error(&e),
     }
-    ExitCode::SUCCESS
 }
 
 /// A sound check: the amplifier, its warmup, one file, the amplifier off again.

@@ -3,22 +3,9 @@
 
 mod live;
 
-use std::process::Command;
 use std::time::Duration;
 
 use live::*;
-
-fn loaxa(args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_loaxa"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "loaxa {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 const SCHEDULE: &str = r#"
 [fill]
@@ -52,8 +39,8 @@ fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
     let province = tempfile::tempdir().unwrap();
     let p = |n: &str| province.path().join(n).to_str().unwrap().to_string();
     let feed = p("feed");
-    loaxa(&["keygen", &p("keys")]);
-    loaxa(&[
+    loaxa_ok(&["keygen", &p("keys")]);
+    loaxa_ok(&[
         "feed",
         "campaign",
         &feed,
@@ -71,7 +58,7 @@ fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
         "priority",
     ]);
     tone(&province.path().join("bulletin.mp3"), 620, 15.0);
-    loaxa(&[
+    loaxa_ok(&[
         "feed",
         "add",
         &feed,
@@ -83,7 +70,7 @@ fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
         "--campaign",
         "bcd389",
     ]);
-    loaxa(&["feed", "publish", &feed, "--key", &p("keys/loaxa.key")]);
+    loaxa_ok(&["feed", "publish", &feed, "--key", &p("keys/loaxa.key")]);
     let key = std::fs::read_to_string(p("keys/loaxa.pub"))
         .unwrap()
         .lines()
@@ -110,8 +97,8 @@ fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
 
     // The province revokes it while it plays; the next poll (≤ 5 s) stops it.
     std::thread::sleep(Duration::from_secs(2));
-    loaxa(&["feed", "revoke", &feed, "bcd389-01"]);
-    loaxa(&["feed", "publish", &feed, "--key", &p("keys/loaxa.key")]);
+    loaxa_ok(&["feed", "revoke", &feed, "bcd389-01"]);
+    loaxa_ok(&["feed", "publish", &feed, "--key", &p("keys/loaxa.key")]);
     let log = s.wait_for("2021-10-01", 20, "the revoked bulletin to stop", |r| {
         r["event"] == "interrupted" && r["item"]["id"] == "bcd389-01"
     });
@@ -191,9 +178,9 @@ fn a_feed_that_is_down_all_along_does_not_disturb_the_broadcast() {
 fn a_refused_feed_is_recorded_in_the_as_run_log() {
     let province = tempfile::tempdir().unwrap();
     let p = |n: &str| province.path().join(n).to_str().unwrap().to_string();
-    loaxa(&["keygen", &p("keys")]);
-    loaxa(&["keygen", &p("stranger")]);
-    loaxa(&[
+    loaxa_ok(&["keygen", &p("keys")]);
+    loaxa_ok(&["keygen", &p("stranger")]);
+    loaxa_ok(&[
         "feed",
         "campaign",
         &p("feed"),
@@ -208,7 +195,7 @@ fn a_refused_feed_is_recorded_in_the_as_run_log() {
         "--plays-per-day",
         "1",
     ]);
-    loaxa(&[
+    loaxa_ok(&[
         "feed",
         "publish",
         &p("feed"),

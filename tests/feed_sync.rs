@@ -28,7 +28,7 @@ impl Province {
         );
         let feed = p("feed");
         let province = Province { dir };
-        province.loaxa(&[
+        loaxa_ok(&[
             "feed",
             "campaign",
             &feed,
@@ -61,21 +61,9 @@ impl Province {
             .to_string()
     }
 
-    fn loaxa(&self, args: &[&str]) {
-        let out = Command::new(env!("CARGO_BIN_EXE_loaxa"))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "loaxa {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
     fn add(&self, file: &Path, id: &str) {
         let feed = self.feed();
-        self.loaxa(&[
+        loaxa_ok(&[
             "feed",
             "add",
             feed.to_str().unwrap(),
@@ -92,7 +80,7 @@ impl Province {
     /// Bumps the sequence (loaxa), then signs feed.json with the minisign tool itself.
     fn publish(&self) {
         let key = self.dir.path().join("m.key");
-        self.loaxa(&[
+        loaxa_ok(&[
             "feed",
             "publish",
             self.feed().to_str().unwrap(),
@@ -227,7 +215,7 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
     assert_eq!(catalog_ids(&config), ["bcd389-01", "bcd389-02"]);
 
     // Revoked: gone from the catalog at once.
-    province.loaxa(&[
+    loaxa_ok(&[
         "feed",
         "revoke",
         province.feed().to_str().unwrap(),
@@ -493,7 +481,7 @@ fn bulletins_for_other_stations_are_ignored() {
     tone(&province.dir.path().join("b.mp3"), 700, 1.0);
     province.add(&province.dir.path().join("a.mp3"), "for-us");
     let feed = province.feed();
-    province.loaxa(&[
+    loaxa_ok(&[
         "feed",
         "add",
         feed.to_str().unwrap(),

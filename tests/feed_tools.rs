@@ -10,13 +10,6 @@ use std::process::Command;
 use live::*;
 use loaxa::signing::{VerifyError, verify};
 
-fn loaxa(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_loaxa"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn public_key(pub_file: &Path) -> String {
     std::fs::read_to_string(pub_file)
         .unwrap()

@@ -1,22 +1,13 @@
 //! Durations measured by decoding real files made by real encoders, checked against
 //! what ffmpeg decodes from the same file.
 
+mod live;
+
 use std::path::Path;
 use std::process::Command;
 
+use live::run;
 use loaxa::media::{MediaCache, measure};
-
-fn run(cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} not installed? {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// ffmpeg's decoded length in ms (it drops encoder delay and padding the file records).
 fn ffmpeg_ms(path: &Path) -> i64 {

@@ -10,6 +10,24 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, FixedOffset};
 use serde_json::Value;
 
+/// The loaxa binary under test.
+pub fn loaxa(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The loaxa binary under test, which must succeed.
+pub fn loaxa_ok(args: &[&str]) {
+    let out = loaxa(args);
+    assert!(
+        out.status.success(),
+        "loaxa {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn run(cmd: &str, args: &[&str]) {
     let out = Command::new(cmd)
         .args(args)
