@@ -15,6 +15,7 @@ pub mod output;
 pub mod plan_view;
 pub mod planner;
 pub mod playout;
+pub mod relay;
 pub mod signing;
 pub mod status;
 pub mod timefmt;

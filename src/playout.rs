@@ -8,7 +8,6 @@
 //! anything cut short (fill before a fixed item, relays) ends at its planned end.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
@@ -554,7 +553,7 @@ impl Engine {
 
     fn play_relay(&mut self, item: &PlanItem) -> Outcome {
         let started = self.audible_now();
-        let opened = open_relay(&item.path, self.rate());
+        let opened = crate::relay::open(&item.path, self.rate());
         let outcome = match opened {
             Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end)),
             Err(why) => {
@@ -855,46 +854,4 @@ fn frames_in(span: TimeDelta, rate: u32) -> u64 {
 /// How long `frames` last, to the nearest microsecond.
 fn span_of(frames: u64, rate: u32) -> TimeDelta {
     TimeDelta::microseconds(((frames * 1_000_000 + u64::from(rate) / 2) / u64::from(rate)) as i64)
-}
-
-/// Connects to a live stream (Icecast-style MP3 or AAC over HTTP).
-fn open_relay(url: &str, rate: u32) -> Result<AudioStream, String> {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(Duration::from_secs(5)))
-        .timeout_recv_response(Some(Duration::from_secs(5)))
-        .timeout_per_read(Some(Duration::from_secs(10)))
-        .build()
-        .into();
-    let response = agent.get(url).call().map_err(|e| e.to_string())?;
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let ext = if content_type.contains("aac") {
-        Some("aac")
-    } else if content_type.contains("ogg") {
-        Some("ogg")
-    } else if content_type.contains("mpeg") || content_type.contains("mp3") {
-        Some("mp3")
-    } else {
-        url.rsplit('.').next().filter(|e| e.len() <= 4)
-    };
-    let body = SyncReader(std::sync::Mutex::new(Box::new(
-        response.into_body().into_reader(),
-    )));
-    AudioStream::open_stream(Box::new(body), ext, rate)
-}
-
-/// Symphonia wants a `Sync` source; an HTTP body reader is only `Send`.
-struct SyncReader(std::sync::Mutex<Box<dyn Read + Send>>);
-
-impl Read for SyncReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.0
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .read(buf)
-    }
 }
