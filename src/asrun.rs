@@ -26,7 +26,7 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
-    #[serde(with = "crate::timefmt")]
+    #[serde(with = "crate::timefmt::ms")]
     pub ts: DateTime<Tz>,
     pub event: Event,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,7 +46,7 @@ mod opt_time {
 
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.serialize_str(&crate::timefmt::format(t)),
+            Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)),
             None => s.serialize_none(),
         }
     }

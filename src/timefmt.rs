@@ -23,3 +23,18 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Tz>, D::E
         DateTime::parse_from_rfc3339(&text).map_err(serde::de::Error::custom)?;
     Ok(t.with_timezone(&Tz::UTC))
 }
+
+/// As-run times: always with milliseconds (`2021-10-01T05:30:00.000+07:00`), SPEC §9.
+pub mod ms {
+    use chrono::{DateTime, SecondsFormat};
+    use chrono_tz::Tz;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Tz>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, false))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Tz>, D::Error> {
+        super::deserialize(d)
+    }
+}

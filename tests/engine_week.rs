@@ -145,7 +145,7 @@ fn a_week_of_broadcasting_in_seconds() {
                 .iter()
                 .find(|r| r["event"] == "start" && r["item"]["id"] == "news.mp3")
                 .unwrap();
-            assert_eq!(news["ts"], format!("{day}T17:02:00+07:00"));
+            assert_eq!(news["ts"], format!("{day}T17:02:00.000+07:00"));
         }
         // Gapless: where the plan puts an item right after another, it is heard right after.
         let mut prev_end: Option<&Value> = None;

@@ -91,7 +91,7 @@ fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
     assert_eq!(start["item"]["source"], "feed");
     assert_eq!(start["item"]["priority"], "priority");
     assert_eq!(
-        start["ts"], "2021-10-01T05:30:00+07:00",
+        start["ts"], "2021-10-01T05:30:00.000+07:00",
         "priority: first in the session"
     );
 
@@ -156,7 +156,7 @@ fn a_feed_that_is_down_all_along_does_not_disturb_the_broadcast() {
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["id"] == "local.wav")
         .unwrap();
-    assert_eq!(local["ts"], "2021-10-01T05:30:00+07:00");
+    assert_eq!(local["ts"], "2021-10-01T05:30:00.000+07:00");
     assert!(
         log.iter()
             .filter(|r| r["event"] == "start")

@@ -115,7 +115,7 @@ end = "05:30:30"
         let end = relay(id, "end").unwrap();
         assert_eq!(
             start["ts"],
-            format!("2021-10-01T{planned}+07:00"),
+            format!("2021-10-01T{planned}.000+07:00"),
             "{id} start"
         );
         let secs = (ts(&end, "ts") - ts(&start, "ts")).num_milliseconds() as f64 / 1000.0;

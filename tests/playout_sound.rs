@@ -277,7 +277,7 @@ opening = "opening.wav"
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["id"] == "fixed.mp3")
         .unwrap();
-    assert_eq!(start_fixed["ts"], "2021-10-01T05:30:08+07:00");
+    assert_eq!(start_fixed["ts"], "2021-10-01T05:30:08.000+07:00");
 }
 
 #[test]
