@@ -224,6 +224,18 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
     province.publish();
     assert!(s.poll().unwrap().changed);
     assert_eq!(catalog_ids(&config), ["bcd389-02"]);
+    // And its file is gone from the station's disk (only bcd389-02's audio and sidecar remain).
+    let stored: Vec<_> = std::fs::read_dir(config.station.state_dir.join("feed/audio"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(
+        stored
+            .iter()
+            .all(|n| n.ends_with(".ogg") || n.ends_with(".info.json")),
+        "{stored:?}"
+    );
 }
 
 #[test]

@@ -219,6 +219,11 @@ impl Syncer {
             }
             code => return Err(format!("feed answered HTTP {code}")),
         }
+        if outcome.changed
+            && let Some(manifest) = &state.manifest
+        {
+            self.collect_garbage(manifest);
+        }
         if let Some(manifest) = state.manifest.clone() {
             let before = state.refused.len();
             self.fetch_files(&manifest, &mut state.refused, &mut outcome);
@@ -228,6 +233,33 @@ impl Syncer {
             }
         }
         Ok(outcome)
+    }
+
+    /// Deletes stored and partial files the accepted manifest no longer lists for this
+    /// station (revoked, withdrawn, re-targeted), so the disk does not fill up over years.
+    /// A file being played stays readable until it is closed.
+    fn collect_garbage(&self, manifest: &Manifest) {
+        let keep: Vec<String> = manifest
+            .bulletins
+            .iter()
+            .filter(|b| {
+                b.targets_station(&self.station.station_id) && !manifest.revoked.contains(&b.id)
+            })
+            .map(|b| b.sha256.to_ascii_lowercase())
+            .collect();
+        for sub in ["audio", "partial"] {
+            let Ok(entries) = std::fs::read_dir(dir(self.state_dir()).join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let sha = name.split('.').next().unwrap_or("");
+                if !keep.iter().any(|k| k == sha) {
+                    tracing::info!("feed: removing {sub}/{name}, no longer in the feed");
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
     }
 
     /// Signature, version and sequence checks of a fetched manifest.
