@@ -46,7 +46,7 @@ mod opt_time {
 
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false)),
+            Some(t) => crate::timefmt::ms::serialize(t, s),
             None => s.serialize_none(),
         }
     }

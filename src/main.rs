@@ -316,20 +316,16 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let fail = |what: String| {
-        eprintln!("error: {what}");
-        ExitCode::from(EXIT_RUNTIME)
-    };
     let clock = std::sync::Arc::new(SystemClock::new());
     let mut sink = match loaxa::output::open(&config.station.audio.output, clock)
         .and_then(|mut s| s.start().map(|_| s))
     {
         Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return runtime_error(&e.to_string()),
     };
     let mut stream = match AudioStream::open_file(file, sink.rate(), true) {
         Ok(s) => s,
-        Err(e) => return fail(format!("{}: {e}", file.display())),
+        Err(e) => return runtime_error(&format!("{}: {e}", file.display())),
     };
     let amp = config.station.amplifier.as_ref();
     if let Some(amp) = amp {
@@ -368,8 +364,8 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        Ok(()) => fail(format!("{}: no audio could be decoded", file.display())),
-        Err(e) => fail(e.to_string()),
+        Ok(()) => runtime_error(&format!("{}: no audio could be decoded", file.display())),
+        Err(e) => runtime_error(&e.to_string()),
     }
 }
 

@@ -117,6 +117,32 @@ pub struct PlanItem {
 }
 
 impl PlanItem {
+    /// An item that plays a file named in schedule.toml (opening, closing, fill, flexible
+    /// or fixed file); titled by `title`, else the file's name without extension.
+    pub fn from_media(
+        kind: Kind,
+        f: &MediaFile,
+        title: Option<&str>,
+        start: DateTime<Tz>,
+        end: DateTime<Tz>,
+    ) -> PlanItem {
+        let stem = std::path::Path::new(&f.name)
+            .file_stem()
+            .map_or(f.name.clone(), |s| s.to_string_lossy().into_owned());
+        PlanItem {
+            start,
+            end,
+            kind,
+            id: f.name.clone(),
+            title: title.map_or(stem, str::to_string),
+            campaign: None,
+            priority: Priority::Normal,
+            source: Source::Local,
+            path: f.path.to_string_lossy().into_owned(),
+            fixed: false,
+        }
+    }
+
     pub fn duration(&self) -> TimeDelta {
         self.end - self.start
     }
@@ -323,7 +349,7 @@ impl<'a> DayPlanner<'a> {
             && let Some(opening) = &s.opening
         {
             if w.start + opening.duration <= content_end {
-                items.push(self.media_item(
+                items.push(PlanItem::from_media(
                     Kind::Opening,
                     opening,
                     None,
@@ -386,7 +412,7 @@ impl<'a> DayPlanner<'a> {
         if let Some(closing) = &s.closing
             && closing_at >= cursor
         {
-            items.push(self.media_item(
+            items.push(PlanItem::from_media(
                 Kind::Closing,
                 closing,
                 None,
@@ -471,7 +497,7 @@ impl<'a> DayPlanner<'a> {
             }
             let mut planned = match &item.content {
                 ItemContent::File(f) => {
-                    self.media_item(Kind::File, f, item.title.as_deref(), start, end)
+                    PlanItem::from_media(Kind::File, f, item.title.as_deref(), start, end)
                 }
                 ItemContent::Relay { url, .. } => PlanItem {
                     start,
@@ -583,7 +609,7 @@ impl<'a> DayPlanner<'a> {
                         continue;
                     }
                     placed_operator[i] = true;
-                    return Some(self.media_item(
+                    return Some(PlanItem::from_media(
                         Kind::File,
                         f,
                         item.title.as_deref(),
@@ -670,37 +696,12 @@ impl<'a> DayPlanner<'a> {
                 let f = &fill.files[self.fill_next % fill.files.len()];
                 self.fill_next += 1;
                 let end = (a + f.duration).min(b);
-                filler.push(self.media_item(Kind::Fill, f, None, a, end));
+                filler.push(PlanItem::from_media(Kind::Fill, f, None, a, end));
                 a = end;
             }
         }
         items.extend(filler);
         items.sort_by_key(|i| i.start);
-    }
-
-    fn media_item(
-        &self,
-        kind: Kind,
-        f: &MediaFile,
-        title: Option<&str>,
-        start: DateTime<Tz>,
-        end: DateTime<Tz>,
-    ) -> PlanItem {
-        let stem = std::path::Path::new(&f.name)
-            .file_stem()
-            .map_or(f.name.clone(), |s| s.to_string_lossy().into_owned());
-        PlanItem {
-            start,
-            end,
-            kind,
-            id: f.name.clone(),
-            title: title.map_or(stem, str::to_string),
-            campaign: None,
-            priority: Priority::Normal,
-            source: Source::Local,
-            path: f.path.to_string_lossy().into_owned(),
-            fixed: false,
-        }
     }
 
     fn warn_session(&mut self, w: &Window, what: &str) {

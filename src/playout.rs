@@ -589,20 +589,8 @@ impl Engine {
             let f = &fill.files[self.fill_next % fill.files.len()];
             self.fill_next += 1;
             let start = self.audible_now();
-            let item = PlanItem {
-                start,
-                end: (start + f.duration).min(until),
-                kind: Kind::Fill,
-                id: f.name.clone(),
-                title: std::path::Path::new(&f.name)
-                    .file_stem()
-                    .map_or(f.name.clone(), |s| s.to_string_lossy().into_owned()),
-                campaign: None,
-                priority: crate::catalog::Priority::Normal,
-                source: crate::catalog::Source::Local,
-                path: f.path.to_string_lossy().into_owned(),
-                fixed: false,
-            };
+            let item =
+                PlanItem::from_media(Kind::Fill, f, None, start, (start + f.duration).min(until));
             match AudioStream::open_file(&f.path, self.rate(), true) {
                 Ok(mut stream) => {
                     if let Outcome::Stopped = self.stream_out(&item, &mut stream, Some(item.end)) {
