@@ -174,6 +174,7 @@ impl AsRunLog {
     /// fatal: the broadcast matters more than its proof.
     pub fn log(&self, record: &Record) {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        crate::metrics::asrun(record);
         if let Err(e) = self.append(record) {
             tracing::error!("as-run log not written: {e}");
         }

@@ -89,6 +89,12 @@ pub struct Bulletin {
 }
 
 impl Bulletin {
+    /// Plays at once, day or night (SPEC §3): an emergency of no campaign from the feed or
+    /// a push. (Emergency campaigns and schedule.toml's own are planned, first in a session.)
+    pub fn is_emergency(&self) -> bool {
+        self.priority == Priority::Emergency && self.campaign.is_none() && self.source != Source::Local
+    }
+
     pub fn valid_on(&self, date: NaiveDate) -> bool {
         self.valid_from.is_none_or(|d| d <= date) && self.valid_until.is_none_or(|d| date <= d)
     }
@@ -99,6 +105,8 @@ impl Bulletin {
 pub struct Catalog {
     pub campaigns: Vec<Campaign>,
     pub bulletins: Vec<Bulletin>,
+    /// Emergencies from the feed or pushes: played at once by the engine, never planned.
+    pub emergencies: Vec<Bulletin>,
 }
 
 impl Catalog {
@@ -107,12 +115,15 @@ impl Catalog {
         Catalog {
             campaigns: schedule.campaigns.clone(),
             bulletins: schedule.bulletins.clone(),
+            emergencies: Vec::new(),
         }
     }
 
     /// The station's whole catalog: schedule.toml first, then what the feed brought (a
-    /// local campaign wins over a feed campaign of the same id).
+    /// local campaign wins over a feed campaign of the same id), then pushed bulletins.
+    /// Cancelled bulletins are left out; emergencies from outside go to `emergencies`.
     pub fn load(config: &crate::config::Config) -> Catalog {
+        let state_dir = &config.station.state_dir;
         let mut catalog = Catalog::assemble(&config.schedule);
         let (campaigns, bulletins) = crate::feed::sync::catalog(&config.station);
         for c in campaigns {
@@ -120,7 +131,18 @@ impl Catalog {
                 catalog.campaigns.push(c);
             }
         }
-        catalog.bulletins.extend(bulletins);
+        let cancelled = crate::push::load(state_dir).cancelled;
+        let outside = bulletins
+            .into_iter()
+            .chain(crate::push::catalog_bulletins(state_dir))
+            .filter(|b| !cancelled.contains(&b.id));
+        for b in outside {
+            if b.is_emergency() {
+                catalog.emergencies.push(b);
+            } else {
+                catalog.bulletins.push(b);
+            }
+        }
         catalog
     }
 

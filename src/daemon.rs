@@ -50,11 +50,18 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         state.display()
     );
 
+    crate::api::clean_uploads(state);
+    crate::push::cleanup(state, clock.now().with_timezone(&config.schedule.timezone).date_naive());
+
     let (tx, rx) = mpsc::channel();
     watch_signals(dir.to_path_buf(), clock.clone(), tx.clone())?;
     watch_files(dir.to_path_buf(), clock.clone(), tx.clone());
-    follow_feed(&config, clock.clone(), tx);
-    Engine::new(config, clock, rx, systemd_hooks()).run();
+    follow_feed(&config, clock.clone(), tx.clone());
+    let shared = crate::api::Shared::new(config.clone());
+    crate::api::serve(shared.clone(), clock.clone(), tx, validator());
+    Engine::new(config, clock, rx, systemd_hooks())
+        .with_shared(shared)
+        .run();
     Ok(())
 }
 
@@ -132,9 +139,13 @@ fn watch_files(dir: PathBuf, clock: Arc<dyn Clock>, tx: Sender<Command>) {
 
 /// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
 /// the broadcast goes on with what the station has.
+/// This program: it checks audio in a child process (`loaxa validate-audio`).
+fn validator() -> PathBuf {
+    std::env::current_exe().unwrap_or_else(|_| PathBuf::from("loaxa"))
+}
+
 fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
-    let validator = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("loaxa"));
-    let Some(syncer) = crate::feed::sync::Syncer::new(&config.station, validator) else {
+    let Some(syncer) = crate::feed::sync::Syncer::new(&config.station, validator()) else {
         return;
     };
     let poll = config
@@ -153,8 +164,10 @@ fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
                 std::thread::sleep(wait);
                 match syncer.poll() {
                     Ok(outcome) => {
+                        crate::metrics::feed_poll(None, clock.now().timestamp());
                         for why in &outcome.rejected {
                             tracing::warn!("{why}");
+                            crate::metrics::rejected("feed", crate::metrics::feed_reason(why));
                             asrun.log(
                                 &crate::asrun::Record::new(
                                     clock.now().with_timezone(&tz),
@@ -169,6 +182,7 @@ fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
                         wait = poll;
                     }
                     Err(why) => {
+                        crate::metrics::feed_poll(Some(&why), clock.now().timestamp());
                         wait = (wait * 2).clamp(poll, poll * 16);
                         tracing::warn!("{why}; next try in {}s", wait.as_secs());
                     }

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use loaxa::catalog::{Catalog, Priority};
+use loaxa::catalog::Priority;
 use loaxa::config::{self, Config};
-use loaxa::planner::{PlanInput, plan_day};
-use loaxa::{asrun, plan_view};
+use loaxa::plan_view;
 
 /// Exit codes (SPEC §6).
 const EXIT_RUNTIME: u8 = 1;
@@ -71,6 +70,44 @@ enum Command {
     Feed {
         #[command(subcommand)]
         action: FeedAction,
+    },
+    /// Push one signed bulletin to a station (the province's side), or withdraw one
+    Push {
+        /// The station's API, e.g. http://10.1.2.3:8470 (or its /api/v1/push)
+        url: String,
+        /// The audio file (not with --cancel)
+        #[arg(required_unless_present = "cancel")]
+        file: Option<PathBuf>,
+        /// The province's secret key (from `loaxa keygen`)
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, required_unless_present = "cancel")]
+        title: Option<String>,
+        #[arg(long, value_parser = parse_priority, default_value = "normal")]
+        priority: Priority,
+        /// Plays of an emergency [default: 3]
+        #[arg(long)]
+        repeat: Option<u32>,
+        /// The push must reach the station within this long, e.g. 2h
+        #[arg(long, value_parser = parse_span)]
+        expires: Option<chrono::TimeDelta>,
+        /// The push id (each id is taken once) [default: made from the time]
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        campaign: Option<String>,
+        /// First day it may play
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last day it may play
+        #[arg(long)]
+        until: Option<NaiveDate>,
+        /// Only these stations (repeatable) [default: every station]
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// Withdraw this bulletin (pushed or from the feed) instead of pushing one
+        #[arg(long, value_name = "BULLETIN_ID", conflicts_with = "file")]
+        cancel: Option<String>,
     },
     /// Show a day's plan: what plays when, campaign quotas and warnings
     Plan {
@@ -139,6 +176,10 @@ enum FeedAction {
     },
 }
 
+fn parse_span(text: &str) -> Result<chrono::TimeDelta, String> {
+    loaxa::units::parse_duration(text).map_err(|e| e.to_string())
+}
+
 fn parse_priority(text: &str) -> Result<Priority, String> {
     Priority::parse(text).ok_or_else(|| format!("{text:?}: use normal, priority or emergency"))
 }
@@ -191,6 +232,54 @@ fn main() -> ExitCode {
         },
         Command::Feed { action } => feed(action),
         Command::Plan { date, json } => plan(&dir, date, json),
+        Command::Push {
+            url,
+            file,
+            key,
+            title,
+            priority,
+            repeat,
+            expires,
+            id,
+            campaign,
+            from,
+            until,
+            targets,
+            cancel,
+        } => {
+            use loaxa::push_client::{Request, What, send};
+            let what = match (cancel, file) {
+                (Some(target), _) => What::Cancel(target),
+                (None, Some(file)) => What::Bulletin {
+                    file,
+                    title: title.unwrap_or_default(),
+                    priority,
+                    repeat,
+                    campaign,
+                    valid_from: from,
+                    valid_until: until,
+                    targets,
+                },
+                (None, None) => return runtime_error("give FILE, or --cancel ID"),
+            };
+            match send(Request {
+                url,
+                key,
+                id,
+                expires,
+                what,
+            }) {
+                Ok(answer) => {
+                    println!("{} {}", answer.status, answer.body.trim());
+                    if answer.status == 202 {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(EXIT_RUNTIME)
+                    }
+                }
+                Err(e) => runtime_error(&e),
+            }
+        }
     }
 }
 
@@ -261,16 +350,7 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
     };
     let tz = config.schedule.timezone;
     let date = date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
-    let catalog = Catalog::load(&config);
-    let history = asrun::history(&config.station.state_dir, date, tz);
-    let plan = plan_day(&PlanInput {
-        station_id: &config.station.station_id,
-        schedule: &config.schedule,
-        catalog: &catalog,
-        date,
-        history: &history,
-        not_before: None,
-    });
+    let plan = plan_view::load(&config, date, None);
     print_json_or(&plan, json, plan_view::render)
 }
 
@@ -302,9 +382,17 @@ fn status(dir: &std::path::Path, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match loaxa::status::read(&station.state_dir) {
+    match loaxa::status::fetch(station.api.listen) {
         Ok(status) => print_json_or(&status, json, loaxa::status::render),
-        Err(e) => runtime_error(&e),
+        Err(why) => {
+            eprintln!("error: {why}");
+            // The last status the daemon wrote, so the operator sees where it stopped.
+            if let Ok(last) = loaxa::status::read(&station.state_dir) {
+                eprintln!("last known status:");
+                eprint!("{}", loaxa::status::render(&last));
+            }
+            ExitCode::from(EXIT_RUNTIME)
+        }
     }
 }
 

@@ -1,11 +1,30 @@
-//! The plan as an operator reads it: a table per session, quotas, and warnings.
+//! A day's plan from what is on disk (config, catalog, as-run log), and the plan as an
+//! operator reads it: a table per session, quotas, and warnings.
 
 use std::fmt::Write;
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, NaiveDate};
+use chrono_tz::Tz;
 
-use crate::planner::{Kind, Plan, PlanItem};
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::planner::{Kind, Plan, PlanInput, PlanItem, plan_day};
 use crate::units::format_duration;
+
+/// The plan `loaxa plan` and `GET /api/v1/plan` show: the whole day (`not_before` None),
+/// or the rest of it.
+pub fn load(config: &Config, date: NaiveDate, not_before: Option<DateTime<Tz>>) -> Plan {
+    let catalog = Catalog::load(config);
+    let history = crate::asrun::history(&config.station.state_dir, date, config.schedule.timezone);
+    plan_day(&PlanInput {
+        station_id: &config.station.station_id,
+        schedule: &config.schedule,
+        catalog: &catalog,
+        date,
+        history: &history,
+        not_before,
+    })
+}
 
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();

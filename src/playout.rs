@@ -7,7 +7,7 @@
 //! Items that are due are played even if the engine got there late (grace window), and
 //! anything cut short (fill before a fixed item, relays) ends at its planned end.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
@@ -22,6 +22,7 @@ use crate::clock::{Clock, std_duration};
 use crate::config::Config;
 use crate::config::schedule::local;
 use crate::decode::{AudioStream, CHANNELS};
+use crate::emergency::Emergency;
 use crate::media::MediaCache;
 use crate::output::{self, Sink};
 use crate::planner::{Kind, Plan, PlanInput, PlanItem, plan_day};
@@ -33,6 +34,10 @@ const GRACE: TimeDelta = TimeDelta::minutes(5);
 const LEAD: TimeDelta = TimeDelta::seconds(2);
 /// Fade applied where an item is cut rather than ending by itself.
 const CUT_FADE: TimeDelta = TimeDelta::seconds(1);
+/// Fade when something is stopped at once: an emergency breaks in, a cancel, a revocation.
+const STOP_FADE: TimeDelta = TimeDelta::milliseconds(300);
+/// Silence between the repeats of an emergency, so listeners hear where one ends.
+const REPEAT_GAP: TimeDelta = TimeDelta::seconds(1);
 /// The longest the idle engine sleeps before feeding the watchdog (commands wake it at once).
 const TICK: Duration = Duration::from_secs(5);
 const OUTPUT_RETRY_MAX: TimeDelta = TimeDelta::seconds(30);
@@ -43,9 +48,15 @@ pub enum Command {
     Reload(Box<Config>),
     /// Finish cleanly: stop the audio, switch the amplifier off.
     Shutdown,
-    /// The feed brought new campaigns or bulletins, or revoked some: re-plan, and stop a
-    /// revoked bulletin that is playing now.
+    /// The feed or a push brought new campaigns or bulletins, or revoked some: re-plan,
+    /// stop a revoked bulletin that is playing now, and play new emergencies at once.
     CatalogChanged,
+    /// A push was accepted: like `CatalogChanged`, and a priority bulletin does not wait
+    /// for filler music to end.
+    Pushed(crate::catalog::Priority),
+    /// A bulletin (pushed or from the feed) was withdrawn: stop it if it plays, drop it
+    /// from every plan and from the emergency queue.
+    Cancel(String),
 }
 
 /// Callbacks into the service manager.
@@ -107,6 +118,17 @@ pub struct Engine {
     stop_current: Option<String>,
     /// Re-plan before the next item.
     replan_wanted: bool,
+    /// Emergencies waiting to play, oldest first; the one on air is `emergency_on_air`.
+    emergencies: VecDeque<Emergency>,
+    emergency_on_air: Option<String>,
+    /// True while emergencies play: nothing breaks into them, a new one queues.
+    in_emergency: bool,
+    /// The emergency on air was cancelled: skip its remaining repeats.
+    emergency_cancelled: bool,
+    /// The item an emergency broke into, and its session: it restarts after the emergency
+    /// if the session is still open.
+    resume_item: Option<(PlanItem, OnAir)>,
+    shared: Option<Arc<crate::api::Shared>>,
 }
 
 impl Engine {
@@ -148,8 +170,20 @@ impl Engine {
             chain: None,
             stop_current: None,
             replan_wanted: false,
+            emergencies: VecDeque::new(),
+            emergency_on_air: None,
+            in_emergency: false,
+            emergency_cancelled: false,
+            resume_item: None,
+            shared: None,
             config,
         }
+    }
+
+    /// Shares config and status with the HTTP API.
+    pub fn with_shared(mut self, shared: Arc<crate::api::Shared>) -> Self {
+        self.shared = Some(shared);
+        self
     }
 
     fn now(&self) -> DateTime<Tz> {
@@ -159,6 +193,7 @@ impl Engine {
     /// Runs until `Command::Shutdown` (or the command channel closes).
     pub fn run(mut self) {
         self.recover();
+        self.queue_emergencies();
         self.replan();
         (self.hooks.ready)();
         // Whatever state a crash left the relay in, it is off until a session needs it.
@@ -173,6 +208,10 @@ impl Engine {
             }
             if let Some(config) = self.pending.take() {
                 self.apply(*config);
+            }
+            if !self.emergencies.is_empty() {
+                self.run_emergencies();
+                continue;
             }
             if std::mem::take(&mut self.replan_wanted) {
                 self.replan();
@@ -228,14 +267,29 @@ impl Engine {
     fn replan(&mut self) {
         let now = self.now();
         let date = now.date_naive();
-        let history = asrun::history(&self.config.station.state_dir, date, self.tz);
+        let mut history = asrun::history(&self.config.station.state_dir, date, self.tz);
         self.done_today.clear();
         for p in history.today.iter().filter(|p| p.kind == Kind::Bulletin) {
             if let Some(c) = &p.campaign {
                 *self.done_today.entry(c.clone()).or_default() += 1;
             }
         }
-        let plan = plan_day(&PlanInput {
+        // An item an emergency broke into plays again from its start, now: the planner
+        // sees it as played, so it neither places it twice nor lets it collide.
+        let resume = self
+            .resume_item
+            .take()
+            .filter(|(_, session)| now < session.end && session.start.date_naive() == date);
+        if let Some((item, _)) = &resume {
+            history.today.push(crate::planner::Played {
+                id: item.id.clone(),
+                kind: item.kind,
+                campaign: item.campaign.clone(),
+                start: now,
+                end: now + item.duration(),
+            });
+        }
+        let mut plan = plan_day(&PlanInput {
             station_id: &self.config.station.station_id,
             schedule: &self.config.schedule,
             catalog: &self.catalog,
@@ -243,6 +297,27 @@ impl Engine {
             history: &history,
             not_before: Some(now),
         });
+        if let Some((mut item, session)) = resume {
+            let len = item.duration();
+            let home = plan
+                .sessions
+                .iter_mut()
+                .find(|s| s.name == session.name && s.start == session.start);
+            match home {
+                Some(s) => {
+                    tracing::info!("{} {} restarts after the emergency", item.kind.as_str(), item.id);
+                    item.start = now;
+                    item.end = now + len;
+                    item.fixed = false;
+                    s.items.insert(0, item);
+                }
+                None => tracing::info!(
+                    "{} {}: no time left in its session to restart it",
+                    item.kind.as_str(),
+                    item.id
+                ),
+            }
+        }
         for w in &plan.warnings {
             tracing::warn!("plan {date}: {w}");
         }
@@ -261,6 +336,9 @@ impl Engine {
         let output_changed = config.station.audio.output != self.config.station.audio.output;
         self.catalog = Catalog::load(&config);
         self.tz = config.schedule.timezone;
+        if let Some(shared) = &self.shared {
+            *shared.config.write().unwrap_or_else(|p| p.into_inner()) = config.clone();
+        }
         self.config = config;
         if output_changed {
             self.end_session();
@@ -440,7 +518,7 @@ impl Engine {
         loop {
             (self.hooks.alive)();
             self.poll_commands();
-            if self.stopping || self.pending.is_some() {
+            if self.stopping || self.pending.is_some() || self.emergency_waiting() {
                 return false;
             }
             let remaining = t - self.audible_now();
@@ -508,14 +586,60 @@ impl Engine {
                 tracing::info!("catalog changed: re-planning");
                 self.catalog = Catalog::load(&self.config);
                 let revoked = crate::feed::sync::revoked(&self.config.station.state_dir);
-                if self
-                    .now_playing
-                    .as_ref()
-                    .is_some_and(|i| i.kind == Kind::Bulletin && revoked.contains(&i.id))
+                if let Some(id) = self.playing_bulletin()
+                    && revoked.contains(&id)
                 {
                     self.stop_current = Some("revoked by the province".into());
+                    self.emergency_cancelled |= self.emergency_on_air.as_ref() == Some(&id);
+                }
+                self.queue_emergencies();
+                self.replan_wanted = true;
+            }
+            Command::Pushed(priority) => {
+                self.handle(Command::CatalogChanged);
+                if priority >= crate::catalog::Priority::Priority
+                    && self.now_playing.as_ref().is_some_and(|i| i.kind == Kind::Fill)
+                {
+                    self.stop_current = Some("making room for a pushed bulletin".into());
+                }
+            }
+            Command::Cancel(id) => {
+                tracing::info!("{id} cancelled by the province");
+                self.catalog = Catalog::load(&self.config);
+                self.emergencies.retain(|e| e.bulletin.id != id);
+                if self.emergency_on_air.as_ref() == Some(&id) {
+                    self.emergency_cancelled = true;
+                    crate::push::mark_emergency_done(&self.config.station.state_dir, &id);
+                }
+                if self.playing_bulletin().as_ref() == Some(&id) {
+                    self.stop_current = Some("cancelled by the province".into());
                 }
                 self.replan_wanted = true;
+            }
+        }
+    }
+
+    fn playing_bulletin(&self) -> Option<String> {
+        self.now_playing
+            .as_ref()
+            .filter(|i| i.kind == Kind::Bulletin)
+            .map(|i| i.id.clone())
+    }
+
+    /// Adds emergencies that became due (a push, the feed, a restart) to the queue.
+    fn queue_emergencies(&mut self) {
+        let due = crate::emergency::due(&self.config.station.state_dir, &self.catalog, self.now());
+        for e in due {
+            let known = self.emergency_on_air.as_ref() == Some(&e.bulletin.id)
+                || self.emergencies.iter().any(|q| q.bulletin.id == e.bulletin.id);
+            if !known {
+                tracing::warn!(
+                    "EMERGENCY {} {:?}: on air at once, {} time(s)",
+                    e.bulletin.id,
+                    e.bulletin.title,
+                    e.repeat
+                );
+                self.emergencies.push_back(e);
             }
         }
     }
@@ -639,10 +763,13 @@ impl Engine {
         let block = (rate / 50) as usize;
         let mut buf = vec![0.0f32; block * CHANNELS];
         let volume = self.config.station.audio.volume as f32;
-        let fade_frames = (CUT_FADE.num_milliseconds() as u64 * u64::from(rate) / 1000).max(1);
+        let mut fade_frames = frames_in(CUT_FADE, rate).max(1);
         let mut written: u64 = 0;
         let mut limit_frames: Option<u64> = None;
         let mut heard = self.audible_now();
+        // Why the item is being stopped early (it fades out, then is logged interrupted).
+        let mut cut: Option<String> = None;
+        self.stop_current = None;
         loop {
             (self.hooks.alive)();
             self.poll_commands();
@@ -655,21 +782,25 @@ impl Engine {
                 self.now_playing = None;
                 return Outcome::Stopped;
             }
-            if let Some(why) = self.stop_current.take() {
-                // Cut at once, with a short fade so the speakers do not click.
-                let fade = vec![0.0f32; (rate as usize / 20) * CHANNELS];
-                if let Some(sink) = self.sink.as_mut() {
-                    let _ = sink.write(&fade);
+            if cut.is_none() {
+                let preempted = self.emergency_waiting();
+                let why = self.stop_current.take().or_else(|| {
+                    preempted.then(|| "an emergency broadcast breaks in".to_string())
+                });
+                if let Some(why) = why {
+                    if preempted && !matches!(item.kind, Kind::Fill | Kind::Relay) {
+                        self.resume_item = self.on_air.clone().map(|s| (item.clone(), s));
+                    }
+                    if written == 0 {
+                        tracing::info!("{} {}: not started, {why}", item.kind.as_str(), item.id);
+                        return Outcome::Stopped;
+                    }
+                    // Fade out quickly (no click), then stop.
+                    fade_frames = frames_in(STOP_FADE, rate).max(1);
+                    let until = written + fade_frames;
+                    limit_frames = Some(limit_frames.map_or(until, |l| l.min(until)));
+                    cut = Some(why);
                 }
-                tracing::warn!("{} {}: stopped, {why}", item.kind.as_str(), item.id);
-                self.asrun.log(
-                    &Record::new(self.audible_now(), Event::Interrupted)
-                        .item(item)
-                        .reason(why),
-                );
-                self.now_playing = None;
-                self.chain = None;
-                return Outcome::Stopped;
             }
             let mut want = block;
             if let Some(l) = limit_frames {
@@ -739,9 +870,26 @@ impl Engine {
             return Outcome::Ended;
         }
         let heard_end = heard + span_of(written, rate);
+        if let Some(why) = cut {
+            tracing::warn!("{} {}: stopped, {why}", item.kind.as_str(), item.id);
+            self.asrun.log(
+                &Record::new(heard_end, Event::Interrupted)
+                    .item(item)
+                    .reason(why),
+            );
+            self.now_playing = None;
+            self.chain = None;
+            return Outcome::Stopped;
+        }
         self.chain = Some((item.end, heard_end));
         self.asrun
             .log(&Record::new(heard_end, Event::End).item(item));
+        if item.source == crate::catalog::Source::Push
+            && item.kind == Kind::Bulletin
+            && !self.in_emergency
+        {
+            crate::push::mark_aired(&self.config.station.state_dir, &item.id);
+        }
         if item.kind == Kind::Bulletin
             && let Some(c) = &item.campaign
         {
@@ -749,6 +897,135 @@ impl Engine {
         }
         self.now_playing = None;
         Outcome::Ended
+    }
+
+    // --- emergencies ------------------------------------------------------------------
+
+    /// Plays every queued emergency: amplifier on (with its warmup only if it was off),
+    /// start chime, the bulletin `repeat` times, end chime. A second emergency arriving
+    /// meanwhile is queued and follows. Then the schedule resumes from a fresh plan.
+    fn run_emergencies(&mut self) {
+        self.in_emergency = true;
+        self.play_emergencies();
+        self.in_emergency = false;
+    }
+
+    /// An emergency is queued and none is on air: what plays must give way.
+    fn emergency_waiting(&self) -> bool {
+        !self.in_emergency && !self.emergencies.is_empty()
+    }
+
+    fn play_emergencies(&mut self) {
+        let was_on = self.amp.is_on();
+        self.amp.switch(true);
+        if !self.ensure_output() {
+            return;
+        }
+        self.chain = None;
+        if !was_on {
+            let warm_until = self.now() + self.warmup();
+            self.wait_for(warm_until);
+        }
+        while !self.stopping {
+            let Some(e) = self.emergencies.pop_front() else {
+                break;
+            };
+            self.play_emergency(&e);
+        }
+        self.emergency_on_air = None;
+        self.emergency_cancelled = false;
+        if self.stopping {
+            return;
+        }
+        let in_session = self
+            .on_air
+            .as_ref()
+            .is_some_and(|s| s.start <= self.now() && self.now() < s.end);
+        if !in_session {
+            // Outside session hours: the speakers go quiet again.
+            self.on_air = None;
+            self.chain = None;
+            if let Some(sink) = &mut self.sink {
+                if let Err(e) = sink.drain() {
+                    tracing::warn!("{e}");
+                }
+                sink.stop();
+            }
+            self.amp.switch(false);
+        }
+        self.replan();
+    }
+
+    fn play_emergency(&mut self, e: &Emergency) {
+        let id = e.bulletin.id.clone();
+        self.emergency_on_air = Some(id.clone());
+        self.emergency_cancelled = false;
+        self.publish_status();
+        let since = e.since.with_timezone(&self.tz);
+        let chimes = self.config.station.emergency.clone();
+        if let Some(chime) = &chimes.start_chime {
+            self.play_chime(chime, "emergency-start-chime", "Emergency start chime", since);
+        }
+        for n in 1..=e.repeat {
+            if self.stopping || self.emergency_cancelled {
+                break;
+            }
+            if n > 1 {
+                let gap_end = self.audible_now() + REPEAT_GAP;
+                self.chain = None;
+                self.wait_for(gap_end);
+            }
+            let start = if n == 1 && chimes.start_chime.is_none() {
+                since
+            } else {
+                self.audible_now()
+            };
+            let item = PlanItem {
+                start,
+                end: start + e.bulletin.duration,
+                kind: Kind::Bulletin,
+                id: id.clone(),
+                title: e.bulletin.title.clone(),
+                campaign: None,
+                priority: crate::catalog::Priority::Emergency,
+                source: e.bulletin.source,
+                path: e.bulletin.path.to_string_lossy().into_owned(),
+                fixed: false,
+            };
+            tracing::warn!("EMERGENCY {id}: play {n} of {}", e.repeat);
+            self.play_file(&item);
+        }
+        if self.stopping {
+            // Not done: it plays again after the restart if it is still valid.
+            return;
+        }
+        if let Some(chime) = &chimes.end_chime {
+            let now = self.audible_now();
+            self.play_chime(chime, "emergency-end-chime", "Emergency end chime", now);
+        }
+        crate::push::mark_emergency_done(&self.config.station.state_dir, &id);
+        tracing::info!("emergency {id} done");
+    }
+
+    fn play_chime(&mut self, path: &std::path::Path, id: &str, title: &str, at: DateTime<Tz>) {
+        let len = self
+            .media
+            .info(path)
+            .map(|i| i.duration())
+            .unwrap_or(TimeDelta::seconds(5));
+        let item = PlanItem {
+            start: at,
+            end: at + len,
+            kind: Kind::File,
+            id: id.to_string(),
+            title: title.to_string(),
+            campaign: None,
+            priority: crate::catalog::Priority::Emergency,
+            source: crate::catalog::Source::Local,
+            path: path.to_string_lossy().into_owned(),
+            fixed: false,
+        };
+        self.play_file(&item);
     }
 
     // --- restart and status ----------------------------------------------------------
@@ -779,6 +1056,25 @@ impl Engine {
                 );
             }
         }
+    }
+
+    fn feed_summary(&self) -> Option<status::FeedSummary> {
+        let url = self.config.station.feed.url.clone()?;
+        let state = crate::feed::sync::load_state(&self.config.station.state_dir);
+        let (last_success, last_error) = crate::metrics::feed_seen();
+        Some(status::FeedSummary {
+            url,
+            sequence: state.manifest.as_ref().map(|m| m.sequence),
+            bulletins: self
+                .catalog
+                .bulletins
+                .iter()
+                .chain(&self.catalog.emergencies)
+                .filter(|b| b.source == crate::catalog::Source::Feed)
+                .count(),
+            last_success,
+            last_error,
+        })
     }
 
     fn publish_status(&self) {
@@ -812,24 +1108,28 @@ impl Engine {
                 ..q.clone()
             })
             .collect();
-        status::write(
-            &self.config.station.state_dir,
-            &Status {
+        let status = Status {
                 updated: self.now(),
                 pid: std::process::id(),
                 station_id: self.config.station.station_id.clone(),
                 timezone: self.tz.name().to_string(),
                 plan_date: plan.date,
                 session: self.on_air.as_ref().map(|s| s.name.clone()),
+                emergency: self.emergency_on_air.clone(),
+                emergencies_waiting: self.emergencies.len(),
                 amplifier_on: self.amp.is_on(),
                 output: self.config.station.audio.output.to_string(),
                 output_ok: self.output_ok,
                 now_playing: self.now_playing.clone(),
+                feed: self.feed_summary(),
                 next,
                 quotas,
                 warnings: plan.warnings.clone(),
-            },
-        );
+        };
+        status::write(&self.config.station.state_dir, &status);
+        if let Some(shared) = &self.shared {
+            *shared.status.write().unwrap_or_else(|p| p.into_inner()) = Some(status);
+        }
     }
 }
 

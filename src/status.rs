@@ -20,13 +20,33 @@ pub struct Status {
     pub plan_date: NaiveDate,
     /// The session on air, if any.
     pub session: Option<String>,
+    /// The emergency on air (its bulletin id), and how many more wait behind it.
+    #[serde(default)]
+    pub emergency: Option<String>,
+    #[serde(default)]
+    pub emergencies_waiting: usize,
     pub amplifier_on: bool,
     pub output: String,
     pub output_ok: bool,
     pub now_playing: Option<PlanItem>,
+    /// The provincial feed as the station last saw it (absent without `[feed] url`).
+    #[serde(default)]
+    pub feed: Option<FeedSummary>,
     pub next: Vec<PlanItem>,
     pub quotas: Vec<Quota>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedSummary {
+    pub url: String,
+    /// Sequence of the last accepted manifest.
+    pub sequence: Option<u64>,
+    /// Bulletins from the feed this station holds, verified.
+    pub bulletins: usize,
+    /// Unix time of the last poll that reached the feed (since this daemon started).
+    pub last_success: Option<i64>,
+    pub last_error: Option<String>,
 }
 
 pub fn path(state_dir: &Path) -> PathBuf {
@@ -51,6 +71,29 @@ pub fn read(state_dir: &Path) -> Result<Status, String> {
         )
     })?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{} is unreadable: {e}", p.display()))
+}
+
+/// The running daemon's status, from its HTTP API.
+pub fn fetch(listen: std::net::SocketAddr) -> Result<Status, String> {
+    let host = if listen.ip().is_unspecified() {
+        std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
+    } else {
+        listen
+    };
+    let url = format!("http://{host}/api/v1/status");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .build()
+        .into();
+    let mut response = agent
+        .get(&url)
+        .call()
+        .map_err(|e| format!("the daemon does not answer at {url} ({e}): is `loaxa run` running?"))?;
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("{url}: unreadable status: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("{url}: unreadable status: {e}"))
 }
 
 /// The status as an operator reads it, in the station's time zone.
@@ -97,6 +140,29 @@ pub fn render(s: &Status) -> String {
         "session   {}",
         s.session.as_deref().unwrap_or("none on air")
     );
+    if let Some(e) = &s.emergency {
+        let _ = writeln!(
+            out,
+            "EMERGENCY {e} on air ({} more waiting)",
+            s.emergencies_waiting
+        );
+    }
+    if let Some(f) = &s.feed {
+        let seen = f.last_success.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+        let _ = writeln!(
+            out,
+            "feed      sequence {} · {} bulletins held · last reached {}{}",
+            f.sequence.map_or("none".into(), |n| n.to_string()),
+            f.bulletins,
+            seen.map_or("not yet".into(), |t| t
+                .with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string()),
+            f.last_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" · last error: {e}"))
+        );
+    }
     match &s.now_playing {
         Some(i) => {
             let _ = writeln!(

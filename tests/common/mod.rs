@@ -128,6 +128,7 @@ pub fn catalog(campaigns: Vec<Campaign>, bulletins: Vec<Bulletin>) -> Catalog {
     Catalog {
         campaigns,
         bulletins,
+        ..Catalog::default()
     }
 }
 

@@ -168,6 +168,15 @@ impl Drop for Pulse {
     }
 }
 
+/// A TCP port nobody listens on (the OS's pick), for a daemon's API.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A config dir for a test station.
 pub struct Station {
     pub dir: tempfile::TempDir,
@@ -182,7 +191,8 @@ impl Station {
         std::fs::write(
             station.path("station.toml"),
             format!(
-                "station_id = \"test\"\n[paths]\nstate = \"state\"\n[audio]\noutput = \"{output}\"\n[amplifier]\non = [\"./amp\", \"on\"]\noff = [\"./amp\", \"off\"]\nwarmup = \"1s\"\n"
+                "station_id = \"test\"\n[paths]\nstate = \"state\"\n[audio]\noutput = \"{output}\"\n[amplifier]\non = [\"./amp\", \"on\"]\noff = [\"./amp\", \"off\"]\nwarmup = \"1s\"\n[api]\nlisten = \"127.0.0.1:{}\"\n",
+                free_port()
             ),
         )
         .unwrap();
@@ -192,6 +202,25 @@ impl Station {
 
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
+    }
+
+    /// The daemon's HTTP API, as station.toml's `[api] listen` names it.
+    pub fn api(&self) -> String {
+        let toml = std::fs::read_to_string(self.path("station.toml")).unwrap();
+        let listen = toml
+            .lines()
+            .find_map(|l| l.strip_prefix("listen = \""))
+            .unwrap()
+            .trim_end_matches('"');
+        format!("http://{listen}")
+    }
+
+    /// Appends TOML tables to station.toml.
+    pub fn add_station_toml(&self, tables: &str) {
+        let path = self.path("station.toml");
+        let mut toml = std::fs::read_to_string(&path).unwrap();
+        toml.push_str(tables);
+        std::fs::write(path, toml).unwrap();
     }
 
     /// The amplifier stand-in: logs its argument, then runs `tail` (e.g. `exit 1`).
@@ -528,3 +557,5 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+pub mod push;

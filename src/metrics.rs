@@ -1,0 +1,218 @@
+//! Counters for `GET /metrics` (Prometheus text format). One set per process: the as-run
+//! log, the feed thread and the push API feed it; the engine's status adds the gauges.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+use crate::asrun::{Event, Record};
+use crate::status::Status;
+
+/// Upper bounds (ms) of the late_ms histogram: how late items start against their plan.
+const LATE_BUCKETS: [i64; 9] = [5, 10, 25, 50, 100, 250, 500, 1000, 5000];
+
+#[derive(Default)]
+struct Counters {
+    /// (kind, event) → count, from the as-run log.
+    items: BTreeMap<(String, String), u64>,
+    late_buckets: [u64; LATE_BUCKETS.len()],
+    late_count: u64,
+    late_sum_ms: i64,
+    /// result → count: ok | not_modified | error.
+    feed_polls: BTreeMap<String, u64>,
+    feed_last_success: Option<i64>,
+    feed_last_error: Option<String>,
+    /// (source, reason) → refused bulletins and pushes.
+    rejections: BTreeMap<(String, String), u64>,
+    /// action → accepted pushes.
+    pushes: BTreeMap<String, u64>,
+}
+
+static COUNTERS: Mutex<Option<Counters>> = Mutex::new(None);
+
+fn with<R>(f: impl FnOnce(&mut Counters) -> R) -> R {
+    let mut guard = COUNTERS.lock().unwrap_or_else(|p| p.into_inner());
+    f(guard.get_or_insert_with(Counters::default))
+}
+
+/// Counts one as-run record.
+pub fn asrun(record: &Record) {
+    let Some(item) = &record.item else { return };
+    let event = serde_json::to_value(record.event)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    with(|c| {
+        *c.items
+            .entry((item.kind.as_str().to_string(), event))
+            .or_default() += 1;
+        if record.event == Event::Start
+            && let Some(late) = record.late_ms
+        {
+            c.late_count += 1;
+            c.late_sum_ms += late;
+            for (i, bound) in LATE_BUCKETS.iter().enumerate() {
+                if late <= *bound {
+                    c.late_buckets[i] += 1;
+                }
+            }
+        }
+    });
+}
+
+/// One feed poll: `error` carries what went wrong.
+pub fn feed_poll(error: Option<&str>, unix_now: i64) {
+    with(|c| {
+        let result = if error.is_some() { "error" } else { "ok" };
+        *c.feed_polls.entry(result.to_string()).or_default() += 1;
+        match error {
+            Some(e) => c.feed_last_error = Some(e.to_string()),
+            None => {
+                c.feed_last_success = Some(unix_now);
+                c.feed_last_error = None;
+            }
+        }
+    });
+}
+
+/// The last good poll (unix time) and the error since, if any.
+pub fn feed_seen() -> (Option<i64>, Option<String>) {
+    with(|c| (c.feed_last_success, c.feed_last_error.clone()))
+}
+
+pub fn rejected(source: &str, reason: &str) {
+    with(|c| {
+        *c.rejections
+            .entry((source.to_string(), reason.to_string()))
+            .or_default() += 1;
+    });
+}
+
+pub fn push_accepted(action: &str) {
+    with(|c| *c.pushes.entry(action.to_string()).or_default() += 1);
+}
+
+/// A short reason label for a feed refusal sentence.
+pub fn feed_reason(sentence: &str) -> &'static str {
+    let s = sentence.to_ascii_lowercase();
+    if s.contains("signature") || s.contains("key") {
+        "signature"
+    } else if s.contains("sequence") {
+        "replay"
+    } else if s.contains("sha256") || s.contains("size") && s.contains("announced") {
+        "mismatch"
+    } else if s.contains("larger") || s.contains("limit") {
+        "too_large"
+    } else if s.contains("decode") || s.contains("damaged") || s.contains("audio") {
+        "not_audio"
+    } else {
+        "other"
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The whole exposition, with the engine's latest status for the gauges.
+pub fn render(status: Option<&Status>) -> String {
+    let mut out = String::new();
+    with(|c| {
+        let _ = writeln!(out, "# HELP loaxa_items_total As-run events by item kind.");
+        let _ = writeln!(out, "# TYPE loaxa_items_total counter");
+        for ((kind, event), n) in &c.items {
+            let _ = writeln!(
+                out,
+                "loaxa_items_total{{kind=\"{kind}\",event=\"{event}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_late_ms How late items started against their planned time (ms)."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_late_ms histogram");
+        for (bound, n) in LATE_BUCKETS.iter().zip(c.late_buckets) {
+            let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"{bound}\"}} {n}");
+        }
+        let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"+Inf\"}} {}", c.late_count);
+        let _ = writeln!(out, "loaxa_late_ms_sum {}", c.late_sum_ms);
+        let _ = writeln!(out, "loaxa_late_ms_count {}", c.late_count);
+
+        let _ = writeln!(out, "# HELP loaxa_feed_polls_total Feed polls by result.");
+        let _ = writeln!(out, "# TYPE loaxa_feed_polls_total counter");
+        for (result, n) in &c.feed_polls {
+            let _ = writeln!(out, "loaxa_feed_polls_total{{result=\"{result}\"}} {n}");
+        }
+        if let Some(t) = c.feed_last_success {
+            let _ = writeln!(
+                out,
+                "# HELP loaxa_feed_last_success_seconds Unix time of the last good feed poll."
+            );
+            let _ = writeln!(out, "# TYPE loaxa_feed_last_success_seconds gauge");
+            let _ = writeln!(out, "loaxa_feed_last_success_seconds {t}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_rejections_total Bulletins and pushes refused, by source and reason."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_rejections_total counter");
+        for ((source, reason), n) in &c.rejections {
+            let _ = writeln!(
+                out,
+                "loaxa_rejections_total{{source=\"{source}\",reason=\"{reason}\"}} {n}"
+            );
+        }
+        let _ = writeln!(out, "# HELP loaxa_pushes_total Pushes accepted, by action.");
+        let _ = writeln!(out, "# TYPE loaxa_pushes_total counter");
+        for (action, n) in &c.pushes {
+            let _ = writeln!(out, "loaxa_pushes_total{{action=\"{action}\"}} {n}");
+        }
+    });
+    if let Some(s) = status {
+        let gauge = |out: &mut String, name: &str, help: &str, v: bool| {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            let _ = writeln!(out, "{name} {}", u8::from(v));
+        };
+        gauge(
+            &mut out,
+            "loaxa_amplifier_on",
+            "1 while the amplifier is switched on.",
+            s.amplifier_on,
+        );
+        gauge(
+            &mut out,
+            "loaxa_output_ok",
+            "1 while the sound output works.",
+            s.output_ok,
+        );
+        gauge(
+            &mut out,
+            "loaxa_on_air",
+            "1 while a session or an emergency is on air.",
+            s.session.is_some(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_quota_plays Campaign plays today: required, planned (still ahead) and done."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_quota_plays gauge");
+        for q in &s.quotas {
+            let c = escape(&q.campaign);
+            for (what, n) in [
+                ("required", q.required),
+                ("planned", q.planned),
+                ("done", q.done),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "loaxa_quota_plays{{campaign=\"{c}\",count=\"{what}\"}} {n}"
+                );
+            }
+        }
+    }
+    out
+}

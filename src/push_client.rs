@@ -1,0 +1,167 @@
+//! The province's side of a push (`loaxa push`): build the manifest, sign it with the
+//! province key, and send manifest, signature and audio as one multipart request, the
+//! same request `curl -F manifest=@m.json -F signature=@m.json.minisig -F audio=@b.mp3`
+//! makes.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{NaiveDate, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::Priority;
+use crate::push::{FORMAT_VERSION, PushBulletin, PushManifest};
+use crate::signing::SecretKey;
+
+/// What to push.
+pub struct Request {
+    pub url: String,
+    pub key: PathBuf,
+    pub id: Option<String>,
+    pub expires: Option<TimeDelta>,
+    pub what: What,
+}
+
+pub enum What {
+    Bulletin {
+        file: PathBuf,
+        title: String,
+        priority: Priority,
+        repeat: Option<u32>,
+        campaign: Option<String>,
+        valid_from: Option<NaiveDate>,
+        valid_until: Option<NaiveDate>,
+        targets: Vec<String>,
+    },
+    Cancel(String),
+}
+
+/// The station's answer: HTTP status and body.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// `http://host:8470` and `http://host:8470/api/v1/push` both name a station's push endpoint.
+pub fn endpoint(url: &str) -> String {
+    let trimmed = url.trim_end_matches('/');
+    if trimmed.ends_with("/api/v1/push") {
+        trimmed.to_string()
+    } else {
+        format!("{trimmed}/api/v1/push")
+    }
+}
+
+pub fn send(req: Request) -> Result<Answer, String> {
+    let key_text = std::fs::read_to_string(&req.key)
+        .map_err(|e| format!("cannot read the key {}: {e}", req.key.display()))?;
+    let key = SecretKey::from_secret_file(&key_text).map_err(|e| e.to_string())?;
+    let now = Utc::now();
+    let id = req
+        .id
+        .unwrap_or_else(|| format!("push-{}", now.format("%Y%m%dT%H%M%S%.3fZ")).replace('.', "-"));
+    let (bulletin, cancel, audio) = match req.what {
+        What::Bulletin {
+            file,
+            title,
+            priority,
+            repeat,
+            campaign,
+            valid_from,
+            valid_until,
+            targets,
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let b = PushBulletin {
+                title,
+                priority,
+                repeat,
+                sha256: hex(&Sha256::digest(&bytes)),
+                size: bytes.len() as u64,
+                campaign,
+                valid_from,
+                valid_until,
+                targets,
+            };
+            (Some(b), None, Some((file, bytes)))
+        }
+        What::Cancel(target) => (None, Some(target), None),
+    };
+    let manifest = PushManifest {
+        loaxa_push: FORMAT_VERSION,
+        id: id.clone(),
+        issued_at: Some(now.fixed_offset()),
+        expires_at: req.expires.map(|e| (now + e).fixed_offset()),
+        action: if cancel.is_some() { "cancel" } else { "bulletin" }.into(),
+        bulletin,
+        cancel,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    let comment = format!("timestamp:{}\tfile:{id}.json\thashed", now.timestamp());
+    let signature = key.sign(&json, &comment);
+
+    let boundary = format!("loaxa-{}", hex(&Sha256::digest(&json))[..24].to_owned());
+    let mut body = Vec::new();
+    part(&mut body, &boundary, "manifest", Some("manifest.json"), &json);
+    part(
+        &mut body,
+        &boundary,
+        "signature",
+        Some("manifest.json.minisig"),
+        signature.as_bytes(),
+    );
+    if let Some((file, bytes)) = &audio {
+        let name = file_name(file);
+        part(&mut body, &boundary, "audio", Some(&name), bytes);
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .timeout_global(Some(Duration::from_secs(600)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = endpoint(&req.url);
+    let mut response = agent
+        .post(&url)
+        .header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(&body[..])
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| format!("{url}: unreadable answer: {e}"))?;
+    Ok(Answer { status, body })
+}
+
+fn part(out: &mut Vec<u8>, boundary: &str, name: &str, file: Option<&str>, bytes: &[u8]) {
+    out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+    let disposition = match file {
+        Some(f) => format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\n"),
+        None => format!("Content-Disposition: form-data; name=\"{name}\"\r\n"),
+    };
+    out.extend_from_slice(disposition.as_bytes());
+    out.extend_from_slice(b"Content-Type: application/octet-stream\r\n\r\n");
+    out.extend_from_slice(bytes);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The file's name for the multipart header: plain ASCII (quotes and controls dropped).
+fn file_name(path: &Path) -> String {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or("audio");
+    format!("bulletin.{ext}")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
