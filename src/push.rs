@@ -416,8 +416,11 @@ fn accept_bulletin(
             audio.sha256, b.sha256
         )));
     }
-    let info = crate::feed::sync::validate_audio(validator, audio.file.path())
-        .map_err(|why| PushError::NotAudio(format!("the audio does not decode: {why}")))?;
+    let info = crate::feed::sync::validate_audio(validator, audio.file.path()).map_err(|why| {
+        // The temp file's name means nothing to the sender.
+        let why = why.replace(&audio.file.path().display().to_string(), "it");
+        PushError::NotAudio(format!("the audio does not decode: {why}"))
+    })?;
 
     let ext = audio
         .file
