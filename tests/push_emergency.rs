@@ -306,3 +306,47 @@ file = "bulletin.mp3"
     let items = plan_after["sessions"][0]["items"].as_array().unwrap();
     assert!(!items.iter().any(|i| i["id"] == "uu-tien-01"), "{plan_after}");
 }
+
+#[test]
+fn an_emergency_cut_by_a_crash_plays_again_after_the_restart_and_only_then() {
+    let province = Province::new();
+    let station = Station::new("null", "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n");
+    station.write_amp_script("exit 0");
+    station.add_station_toml(&province.trust());
+    tone(&station.path("emergency.mp3"), EMERGENCY, 3.0);
+    let daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", None);
+    let api = station.api();
+    wait_for_api(&api);
+    let manifest = bulletin("lu-01", &station.path("emergency.mp3"), "emergency", Some(2));
+    let (code, body) = province.push(&api, &manifest, Some(&station.path("emergency.mp3")));
+    assert_eq!(code, 202, "{body}");
+    station.wait_for("2021-10-01", 20, "the emergency to start", |r| {
+        r["event"] == "start" && r["item"]["id"] == "lu-01"
+    });
+    std::thread::sleep(Duration::from_millis(1000));
+    let crash_at = daemon.rehearsal_now();
+    daemon.kill9();
+
+    // Restarted (as systemd would) with the clock where it was.
+    let restart = (crash_at + TimeDelta::seconds(2)).to_rfc3339();
+    let daemon = Daemon::start(&station, &restart, None);
+    let log = station.wait_for("2021-10-01", 30, "the replayed emergency to finish", |r| {
+        r["event"] == "end" && r["item"]["id"] == "lu-01"
+            && ts(r, "ts") > crash_at + TimeDelta::seconds(7)
+    });
+    assert!(daemon.stop().success());
+    let cut = events(&log, "interrupted", "lu-01");
+    assert_eq!(cut.len(), 1, "{}", show(&log));
+    assert!(cut[0]["reason"].as_str().unwrap().contains("crash"));
+    assert_eq!(events(&log, "start", "lu-01").len(), 3, "one cut play, then both again:\n{}", show(&log));
+    assert_eq!(events(&log, "end", "lu-01").len(), 2, "{}", show(&log));
+
+    // Played through: another restart does not play it again.
+    let later = (crash_at + TimeDelta::seconds(30)).to_rfc3339();
+    let daemon = Daemon::start(&station, &later, None);
+    wait_for_api(&api);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(daemon.stop().success());
+    let log = station.asrun("2021-10-01");
+    assert_eq!(events(&log, "start", "lu-01").len(), 3, "{}", show(&log));
+}
