@@ -77,7 +77,9 @@ impl Ctx {
     fn tell_engine(&self, command: Command) {
         let sender = self.commands.lock().unwrap_or_else(|p| p.into_inner());
         if sender.send(command).is_err() {
-            tracing::error!("the playout engine is gone; the push is stored and plays after a restart");
+            tracing::error!(
+                "the playout engine is gone; the push is stored and plays after a restart"
+            );
         }
     }
 }
@@ -186,46 +188,42 @@ struct DateQuery {
     date: Option<String>,
 }
 
-/// The asked date, or today in the station's time zone.
-fn date_of(ctx: &Ctx, config: &Config, q: &DateQuery) -> Result<NaiveDate, Response> {
-    match &q.date {
-        None => Ok(ctx
+/// The config, and the asked date or today in the station's time zone.
+fn dated(
+    ctx: &Ctx,
+    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<(Config, NaiveDate), String> {
+    let Query(q) = q.map_err(|e| e.body_text())?;
+    let config = ctx.shared.config();
+    let date = match &q.date {
+        None => ctx
             .clock
             .now()
             .with_timezone(&config.schedule.timezone)
-            .date_naive()),
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
-            error(
-                StatusCode::BAD_REQUEST,
-                "malformed",
-                &format!("date {d:?} is not YYYY-MM-DD"),
-            )
-        }),
-    }
-}
-
-fn bad_query(e: axum::extract::rejection::QueryRejection) -> Response {
-    error(StatusCode::BAD_REQUEST, "malformed", &e.body_text())
+            .date_naive(),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("date {d:?} is not YYYY-MM-DD"))?,
+    };
+    Ok((config, date))
 }
 
 async fn get_plan(
     State(ctx): State<Arc<Ctx>>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => return bad_query(e),
-    };
-    let config = ctx.shared.config();
-    let date = match date_of(&ctx, &config, &q) {
+    let (config, date) = match dated(&ctx, q) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
     let plan =
         tokio::task::spawn_blocking(move || crate::plan_view::load(&config, date, None)).await;
     match plan {
         Ok(p) => axum::Json(p).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -233,14 +231,9 @@ async fn get_asrun(
     State(ctx): State<Arc<Ctx>>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let q = match q {
-        Ok(Query(q)) => q,
-        Err(e) => return bad_query(e),
-    };
-    let config = ctx.shared.config();
-    let date = match date_of(&ctx, &config, &q) {
+    let (config, date) = match dated(&ctx, q) {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
     let records = tokio::task::spawn_blocking(move || {
         crate::asrun::read_day(&config.station.state_dir, date, config.schedule.timezone)
@@ -248,14 +241,21 @@ async fn get_asrun(
     .await;
     match records {
         Ok(r) => axum::Json(r).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", &e.to_string()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
     }
 }
 
 async fn get_metrics(State(ctx): State<Arc<Ctx>>) -> Response {
     let status = ctx.shared.status();
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::metrics::render(status.as_ref()),
     )
         .into_response()
@@ -420,13 +420,17 @@ async fn receive(
                     &mut upload.signature
                 };
                 if slot.is_some() {
-                    return Err(PushError::Malformed(format!("the `{name}` part is sent twice")));
+                    return Err(PushError::Malformed(format!(
+                        "the `{name}` part is sent twice"
+                    )));
                 }
                 *slot = Some(read_small(field, &name, max).await?);
             }
             "audio" => {
                 if upload.audio.is_some() {
-                    return Err(PushError::Malformed("the `audio` part is sent twice".into()));
+                    return Err(PushError::Malformed(
+                        "the `audio` part is sent twice".into(),
+                    ));
                 }
                 upload.audio = Some(read_audio(config, field, max).await?);
             }

@@ -92,7 +92,9 @@ impl Bulletin {
     /// Plays at once, day or night (SPEC §3): an emergency of no campaign from the feed or
     /// a push. (Emergency campaigns and schedule.toml's own are planned, first in a session.)
     pub fn is_emergency(&self) -> bool {
-        self.priority == Priority::Emergency && self.campaign.is_none() && self.source != Source::Local
+        self.priority == Priority::Emergency
+            && self.campaign.is_none()
+            && self.source != Source::Local
     }
 
     pub fn valid_on(&self, date: NaiveDate) -> bool {

@@ -51,7 +51,13 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     );
 
     crate::api::clean_uploads(state);
-    crate::push::cleanup(state, clock.now().with_timezone(&config.schedule.timezone).date_naive());
+    crate::push::cleanup(
+        state,
+        clock
+            .now()
+            .with_timezone(&config.schedule.timezone)
+            .date_naive(),
+    );
 
     let (tx, rx) = mpsc::channel();
     watch_signals(dir.to_path_buf(), clock.clone(), tx.clone())?;

@@ -305,7 +305,11 @@ impl Engine {
                 .find(|s| s.name == session.name && s.start == session.start);
             match home {
                 Some(s) => {
-                    tracing::info!("{} {} restarts after the emergency", item.kind.as_str(), item.id);
+                    tracing::info!(
+                        "{} {} restarts after the emergency",
+                        item.kind.as_str(),
+                        item.id
+                    );
                     item.start = now;
                     item.end = now + len;
                     item.fixed = false;
@@ -598,7 +602,10 @@ impl Engine {
             Command::Pushed(priority) => {
                 self.handle(Command::CatalogChanged);
                 if priority >= crate::catalog::Priority::Priority
-                    && self.now_playing.as_ref().is_some_and(|i| i.kind == Kind::Fill)
+                    && self
+                        .now_playing
+                        .as_ref()
+                        .is_some_and(|i| i.kind == Kind::Fill)
                 {
                     self.stop_current = Some("making room for a pushed bulletin".into());
                 }
@@ -631,7 +638,10 @@ impl Engine {
         let due = crate::emergency::due(&self.config.station.state_dir, &self.catalog, self.now());
         for e in due {
             let known = self.emergency_on_air.as_ref() == Some(&e.bulletin.id)
-                || self.emergencies.iter().any(|q| q.bulletin.id == e.bulletin.id);
+                || self
+                    .emergencies
+                    .iter()
+                    .any(|q| q.bulletin.id == e.bulletin.id);
             if !known {
                 tracing::warn!(
                     "EMERGENCY {} {:?}: on air at once, {} time(s)",
@@ -784,9 +794,10 @@ impl Engine {
             }
             if cut.is_none() {
                 let preempted = self.emergency_waiting();
-                let why = self.stop_current.take().or_else(|| {
-                    preempted.then(|| "an emergency broadcast breaks in".to_string())
-                });
+                let why = self
+                    .stop_current
+                    .take()
+                    .or_else(|| preempted.then(|| "an emergency broadcast breaks in".to_string()));
                 if let Some(why) = why {
                     if preempted && !matches!(item.kind, Kind::Fill | Kind::Relay) {
                         self.resume_item = self.on_air.clone().map(|s| (item.clone(), s));
@@ -964,7 +975,12 @@ impl Engine {
         let since = e.since.with_timezone(&self.tz);
         let chimes = self.config.station.emergency.clone();
         if let Some(chime) = &chimes.start_chime {
-            self.play_chime(chime, "emergency-start-chime", "Emergency start chime", since);
+            self.play_chime(
+                chime,
+                "emergency-start-chime",
+                "Emergency start chime",
+                since,
+            );
         }
         for n in 1..=e.repeat {
             if self.stopping || self.emergency_cancelled {
@@ -1109,22 +1125,22 @@ impl Engine {
             })
             .collect();
         let status = Status {
-                updated: self.now(),
-                pid: std::process::id(),
-                station_id: self.config.station.station_id.clone(),
-                timezone: self.tz.name().to_string(),
-                plan_date: plan.date,
-                session: self.on_air.as_ref().map(|s| s.name.clone()),
-                emergency: self.emergency_on_air.clone(),
-                emergencies_waiting: self.emergencies.len(),
-                amplifier_on: self.amp.is_on(),
-                output: self.config.station.audio.output.to_string(),
-                output_ok: self.output_ok,
-                now_playing: self.now_playing.clone(),
-                feed: self.feed_summary(),
-                next,
-                quotas,
-                warnings: plan.warnings.clone(),
+            updated: self.now(),
+            pid: std::process::id(),
+            station_id: self.config.station.station_id.clone(),
+            timezone: self.tz.name().to_string(),
+            plan_date: plan.date,
+            session: self.on_air.as_ref().map(|s| s.name.clone()),
+            emergency: self.emergency_on_air.clone(),
+            emergencies_waiting: self.emergencies.len(),
+            amplifier_on: self.amp.is_on(),
+            output: self.config.station.audio.output.to_string(),
+            output_ok: self.output_ok,
+            now_playing: self.now_playing.clone(),
+            feed: self.feed_summary(),
+            next,
+            quotas,
+            warnings: plan.warnings.clone(),
         };
         status::write(&self.config.station.state_dir, &status);
         if let Some(shared) = &self.shared {

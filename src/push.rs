@@ -208,10 +208,7 @@ pub fn load(state_dir: &Path) -> PushState {
 }
 
 /// Applies `change` to the stored state and saves it atomically.
-pub fn update<R>(
-    state_dir: &Path,
-    change: impl FnOnce(&mut PushState) -> R,
-) -> std::io::Result<R> {
+pub fn update<R>(state_dir: &Path, change: impl FnOnce(&mut PushState) -> R) -> std::io::Result<R> {
     let _guard = STATE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let mut state = load(state_dir);
     let result = change(&mut state);
@@ -229,7 +226,7 @@ pub fn catalog_bulletins(state_dir: &Path) -> Vec<Bulletin> {
         .bulletins
         .iter()
         .enumerate()
-        .filter(|(_, p)| !state.cancelled.contains(&p.id) && !(p.plays_once() && p.aired))
+        .filter(|(_, p)| !(state.cancelled.contains(&p.id) || p.plays_once() && p.aired))
         .map(|(n, p)| bulletin_of(state_dir, p, n))
         .collect()
 }
@@ -320,7 +317,9 @@ fn accept_cancel(
     audio: Option<UploadedAudio>,
 ) -> Result<Accepted, PushError> {
     if audio.is_some() {
-        return Err(PushError::Malformed("a cancel carries no `audio` part".into()));
+        return Err(PushError::Malformed(
+            "a cancel carries no `audio` part".into(),
+        ));
     }
     if m.bulletin.is_some() {
         return Err(PushError::Malformed(
@@ -328,7 +327,9 @@ fn accept_cancel(
         ));
     }
     let target = m.cancel.clone().ok_or_else(|| {
-        PushError::Malformed("manifest: action \"cancel\" needs \"cancel\": \"<bulletin id>\"".into())
+        PushError::Malformed(
+            "manifest: action \"cancel\" needs \"cancel\": \"<bulletin id>\"".into(),
+        )
     })?;
     let stored = update(&station.state_dir, |s| {
         if s.seen.contains(&m.id) {
@@ -402,8 +403,7 @@ fn accept_bulletin(
             b.size
         )));
     }
-    let audio =
-        audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
+    let audio = audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
     if audio.size != b.size {
         return Err(PushError::Mismatch(format!(
             "the audio is {} bytes; the signed manifest says {}",

@@ -71,8 +71,8 @@ pub fn send(req: Request) -> Result<Answer, String> {
             valid_until,
             targets,
         } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             let b = PushBulletin {
                 title,
                 priority,
@@ -93,7 +93,12 @@ pub fn send(req: Request) -> Result<Answer, String> {
         id: id.clone(),
         issued_at: Some(now.fixed_offset()),
         expires_at: req.expires.map(|e| (now + e).fixed_offset()),
-        action: if cancel.is_some() { "cancel" } else { "bulletin" }.into(),
+        action: if cancel.is_some() {
+            "cancel"
+        } else {
+            "bulletin"
+        }
+        .into(),
         bulletin,
         cancel,
     };
@@ -103,7 +108,13 @@ pub fn send(req: Request) -> Result<Answer, String> {
 
     let boundary = format!("loaxa-{}", hex(&Sha256::digest(&json))[..24].to_owned());
     let mut body = Vec::new();
-    part(&mut body, &boundary, "manifest", Some("manifest.json"), &json);
+    part(
+        &mut body,
+        &boundary,
+        "manifest",
+        Some("manifest.json"),
+        &json,
+    );
     part(
         &mut body,
         &boundary,

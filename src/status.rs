@@ -85,10 +85,9 @@ pub fn fetch(listen: std::net::SocketAddr) -> Result<Status, String> {
         .timeout_global(Some(std::time::Duration::from_secs(5)))
         .build()
         .into();
-    let mut response = agent
-        .get(&url)
-        .call()
-        .map_err(|e| format!("the daemon does not answer at {url} ({e}): is `loaxa run` running?"))?;
+    let mut response = agent.get(&url).call().map_err(|e| {
+        format!("the daemon does not answer at {url} ({e}): is `loaxa run` running?")
+    })?;
     let text = response
         .body_mut()
         .read_to_string()
@@ -148,7 +147,9 @@ pub fn render(s: &Status) -> String {
         );
     }
     if let Some(f) = &s.feed {
-        let seen = f.last_success.and_then(|t| chrono::DateTime::from_timestamp(t, 0));
+        let seen = f
+            .last_success
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
         let _ = writeln!(
             out,
             "feed      sequence {} · {} bulletins held · last reached {}{}",

@@ -34,8 +34,8 @@ fn station(feed_url: &str, key: &str) -> Station {
     s
 }
 
-#[test]
-fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
+/// A province with a key, a campaign and one 15 s bulletin, served by nginx.
+fn province_with_bulletin() -> (tempfile::TempDir, Nginx, String) {
     let province = tempfile::tempdir().unwrap();
     let p = |n: &str| province.path().join(n).to_str().unwrap().to_string();
     let feed = p("feed");
@@ -78,6 +78,14 @@ fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
         .unwrap()
         .to_string();
     let nginx = Nginx::start(&province.path().join("feed"));
+    (province, nginx, key)
+}
+
+#[test]
+fn a_feed_bulletin_airs_and_a_revocation_stops_it_at_once() {
+    let (province, nginx, key) = province_with_bulletin();
+    let p = |n: &str| province.path().join(n).to_str().unwrap().to_string();
+    let feed = p("feed");
     let s = station(&nginx.url("feed.json"), &key);
 
     let d = Daemon::start(&s, "2021-10-01T05:29:50+07:00", None);
@@ -220,4 +228,55 @@ fn a_refused_feed_is_recorded_in_the_as_run_log() {
         r["reason"].as_str().unwrap().contains("does not trust"),
         "{r}"
     );
+}
+
+#[test]
+fn a_push_cancel_stops_a_feed_bulletin_within_a_second() {
+    let (province, nginx, key) = province_with_bulletin();
+    let s = station(&nginx.url("feed.json"), &key);
+    let d = Daemon::start(&s, "2021-10-01T05:29:55+07:00", None);
+    s.wait_for("2021-10-01", 30, "the feed bulletin to start", |r| {
+        r["event"] == "start" && r["item"]["id"] == "bcd389-01"
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let key_file = province.path().join("keys/loaxa.key");
+    let sent = d.rehearsal_now();
+    let out = loaxa(&[
+        "push",
+        &s.api(),
+        "--cancel",
+        "bcd389-01",
+        "--key",
+        key_file.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let log = s.wait_for("2021-10-01", 5, "the cancelled bulletin to stop", |r| {
+        r["event"] == "interrupted" && r["item"]["id"] == "bcd389-01"
+    });
+    let stop = log.iter().find(|r| r["event"] == "interrupted").unwrap();
+    assert!(
+        stop["reason"].as_str().unwrap().contains("cancelled"),
+        "{stop}"
+    );
+    let after = (ts(stop, "ts") - sent).num_milliseconds();
+    println!("push cancel → feed bulletin silent: {after} ms");
+    assert!(after < 1000, "stopped {after} ms after the cancel");
+    let plan = loaxa(&[
+        "--config",
+        s.dir.path().to_str().unwrap(),
+        "plan",
+        "--json",
+        "--date",
+        "2021-10-02",
+    ]);
+    let plan = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(
+        plan.contains("\"sessions\"") && !plan.contains("bcd389-01"),
+        "{plan}"
+    );
+    assert!(d.stop().success());
 }

@@ -33,7 +33,11 @@ fn station(province: &Province, schedule: &str) -> Station {
 }
 
 /// When the recording's first sample was heard, counted back from its stop.
-fn recording_zero(samples: usize, rate: u32, stopped: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+fn recording_zero(
+    samples: usize,
+    rate: u32,
+    stopped: DateTime<FixedOffset>,
+) -> DateTime<FixedOffset> {
     stopped - TimeDelta::milliseconds(samples as i64 * 1000 / i64::from(rate))
 }
 
@@ -87,16 +91,24 @@ file = "bulletin.mp3"
     });
     std::thread::sleep(Duration::from_secs(3));
 
-    let manifest = bulletin("khan-cap-01", &station.path("emergency.mp3"), "emergency", Some(2));
+    let manifest = bulletin(
+        "khan-cap-01",
+        &station.path("emergency.mp3"),
+        "emergency",
+        Some(2),
+    );
     let pushed_real = SystemTime::now();
     let (status, body) = province.push(&api, &manifest, Some(&station.path("emergency.mp3")));
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["plays_at"], "now", "{body}");
     let pushed_at = rehearsal(&daemon, pushed_real);
 
-    let log = station.wait_for("2021-10-01", 40, "the bulletin to end after the emergency", |r| {
-        r["event"] == "end" && r["item"]["id"] == "tin-sang"
-    });
+    let log = station.wait_for(
+        "2021-10-01",
+        40,
+        "the bulletin to end after the emergency",
+        |r| r["event"] == "end" && r["item"]["id"] == "tin-sang",
+    );
     std::thread::sleep(Duration::from_millis(300));
     let stopped = daemon.rehearsal_now();
     let _ = parec.kill();
@@ -107,17 +119,35 @@ file = "bulletin.mp3"
     // bulletin again from its start, then fill.
     let (rate, samples) = read_wav(&recording);
     let zero = recording_zero(samples.len(), rate, stopped);
-    let found = tone_segments(rate, &samples, &[BULLETIN, EMERGENCY, START_CHIME, END_CHIME, FILL]);
-    let order: Vec<u32> = found.iter().map(|s| s.freq).filter(|f| *f != FILL).collect();
+    let found = tone_segments(
+        rate,
+        &samples,
+        &[BULLETIN, EMERGENCY, START_CHIME, END_CHIME, FILL],
+    );
+    let order: Vec<u32> = found
+        .iter()
+        .map(|s| s.freq)
+        .filter(|f| *f != FILL)
+        .collect();
     assert_eq!(
         order,
-        [BULLETIN, START_CHIME, EMERGENCY, EMERGENCY, END_CHIME, BULLETIN],
+        [
+            BULLETIN,
+            START_CHIME,
+            EMERGENCY,
+            EMERGENCY,
+            END_CHIME,
+            BULLETIN
+        ],
         "heard: {found:?}"
     );
     let chime = found.iter().find(|s| s.freq == START_CHIME).unwrap();
     let latency = (at(zero, chime.start) - pushed_at).num_milliseconds();
     println!("push → first emergency sample heard: {latency} ms");
-    assert!(latency < 1000, "emergency heard {latency} ms after the push");
+    assert!(
+        latency < 1000,
+        "emergency heard {latency} ms after the push"
+    );
     let restarted = found.iter().rev().find(|s| s.freq == BULLETIN).unwrap();
     assert!(
         (restarted.end - restarted.start - 8.0).abs() < 0.3,
@@ -139,7 +169,11 @@ file = "bulletin.mp3"
     assert_eq!(events(&log, "start", "tin-sang").len(), 2);
     // The amplifier was on already: no switching in between (the last off is the stop).
     let amp = std::fs::read_to_string(station.path("amp.log")).unwrap();
-    assert_eq!(amp.lines().collect::<Vec<_>>(), ["off", "on", "off"], "{amp}");
+    assert_eq!(
+        amp.lines().collect::<Vec<_>>(),
+        ["off", "on", "off"],
+        "{amp}"
+    );
 }
 
 #[test]
@@ -164,7 +198,12 @@ end = "18:00"
     wait_for_api(&api);
 
     // Two emergencies in a row: the second queues behind the first.
-    let first = bulletin("dem-01", &station.path("emergency.mp3"), "emergency", Some(2));
+    let first = bulletin(
+        "dem-01",
+        &station.path("emergency.mp3"),
+        "emergency",
+        Some(2),
+    );
     let second = bulletin("dem-02", &station.path("second.ogg"), "emergency", Some(1));
     let pushed_real = SystemTime::now();
     let (s1, b1) = province.push(&api, &first, Some(&station.path("emergency.mp3")));
@@ -173,7 +212,9 @@ end = "18:00"
     let pushed_at = rehearsal(&daemon, pushed_real);
 
     let log = station.wait_for("2021-10-01", 40, "the amplifier to go off again", |r| {
-        r["event"] == "amp_off" && r["reason"].is_null() && r["ts"].as_str() > Some("2021-10-01T02:00:01")
+        r["event"] == "amp_off"
+            && r["reason"].is_null()
+            && r["ts"].as_str() > Some("2021-10-01T02:00:01")
     });
     std::thread::sleep(Duration::from_millis(300));
     let stopped = daemon.rehearsal_now();
@@ -187,7 +228,15 @@ end = "18:00"
     let order: Vec<u32> = found.iter().map(|s| s.freq).collect();
     assert_eq!(
         order,
-        [START_CHIME, EMERGENCY, EMERGENCY, END_CHIME, START_CHIME, PUSHED, END_CHIME],
+        [
+            START_CHIME,
+            EMERGENCY,
+            EMERGENCY,
+            END_CHIME,
+            START_CHIME,
+            PUSHED,
+            END_CHIME
+        ],
         "heard: {found:?}"
     );
     // Off-air, the amplifier's 1 s warmup comes first.
@@ -196,7 +245,11 @@ end = "18:00"
     assert!(latency < 2000, "heard {latency} ms after the push");
 
     let amp = std::fs::read_to_string(station.path("amp.log")).unwrap();
-    assert_eq!(amp.lines().collect::<Vec<_>>(), ["off", "on", "off"], "{amp}");
+    assert_eq!(
+        amp.lines().collect::<Vec<_>>(),
+        ["off", "on", "off"],
+        "{amp}"
+    );
     let amp_on = log.iter().find(|r| r["event"] == "amp_on").unwrap();
     let first_start = log.iter().find(|r| r["event"] == "start").unwrap();
     assert!(ts(first_start, "ts") - ts(amp_on, "ts") >= TimeDelta::milliseconds(950));
@@ -258,7 +311,11 @@ file = "bulletin.mp3"
         "2h",
     ]);
     let answer = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{answer} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{answer} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(answer.starts_with("202 "), "{answer}");
     let pushed_at = rehearsal(&daemon, pushed_real);
 
@@ -267,9 +324,19 @@ file = "bulletin.mp3"
     });
     let plan = get_json(&api, "/api/v1/plan?date=2021-10-01");
     let planned = plan["sessions"][0]["items"].as_array().unwrap();
-    assert!(planned.iter().any(|i| i["id"] == "uu-tien-01" && i["source"] == "push"), "{plan}");
+    assert!(
+        planned
+            .iter()
+            .any(|i| i["id"] == "uu-tien-01" && i["source"] == "push"),
+        "{plan}"
+    );
     // `loaxa status` asks the running daemon.
-    let status = loaxa(&["--config", station.dir.path().to_str().unwrap(), "status", "--json"]);
+    let status = loaxa(&[
+        "--config",
+        station.dir.path().to_str().unwrap(),
+        "status",
+        "--json",
+    ]);
     assert!(status.status.success());
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["now_playing"]["id"], "uu-tien-01", "{status}");
@@ -287,7 +354,13 @@ file = "bulletin.mp3"
     let _ = parec.kill();
     let _ = parec.wait();
     let plan_after = get_json(&api, "/api/v1/plan?date=2021-10-01");
+    let asrun_api = get_json(&api, "/api/v1/asrun?date=2021-10-01");
     assert!(daemon.stop().success());
+    // The API serves the as-run log as it is on disk.
+    let on_disk = station.asrun("2021-10-01");
+    let served = asrun_api.as_array().unwrap();
+    assert!(served.len() <= on_disk.len() && served.len() >= log.len());
+    assert_eq!(served[..], on_disk[..served.len()]);
 
     let (rate, samples) = read_wav(&recording);
     let zero = recording_zero(samples.len(), rate, stopped);
@@ -297,27 +370,47 @@ file = "bulletin.mp3"
     let pushed = found[2];
     let waited = (at(zero, pushed.start) - pushed_at).num_milliseconds();
     let stopped_after = (at(zero, pushed.end) - cancelled_at).num_milliseconds();
-    println!("priority push → heard: {waited} ms (fill faded out); cancel → silent: {stopped_after} ms");
+    println!(
+        "priority push → heard: {waited} ms (fill faded out); cancel → silent: {stopped_after} ms"
+    );
     assert!(waited < 1500, "the priority push waited {waited} ms");
-    assert!(stopped_after < 1000, "the cancelled bulletin went on {stopped_after} ms");
+    assert!(
+        stopped_after < 1000,
+        "the cancelled bulletin went on {stopped_after} ms"
+    );
 
     let cut = events(&log, "interrupted", "uu-tien-01");
-    assert!(cut[0]["reason"].as_str().unwrap().contains("cancelled"), "{}", show(&log));
+    assert!(
+        cut[0]["reason"].as_str().unwrap().contains("cancelled"),
+        "{}",
+        show(&log)
+    );
     let items = plan_after["sessions"][0]["items"].as_array().unwrap();
-    assert!(!items.iter().any(|i| i["id"] == "uu-tien-01"), "{plan_after}");
+    assert!(
+        !items.iter().any(|i| i["id"] == "uu-tien-01"),
+        "{plan_after}"
+    );
 }
 
 #[test]
 fn an_emergency_cut_by_a_crash_plays_again_after_the_restart_and_only_then() {
     let province = Province::new();
-    let station = Station::new("null", "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n");
+    let station = Station::new(
+        "null",
+        "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n",
+    );
     station.write_amp_script("exit 0");
     station.add_station_toml(&province.trust());
     tone(&station.path("emergency.mp3"), EMERGENCY, 3.0);
     let daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", None);
     let api = station.api();
     wait_for_api(&api);
-    let manifest = bulletin("lu-01", &station.path("emergency.mp3"), "emergency", Some(2));
+    let manifest = bulletin(
+        "lu-01",
+        &station.path("emergency.mp3"),
+        "emergency",
+        Some(2),
+    );
     let (code, body) = province.push(&api, &manifest, Some(&station.path("emergency.mp3")));
     assert_eq!(code, 202, "{body}");
     station.wait_for("2021-10-01", 20, "the emergency to start", |r| {
@@ -331,14 +424,20 @@ fn an_emergency_cut_by_a_crash_plays_again_after_the_restart_and_only_then() {
     let restart = (crash_at + TimeDelta::seconds(2)).to_rfc3339();
     let daemon = Daemon::start(&station, &restart, None);
     let log = station.wait_for("2021-10-01", 30, "the replayed emergency to finish", |r| {
-        r["event"] == "end" && r["item"]["id"] == "lu-01"
+        r["event"] == "end"
+            && r["item"]["id"] == "lu-01"
             && ts(r, "ts") > crash_at + TimeDelta::seconds(7)
     });
     assert!(daemon.stop().success());
     let cut = events(&log, "interrupted", "lu-01");
     assert_eq!(cut.len(), 1, "{}", show(&log));
     assert!(cut[0]["reason"].as_str().unwrap().contains("crash"));
-    assert_eq!(events(&log, "start", "lu-01").len(), 3, "one cut play, then both again:\n{}", show(&log));
+    assert_eq!(
+        events(&log, "start", "lu-01").len(),
+        3,
+        "one cut play, then both again:\n{}",
+        show(&log)
+    );
     assert_eq!(events(&log, "end", "lu-01").len(), 2, "{}", show(&log));
 
     // Played through: another restart does not play it again.

@@ -7,7 +7,7 @@ mod live;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use live::push::*;
 use live::*;
@@ -44,14 +44,21 @@ fn the_broadcast_stays_on_time_under_api_load_and_no_push_is_lost() {
     let slowest_us = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::new();
     for n in 0..6 {
-        let (stop, requests, slowest_us, api) =
-            (stop.clone(), requests.clone(), slowest_us.clone(), api.clone());
+        let (stop, requests, slowest_us, api) = (
+            stop.clone(),
+            requests.clone(),
+            slowest_us.clone(),
+            api.clone(),
+        );
         readers.push(std::thread::spawn(move || {
             let agent = ureq::Agent::new_with_defaults();
             let path = ["/api/v1/status", "/metrics", "/api/v1/plan?date=2021-10-01"][n % 3];
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let mut r = agent.get(&format!("{api}{path}")).call().expect("API answers");
+                let mut r = agent
+                    .get(&format!("{api}{path}"))
+                    .call()
+                    .expect("API answers");
                 let _ = r.body_mut().read_to_string();
                 slowest_us.fetch_max(t.elapsed().as_micros() as u64, Ordering::Relaxed);
                 requests.fetch_add(1, Ordering::Relaxed);
@@ -73,9 +80,14 @@ fn the_broadcast_stays_on_time_under_api_load_and_no_push_is_lost() {
             answers
         }));
     }
-    let answers: Vec<_> = pushers.into_iter().flat_map(|p| p.join().unwrap()).collect();
+    let answers: Vec<_> = pushers
+        .into_iter()
+        .flat_map(|p| p.join().unwrap())
+        .collect();
     let log = station.wait_for("2021-10-01", 60, "the session to end", |r| {
-        r["event"] == "amp_off" && r["reason"].is_null() && r["ts"].as_str() > Some("2021-10-01T05:30")
+        r["event"] == "amp_off"
+            && r["reason"].is_null()
+            && r["ts"].as_str() > Some("2021-10-01T05:30")
     });
     stop.store(true, Ordering::Relaxed);
     for r in readers {
@@ -97,10 +109,17 @@ fn the_broadcast_stays_on_time_under_api_load_and_no_push_is_lost() {
     // On time: every item of the session started within 50 ms of its plan.
     let starts: Vec<_> = log.iter().filter(|r| r["event"] == "start").collect();
     assert_eq!(starts.len(), 9, "{}", show(&log));
-    let worst = starts.iter().map(|r| r["late_ms"].as_i64().unwrap().abs()).max().unwrap();
+    let worst = starts
+        .iter()
+        .map(|r| r["late_ms"].as_i64().unwrap().abs())
+        .max()
+        .unwrap();
     println!("worst late_ms under load: {worst}");
     assert!(worst <= 50, "{}", show(&log));
-    assert!(!log.iter().any(|r| r["event"] == "interrupted" || r["event"] == "failed"));
+    assert!(
+        !log.iter()
+            .any(|r| r["event"] == "interrupted" || r["event"] == "failed")
+    );
     // Nothing accepted is lost: every push is in tomorrow's plan.
     let planned: Vec<&str> = tomorrow["sessions"][0]["items"]
         .as_array()

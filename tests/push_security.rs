@@ -27,9 +27,15 @@ fn expect(what: &str, got: (u16, Value), status: u16, label: &str) {
 fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     let province = Province::new();
     let stranger = Province::new();
-    let station = Station::new("null", "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n");
+    let station = Station::new(
+        "null",
+        "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n",
+    );
     station.write_amp_script("exit 0");
-    station.add_station_toml(&format!("{}max_bulletin_bytes = {LIMIT}\n", province.trust()));
+    station.add_station_toml(&format!(
+        "{}max_bulletin_bytes = {LIMIT}\n",
+        province.trust()
+    ));
     let audio = station.path("tin.mp3");
     tone(&audio, 440, 3.0);
     let daemon = Daemon::start(&station, "2021-10-01T09:00:00+07:00", None);
@@ -43,7 +49,10 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     };
 
     // No signature at all.
-    let m = file("m.json", &serde_json::to_vec(&bulletin("a1", &audio, "emergency", None)).unwrap());
+    let m = file(
+        "m.json",
+        &serde_json::to_vec(&bulletin("a1", &audio, "emergency", None)).unwrap(),
+    );
     expect(
         "no signature",
         curl(&api, &[("manifest", m.clone()), ("audio", audio.clone())]),
@@ -53,17 +62,31 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     // Signed by a key the station does not trust.
     expect(
         "untrusted key",
-        stranger.push(&api, &bulletin("a2", &audio, "emergency", None), Some(&audio)),
+        stranger.push(
+            &api,
+            &bulletin("a2", &audio, "emergency", None),
+            Some(&audio),
+        ),
         401,
         "signature",
     );
     // Signed, then edited (normal → emergency).
-    let (m, sig) = province.sign(&serde_json::to_vec(&bulletin("a3", &audio, "normal", None)).unwrap());
-    let edited = std::fs::read_to_string(&m).unwrap().replace("\"normal\"", "\"emergency\"");
+    let (m, sig) =
+        province.sign(&serde_json::to_vec(&bulletin("a3", &audio, "normal", None)).unwrap());
+    let edited = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace("\"normal\"", "\"emergency\"");
     std::fs::write(&m, edited).unwrap();
     expect(
         "manifest edited after signing",
-        curl(&api, &[("manifest", m), ("signature", sig), ("audio", audio.clone())]),
+        curl(
+            &api,
+            &[
+                ("manifest", m),
+                ("signature", sig),
+                ("audio", audio.clone()),
+            ],
+        ),
         401,
         "signature",
     );
@@ -74,14 +97,23 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     let swapped = file("swapped.mp3", &swapped);
     expect(
         "audio swapped after signing",
-        province.push(&api, &bulletin("a4", &audio, "emergency", None), Some(&swapped)),
+        province.push(
+            &api,
+            &bulletin("a4", &audio, "emergency", None),
+            Some(&swapped),
+        ),
         422,
         "mismatch",
     );
     // Expired before it arrived.
     let mut old = bulletin("a5", &audio, "emergency", None);
     old["expires_at"] = json!("2021-10-01T08:00:00+07:00");
-    expect("expired", province.push(&api, &old, Some(&audio)), 410, "expired");
+    expect(
+        "expired",
+        province.push(&api, &old, Some(&audio)),
+        410,
+        "expired",
+    );
     // Too large: over the station's limit, refused before the body is read.
     let big = file("big.mp3", &vec![0u8; 2 * LIMIT as usize]);
     expect(
@@ -101,11 +133,17 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
         "too_large",
     );
     // Not audio: right size and hash, but noise named .mp3; and a truncated MP3.
-    let noise: Vec<u8> = (0..50_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let noise: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let noise = file("noise.mp3", &noise);
     expect(
         "non-audio body",
-        province.push(&api, &bulletin("a7", &noise, "emergency", None), Some(&noise)),
+        province.push(
+            &api,
+            &bulletin("a7", &noise, "emergency", None),
+            Some(&noise),
+        ),
         415,
         "not_audio",
     );
@@ -119,24 +157,60 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     );
     // Malformed multipart.
     let out = Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}", "-H", "Content-Type: multipart/form-data; boundary=xyz"])
-        .args(["--data-binary", "--xyz\r\nthis is not a part\r\n", &format!("{api}/api/v1/push")])
+        .args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Content-Type: multipart/form-data; boundary=xyz",
+        ])
+        .args([
+            "--data-binary",
+            "--xyz\r\nthis is not a part\r\n",
+            &format!("{api}/api/v1/push"),
+        ])
         .output()
         .unwrap();
-    expect("malformed multipart", parse_curl(&out.stdout), 400, "malformed");
+    expect(
+        "malformed multipart",
+        parse_curl(&out.stdout),
+        400,
+        "malformed",
+    );
     let out = Command::new("curl")
-        .args(["-s", "-w", "\n%{http_code}", "-H", "Content-Type: application/json"])
+        .args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            "-H",
+            "Content-Type: application/json",
+        ])
         .args(["--data-binary", "{}", &format!("{api}/api/v1/push")])
         .output()
         .unwrap();
-    expect("not multipart at all", parse_curl(&out.stdout), 400, "malformed");
+    expect(
+        "not multipart at all",
+        parse_curl(&out.stdout),
+        400,
+        "malformed",
+    );
     // Signed, well-formed, but an action no station knows; and an unknown field.
     let mut unknown = bulletin("a8", &audio, "normal", None);
     unknown["action"] = json!("explode");
-    expect("unknown action", province.push(&api, &unknown, Some(&audio)), 400, "malformed");
+    expect(
+        "unknown action",
+        province.push(&api, &unknown, Some(&audio)),
+        400,
+        "malformed",
+    );
     let mut extra = bulletin("a9", &audio, "normal", None);
     extra["bulletin"]["volume"] = json!(11);
-    expect("unknown field", province.push(&api, &extra, Some(&audio)), 400, "malformed");
+    expect(
+        "unknown field",
+        province.push(&api, &extra, Some(&audio)),
+        400,
+        "malformed",
+    );
     expect(
         "no audio part",
         province.push(&api, &bulletin("a10", &audio, "normal", None), None),
@@ -145,17 +219,34 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     );
     let mut elsewhere = bulletin("a11", &audio, "emergency", None);
     elsewhere["bulletin"]["targets"] = json!(["another-commune"]);
-    expect("for another station", province.push(&api, &elsewhere, Some(&audio)), 400, "malformed");
+    expect(
+        "for another station",
+        province.push(&api, &elsewhere, Some(&audio)),
+        400,
+        "malformed",
+    );
 
     // One good push, then the very same request again.
     let good = bulletin("ok-1", &audio, "normal", None);
     let (m, sig) = province.sign(&serde_json::to_vec(&good).unwrap());
-    let parts = [("manifest", m), ("signature", sig), ("audio", audio.clone())];
+    let parts = [
+        ("manifest", m),
+        ("signature", sig),
+        ("audio", audio.clone()),
+    ];
     let (code, body) = curl(&api, &parts);
     assert_eq!(code, 202, "{body}");
-    expect("replay of an accepted push", curl(&api, &parts), 409, "duplicate");
+    expect(
+        "replay of an accepted push",
+        curl(&api, &parts),
+        409,
+        "duplicate",
+    );
 
-    let metrics = Command::new("curl").args(["-s", &format!("{api}/metrics")]).output().unwrap();
+    let metrics = Command::new("curl")
+        .args(["-s", &format!("{api}/metrics")])
+        .output()
+        .unwrap();
     let metrics = String::from_utf8_lossy(&metrics.stdout).to_string();
     let log = station.asrun("2021-10-01");
     assert!(daemon.stop().success());
@@ -166,9 +257,15 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(kept, ["ok-1.mp3"]);
-    assert_eq!(std::fs::read_dir(station.path("state/push/incoming")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_dir(station.path("state/push/incoming"))
+            .unwrap()
+            .count(),
+        0
+    );
     let state: Value =
-        serde_json::from_slice(&std::fs::read(station.path("state/push/state.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(station.path("state/push/state.json")).unwrap())
+            .unwrap();
     assert_eq!(state["seen"], json!(["ok-1"]));
     assert!(!log.iter().any(|r| r["event"] == "start"), "{}", show(&log));
     let rejected = log.iter().filter(|r| r["event"] == "rejected").count();

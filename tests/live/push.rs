@@ -19,7 +19,10 @@ impl Province {
     pub fn new() -> Province {
         let dir = tempfile::tempdir().unwrap();
         let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
-        run("minisign", &["-G", "-W", "-p", &p("m.pub"), "-s", &p("m.key")]);
+        run(
+            "minisign",
+            &["-G", "-W", "-p", &p("m.pub"), "-s", &p("m.key")],
+        );
         Province {
             dir,
             n: AtomicUsize::new(0),
@@ -59,7 +62,13 @@ impl Province {
         std::fs::write(&m, manifest).unwrap();
         run(
             "minisign",
-            &["-S", "-s", self.key().to_str().unwrap(), "-m", m.to_str().unwrap()],
+            &[
+                "-S",
+                "-s",
+                self.key().to_str().unwrap(),
+                "-m",
+                m.to_str().unwrap(),
+            ],
         );
         (m.clone(), d.join("m.json.minisig"))
     }
@@ -120,7 +129,10 @@ pub fn curl(api: &str, parts: &[(&str, PathBuf)]) -> (u16, Value) {
         args.push(format!("{name}=@{}", path.display()));
     }
     args.push(format!("{api}/api/v1/push"));
-    let out = std::process::Command::new("curl").args(&args).output().unwrap();
+    let out = std::process::Command::new("curl")
+        .args(&args)
+        .output()
+        .unwrap();
     parse_curl(&out.stdout)
 }
 
@@ -151,14 +163,23 @@ pub fn wait_for_api(api: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let ok = std::process::Command::new("curl")
-            .args(["-s", "-f", "-o", "/dev/null", &format!("{api}/api/v1/status")])
+            .args([
+                "-s",
+                "-f",
+                "-o",
+                "/dev/null",
+                &format!("{api}/api/v1/status"),
+            ])
             .status()
             .unwrap()
             .success();
         if ok {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "the API never answered at {api}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the API never answered at {api}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
