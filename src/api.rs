@@ -3,6 +3,7 @@
 //! - `GET /api/v1/status`: what plays now, what is next, quotas (as `loaxa status --json`)
 //! - `GET /api/v1/plan?date=YYYY-MM-DD`: a day's plan (as `loaxa plan --json`)
 //! - `GET /api/v1/asrun?date=YYYY-MM-DD`: the day's as-run log, as a JSON array
+//! - `GET /api/v1/report?from=D&to=D[&format=csv]`: proof of play (as `loaxa report`)
 //! - `POST /api/v1/push`: a signed bulletin or cancel from the province (SPEC §8)
 //! - `GET /metrics`: Prometheus text format
 //!
@@ -142,6 +143,7 @@ fn router(ctx: Arc<Ctx>) -> Router {
         .route("/api/v1/status", get(get_status))
         .route("/api/v1/plan", get(get_plan))
         .route("/api/v1/asrun", get(get_asrun))
+        .route("/api/v1/report", get(get_report))
         .route(
             "/api/v1/push",
             post(post_push).layer(DefaultBodyLimit::max(body_limit(max) as usize)),
@@ -215,16 +217,7 @@ async fn get_plan(
         Ok(d) => d,
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
-    let plan =
-        tokio::task::spawn_blocking(move || crate::plan_view::load(&config, date, None)).await;
-    match plan {
-        Ok(p) => axum::Json(p).into_response(),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &e.to_string(),
-        ),
-    }
+    blocking_json(move || crate::plan_view::load(&config, date, None)).await
 }
 
 async fn get_asrun(
@@ -235,12 +228,82 @@ async fn get_asrun(
         Ok(d) => d,
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
-    let records = tokio::task::spawn_blocking(move || {
+    blocking_json(move || {
         crate::asrun::read_day(&config.station.state_dir, date, config.schedule.timezone)
     })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn get_report(
+    State(ctx): State<Arc<Ctx>>,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let bad = |why: &str| error(StatusCode::BAD_REQUEST, "malformed", why);
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => {
+            return bad(&format!(
+                "{}; use ?from=YYYY-MM-DD&to=YYYY-MM-DD",
+                e.body_text()
+            ));
+        }
+    };
+    let day = |d: &str| {
+        NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| format!("{d:?} is not YYYY-MM-DD"))
+    };
+    let (from, to) = match (day(&q.from), day(&q.to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return bad(&e),
+    };
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return bad(&format!("format {other:?}: use json or csv")),
+    };
+    let config = ctx.shared.config();
+    let built = tokio::task::spawn_blocking(move || {
+        let catalog = crate::catalog::Catalog::load(&config);
+        crate::report::build(
+            &config.station.station_id,
+            &config.station.state_dir,
+            config.schedule.timezone,
+            &catalog,
+            from,
+            to,
+        )
+    })
     .await;
-    match records {
-        Ok(r) => axum::Json(r).into_response(),
+    match built {
+        Ok(Ok(report)) if csv => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::report::csv(&report, true),
+        )
+            .into_response(),
+        Ok(Ok(report)) => axum::Json(report).into_response(),
+        Ok(Err(why)) => bad(&why),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// Runs file-reading work off the async workers and answers with its result as JSON.
+async fn blocking_json<T: serde::Serialize + Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => axum::Json(value).into_response(),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -21,6 +21,7 @@ pub mod playout;
 pub mod push;
 pub mod push_client;
 pub mod relay;
+pub mod report;
 pub mod signing;
 pub mod status;
 pub mod timefmt;

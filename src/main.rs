@@ -96,18 +96,29 @@ enum Command {
         id: Option<String>,
         #[arg(long)]
         campaign: Option<String>,
-        /// First day it may play
-        #[arg(long)]
-        from: Option<NaiveDate>,
-        /// Last day it may play
-        #[arg(long)]
-        until: Option<NaiveDate>,
-        /// Only these stations (repeatable) [default: every station]
-        #[arg(long = "target")]
-        targets: Vec<String>,
+        #[command(flatten)]
+        validity: Validity,
         /// Withdraw this bulletin (pushed or from the feed) instead of pushing one
         #[arg(long, value_name = "BULLETIN_ID", conflicts_with = "file")]
         cancel: Option<String>,
+    },
+    /// Proof of play: per campaign per day, plays done vs required, from the as-run log
+    Report {
+        /// First day (YYYY-MM-DD)
+        #[arg(long)]
+        from: NaiveDate,
+        /// Last day, included (YYYY-MM-DD)
+        #[arg(long)]
+        to: NaiveDate,
+        /// JSON instead of a table
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV (UTF-8) for a spreadsheet
+        #[arg(long)]
+        csv: bool,
+        /// With --csv: start with a byte-order mark (for Excel)
+        #[arg(long, requires = "csv")]
+        bom: bool,
     },
     /// Show a day's plan: what plays when, campaign quotas and warnings
     Plan {
@@ -118,6 +129,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// When and where a bulletin may play (feed add, push).
+#[derive(clap::Args)]
+struct Validity {
+    /// First day it may play
+    #[arg(long)]
+    from: Option<NaiveDate>,
+    /// Last day it may play
+    #[arg(long)]
+    until: Option<NaiveDate>,
+    /// Only these stations (repeatable) [default: every station]
+    #[arg(long = "target")]
+    targets: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -135,15 +160,8 @@ enum FeedAction {
         campaign: Option<String>,
         #[arg(long, value_parser = parse_priority, default_value = "normal")]
         priority: Priority,
-        /// First day it may play
-        #[arg(long)]
-        from: Option<NaiveDate>,
-        /// Last day it may play
-        #[arg(long)]
-        until: Option<NaiveDate>,
-        /// Only these stations (repeatable) [default: every station]
-        #[arg(long = "target")]
-        targets: Vec<String>,
+        #[command(flatten)]
+        validity: Validity,
     },
     /// Add (or replace) a campaign: a directive's plays per day over a date range
     Campaign {
@@ -232,6 +250,13 @@ fn main() -> ExitCode {
         },
         Command::Feed { action } => feed(action),
         Command::Plan { date, json } => plan(&dir, date, json),
+        Command::Report {
+            from,
+            to,
+            json,
+            csv,
+            bom,
+        } => report(&dir, from, to, json, csv.then_some(bom)),
         Command::Push {
             url,
             file,
@@ -242,9 +267,7 @@ fn main() -> ExitCode {
             expires,
             id,
             campaign,
-            from,
-            until,
-            targets,
+            validity,
             cancel,
         } => {
             use loaxa::push_client::{Request, What, send};
@@ -256,9 +279,9 @@ fn main() -> ExitCode {
                     priority,
                     repeat,
                     campaign,
-                    valid_from: from,
-                    valid_until: until,
-                    targets,
+                    valid_from: validity.from,
+                    valid_until: validity.until,
+                    targets: validity.targets,
                 },
                 (None, None) => return runtime_error("give FILE, or --cancel ID"),
             };
@@ -352,6 +375,40 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
     let date = date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
     let plan = plan_view::load(&config, date, None);
     print_json_or(&plan, json, plan_view::render)
+}
+
+/// `csv`: Some(with a byte-order mark?) for CSV output.
+fn report(
+    dir: &std::path::Path,
+    from: NaiveDate,
+    to: NaiveDate,
+    json: bool,
+    csv: Option<bool>,
+) -> ExitCode {
+    let config = match load(dir) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let catalog = loaxa::catalog::Catalog::load(&config);
+    let report = match loaxa::report::build(
+        &config.station.station_id,
+        &config.station.state_dir,
+        config.schedule.timezone,
+        &catalog,
+        from,
+        to,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(bom) = csv {
+        print!("{}", loaxa::report::csv(&report, bom));
+        return ExitCode::SUCCESS;
+    }
+    print_json_or(&report, json, loaxa::report::render)
 }
 
 /// Prints `value` as pretty JSON, or as the text `render` makes of it.
@@ -472,9 +529,7 @@ fn feed(action: FeedAction) -> ExitCode {
             id,
             campaign,
             priority,
-            from,
-            until,
-            targets,
+            validity,
         } => admin::add(
             &dir,
             admin::NewBulletin {
@@ -483,9 +538,9 @@ fn feed(action: FeedAction) -> ExitCode {
                 title,
                 campaign,
                 priority,
-                from,
-                until,
-                targets,
+                from: validity.from,
+                until: validity.until,
+                targets: validity.targets,
             },
         )
         .map(|id| format!("added bulletin {id}; run `loaxa feed publish` to sign")),

@@ -167,4 +167,39 @@ fn a_week_of_broadcasting_in_seconds() {
     let (b1, b2) = (plays["b1"], plays["b2"]);
     assert_eq!(b1 + b2, 14);
     assert!(b1.abs_diff(b2) <= 1, "b1 {b1}, b2 {b2}");
+
+    // The proof of play over the week says the same: 3 a day, short by one on Sunday.
+    let out = loaxa(&[
+        "--config",
+        s.dir.path().to_str().unwrap(),
+        "report",
+        "--from",
+        "2021-10-01",
+        "--to",
+        "2021-10-07",
+        "--json",
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Vec<(String, u64, u64, u64)> = report["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["date"].as_str().unwrap().to_string(),
+                r["required"].as_u64().unwrap(),
+                r["done"].as_u64().unwrap(),
+                r["short"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, u64, u64)> = (2..=6)
+        .map(|d| {
+            let short = u64::from(d == 3);
+            (format!("2021-10-{d:02}"), 3, 3 - short, short)
+        })
+        .collect();
+    assert_eq!(rows, want, "{report}");
+    assert_eq!(report["totals"][0]["done"], 14);
+    assert_eq!(report["totals"][0]["days_short"], 1);
 }

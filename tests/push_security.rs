@@ -249,6 +249,24 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
         .unwrap();
     let metrics = String::from_utf8_lossy(&metrics.stdout).to_string();
     let log = station.asrun("2021-10-01");
+    // The report endpoint answers too, and refuses a bad range with a JSON error.
+    let report = get_json(&api, "/api/v1/report?from=2021-10-01&to=2021-10-02");
+    assert_eq!(report["station_id"], "test", "{report}");
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-w",
+            "\n%{http_code}",
+            &format!("{api}/api/v1/report?from=2021-10-05&to=2021-10-01"),
+        ])
+        .output()
+        .unwrap();
+    expect(
+        "report range backwards",
+        parse_curl(&out.stdout),
+        400,
+        "malformed",
+    );
     assert!(daemon.stop().success());
 
     // Only the good push is kept; no upload is left; nothing played.
