@@ -29,6 +29,10 @@ pub struct AudioStream {
     ended: bool,
     /// Packets that failed to decode and were skipped.
     pub bad_packets: u32,
+    /// Output frames still to drop before the first one handed out (leading silence).
+    skip: u64,
+    /// Output frames still to hand out; `None`: to the end (trailing silence cut).
+    left: Option<u64>,
 }
 
 impl AudioStream {
@@ -95,12 +99,42 @@ impl AudioStream {
             taken: 0,
             ended: false,
             bad_packets: 0,
+            skip: 0,
+            left: None,
         })
+    }
+
+    /// Plays only `len` of the source, starting `skip` into it (silence trimmed at ingest).
+    pub fn trim(&mut self, skip: chrono::TimeDelta, len: chrono::TimeDelta) {
+        let frames = |t: chrono::TimeDelta| {
+            (t.num_milliseconds().max(0) as u64) * u64::from(self.target_rate) / 1000
+        };
+        self.skip = frames(skip);
+        self.left = Some(frames(len));
     }
 
     /// Fills `out` (interleaved stereo) with as many frames as are available, up to its
     /// length. Returns the frames written; 0 means the source has ended.
     pub fn read(&mut self, out: &mut [f32]) -> usize {
+        let mut scratch = [0.0f32; 1024 * CHANNELS];
+        while self.skip > 0 {
+            let want = (self.skip as usize).min(1024) * CHANNELS;
+            let n = self.read_raw(&mut scratch[..want]);
+            if n == 0 {
+                return 0;
+            }
+            self.skip -= n as u64;
+        }
+        let room = out.len() / CHANNELS;
+        let max = self.left.map_or(room, |l| room.min(l as usize));
+        let n = self.read_raw(&mut out[..max * CHANNELS]);
+        if let Some(l) = &mut self.left {
+            *l -= n as u64;
+        }
+        n
+    }
+
+    fn read_raw(&mut self, out: &mut [f32]) -> usize {
         let mut written = 0;
         while written < out.len() {
             if self.taken >= self.pending.len() {

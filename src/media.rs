@@ -1,9 +1,9 @@
-//! Media facts the planner needs: how long each audio file really plays.
-//!
-//! A duration is measured by decoding the whole file (container headers such as an MP3
-//! Xing frame can be wrong), with encoder delay and padding trimmed where the file
-//! records them. Results are cached by path, size and modification time, so `loaxa plan`
-//! stays fast after the first run.
+//! Media facts the planner and the playout need, measured once per file at ingest by
+//! decoding it whole: how long it really plays (container headers such as an MP3 Xing
+//! frame can be wrong; encoder delay and padding are trimmed where the file records them),
+//! its integrated loudness and true peak (EBU R128), and how much near-silence it starts
+//! and ends with. Results are cached by path, size and modification time (and beside feed
+//! and pushed files), so `loaxa plan` stays fast after the first run.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -13,12 +13,34 @@ use std::time::UNIX_EPOCH;
 
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
-use symphonia::core::codecs::{CODEC_TYPE_NULL, DecoderOptions};
+use symphonia::core::audio::SampleBuffer;
+use symphonia::core::codecs::{CODEC_TYPE_NULL, CODEC_TYPE_OPUS, DecoderOptions};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::FormatOptions;
 use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
+
+/// Silence thresholds (dBFS) at which leading and trailing quiet is measured; the
+/// configured threshold uses the nearest of them.
+pub const SILENCE_STEPS_DB: [i32; 9] = [-30, -35, -40, -45, -50, -55, -60, -65, -70];
+/// Kept before the first and after the last sound above the threshold, so a word's
+/// attack and a note's decay are not cut.
+const SILENCE_KEEP_MS: u32 = 100;
+
+/// How long a file starts and ends quieter than each of `SILENCE_STEPS_DB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Silence {
+    pub lead_ms: [u32; 9],
+    pub tail_ms: [u32; 9],
+}
+
+/// What to play of a file: from `skip` for `len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub skip: TimeDelta,
+    pub len: TimeDelta,
+}
 
 /// What decoding a file taught us.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -32,6 +54,14 @@ pub struct MediaInfo {
     /// file holds, e.g. two MP3s joined: then play it without end trimming.
     #[serde(default = "yes")]
     pub gapless_trusted: bool,
+    /// Integrated loudness (EBU R128), LUFS; `None` for a file too short or silent.
+    #[serde(default)]
+    pub loudness_lufs: Option<f64>,
+    /// Highest true peak over all channels, dBTP.
+    #[serde(default)]
+    pub true_peak_db: Option<f64>,
+    #[serde(default)]
+    pub silence: Option<Silence>,
 }
 
 fn yes() -> bool {
@@ -43,10 +73,56 @@ fn yes() -> bool {
 const MAX_TRUE_END_TRIM: u64 = 2 * 1152;
 
 impl MediaInfo {
+    /// The whole decoded length.
     pub fn duration(&self) -> TimeDelta {
         TimeDelta::milliseconds(self.duration_ms)
     }
+
+    /// What plays once leading and trailing audio quieter than `silence_db` is cut
+    /// (`None`: all of it). A file that is quiet throughout is played whole.
+    pub fn span(&self, silence_db: Option<f64>) -> Span {
+        let whole = Span {
+            skip: TimeDelta::zero(),
+            len: self.duration(),
+        };
+        let (Some(db), Some(s)) = (silence_db, self.silence) else {
+            return whole;
+        };
+        let step = SILENCE_STEPS_DB
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, t)| (f64::from(**t) - db).abs() as i64)
+            .map_or(4, |(i, _)| i);
+        let lead = i64::from(s.lead_ms[step]);
+        let tail = i64::from(s.tail_ms[step]);
+        if lead + tail >= self.duration_ms {
+            return whole;
+        }
+        Span {
+            skip: TimeDelta::milliseconds(lead),
+            len: TimeDelta::milliseconds(self.duration_ms - lead - tail),
+        }
+    }
+
+    /// The gain (linear) that brings this file to `target` LUFS, lowered where needed so
+    /// its true peak stays under -1 dBTP; 1.0 when the loudness is unknown.
+    pub fn gain_to(&self, target: f64) -> f32 {
+        let Some(lufs) = self.loudness_lufs else {
+            return 1.0;
+        };
+        let mut db = (target - lufs).clamp(-30.0, MAX_GAIN_DB);
+        if let Some(peak) = self.true_peak_db {
+            db = db.min(PEAK_CEILING_DB - peak);
+        }
+        10f64.powf(db / 20.0) as f32
+    }
 }
+
+/// Loudness normalisation never raises a file by more than this (a near-silent file would
+/// otherwise become loud hiss).
+const MAX_GAIN_DB: f64 = 24.0;
+/// True peak after the gain stays at or under this.
+pub const PEAK_CEILING_DB: f64 = -1.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -87,13 +163,22 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
     };
     let probed = symphonia::default::get_probe()
         .format(&hint, stream, &format_options, &MetadataOptions::default())
-        .map_err(|e| format!("unknown format: {e}"))?;
+        .map_err(|e| {
+            if looks_like_opus(path) {
+                OPUS_REFUSED.to_string()
+            } else {
+                format!("unknown format: {e}")
+            }
+        })?;
     let mut reader = probed.format;
     let track = reader
         .tracks()
         .iter()
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
         .ok_or("no audio track")?;
+    if track.codec_params.codec == CODEC_TYPE_OPUS {
+        return Err(OPUS_REFUSED.into());
+    }
     let track_id = track.id;
     // What the container's header announces (MP3 Xing/Info, FLAC STREAMINFO, WAV size…).
     let announced = track.codec_params.n_frames;
@@ -106,6 +191,8 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
     let mut channels = track.codec_params.channels.map_or(0, |c| c.count() as u16);
     let mut bad_packets = 0u32;
     let mut end_trimmed: u64 = 0;
+    let mut levels = Levels::default();
+    let mut samples: Option<SampleBuffer<f32>> = None;
     loop {
         let packet = match reader.next_packet() {
             Ok(p) => p,
@@ -122,6 +209,14 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
                 frames += buf.frames() as u64;
                 sample_rate = buf.spec().rate;
                 channels = buf.spec().channels.count() as u16;
+                let spec = *buf.spec();
+                let capacity = buf.capacity() as u64;
+                let sb = match &mut samples {
+                    Some(sb) if sb.capacity() >= buf.capacity() * spec.channels.count() => sb,
+                    _ => samples.insert(SampleBuffer::new(capacity, spec)),
+                };
+                sb.copy_interleaved_ref(buf);
+                levels.add(sb.samples(), spec.channels.count(), spec.rate);
             }
             Err(SymError::DecodeError(_)) => bad_packets += 1,
             Err(e) => return Err(format!("decode error: {e}")),
@@ -146,13 +241,123 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
             ));
         }
     }
+    let (loudness_lufs, true_peak_db) = levels.loudness();
     Ok(MediaInfo {
         duration_ms: (frames * 1000 / u64::from(sample_rate)) as i64,
         sample_rate,
         channels,
         bad_packets,
         gapless_trusted,
+        loudness_lufs,
+        true_peak_db,
+        silence: levels.silence(sample_rate),
     })
+}
+
+/// No well-kept Rust crate decodes Opus without a C library, so Opus is refused plainly.
+pub const OPUS_REFUSED: &str = "Opus audio (voice messages from Zalo, Messenger, WhatsApp…) is not supported: convert it first, e.g. `ffmpeg -i voice.opus voice.mp3`";
+
+/// An Ogg or WebM/Matroska file carrying Opus: its first kilobytes name the codec.
+fn looks_like_opus(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4096];
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = &head[..n];
+    head.windows(8).any(|w| w == b"OpusHead") || head.windows(6).any(|w| w == b"A_OPUS")
+}
+
+/// Loudness and silence, measured as the samples go by.
+#[derive(Default)]
+struct Levels {
+    meter: Option<ebur128::EbuR128>,
+    /// Where the meter's format (channels, rate) was set; a change mid-file ends metering.
+    format: Option<(usize, u32)>,
+    broken: bool,
+    frames: u64,
+    /// Per threshold: the first and last frame louder than it.
+    first: [Option<u64>; 9],
+    last: [Option<u64>; 9],
+}
+
+impl Levels {
+    fn add(&mut self, interleaved: &[f32], channels: usize, rate: u32) {
+        if channels == 0 {
+            return;
+        }
+        if self.format.is_none() {
+            self.format = Some((channels, rate));
+            self.meter = ebur128::EbuR128::new(
+                channels as u32,
+                rate,
+                ebur128::Mode::I | ebur128::Mode::TRUE_PEAK,
+            )
+            .ok();
+        }
+        if self.format != Some((channels, rate)) {
+            self.broken = true;
+        }
+        if !self.broken
+            && let Some(m) = &mut self.meter
+            && m.add_frames_f32(interleaved).is_err()
+        {
+            self.broken = true;
+        }
+        let steps = SILENCE_STEPS_DB.map(|db| 10f32.powf(db as f32 / 20.0));
+        for frame in interleaved.chunks_exact(channels) {
+            let peak = frame.iter().fold(0f32, |m, s| m.max(s.abs()));
+            for (i, t) in steps.iter().enumerate() {
+                if peak > *t {
+                    self.first[i].get_or_insert(self.frames);
+                    self.last[i] = Some(self.frames);
+                }
+            }
+            self.frames += 1;
+        }
+    }
+
+    fn loudness(&self) -> (Option<f64>, Option<f64>) {
+        let Some(m) = self.meter.as_ref().filter(|_| !self.broken) else {
+            return (None, None);
+        };
+        let lufs = m.loudness_global().ok().filter(|l| l.is_finite());
+        let peak = (0..m.channels())
+            .filter_map(|c| m.true_peak(c).ok())
+            .fold(None, |acc: Option<f64>, p| {
+                Some(acc.map_or(p, |a| a.max(p)))
+            })
+            .filter(|p| *p > 0.0)
+            .map(|p| 20.0 * p.log10());
+        (lufs, peak)
+    }
+
+    fn silence(&self, rate: u32) -> Option<Silence> {
+        if self.frames == 0 || rate == 0 {
+            return None;
+        }
+        let ms = |frames: u64| (frames * 1000 / u64::from(rate)) as u32;
+        let mut s = Silence {
+            lead_ms: [0; 9],
+            tail_ms: [0; 9],
+        };
+        for i in 0..SILENCE_STEPS_DB.len() {
+            if let (Some(first), Some(last)) = (self.first[i], self.last[i]) {
+                s.lead_ms[i] = ms(first).saturating_sub(SILENCE_KEEP_MS);
+                s.tail_ms[i] = ms(self.frames - 1 - last).saturating_sub(SILENCE_KEEP_MS);
+            }
+        }
+        Some(s)
+    }
+}
+
+/// `<file>.info.json`: the measurement stored beside a feed or pushed file.
+pub fn sidecar(path: &Path) -> PathBuf {
+    path.with_extension("info.json")
+}
+
+fn read_sidecar(path: &Path) -> Option<MediaInfo> {
+    serde_json::from_slice(&std::fs::read(sidecar(path)).ok()?).ok()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +370,8 @@ struct CacheEntry {
 /// Durations measured once and remembered in `<state>/cache/media.json`.
 #[derive(Debug, Default)]
 pub struct MediaCache {
+    /// The station's `trim_silence_below`: durations handed out are what plays.
+    pub silence_db: Option<f64>,
     file: Option<PathBuf>,
     entries: BTreeMap<PathBuf, CacheEntry>,
     dirty: bool,
@@ -184,15 +391,30 @@ impl MediaCache {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         MediaCache {
+            silence_db: None,
             file: Some(file),
             entries,
             dirty: false,
         }
     }
 
-    /// What is known of `path` without decoding it now (playback must not stall on a measurement).
+    pub fn with_silence(mut self, silence_db: Option<f64>) -> Self {
+        self.silence_db = silence_db;
+        self
+    }
+
+    /// How long `info`'s file plays here (its silence trimmed as configured).
+    pub fn playing_time(&self, info: &MediaInfo) -> TimeDelta {
+        info.span(self.silence_db).len
+    }
+
+    /// What is known of `path` without decoding it now (playback must not stall on a
+    /// measurement): the cache, else the `.info.json` the feed or a push left beside it.
     pub fn cached(&self, path: &Path) -> Option<MediaInfo> {
-        self.entries.get(path).map(|e| e.info)
+        self.entries
+            .get(path)
+            .map(|e| e.info)
+            .or_else(|| read_sidecar(path))
     }
 
     pub fn info(&mut self, path: &Path) -> Result<MediaInfo, MediaError> {
@@ -208,6 +430,7 @@ impl MediaCache {
         if let Some(hit) = self.entries.get(path)
             && hit.size == meta.len()
             && hit.modified_ns == modified_ns
+            && hit.info.silence.is_some()
         {
             return Ok(hit.info);
         }

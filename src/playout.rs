@@ -146,7 +146,8 @@ impl Engine {
             clock.clone(),
             tz,
         );
-        let media = MediaCache::open(&config.station.state_dir);
+        let media = MediaCache::open(&config.station.state_dir)
+            .with_silence(config.station.audio.trim_silence_below);
         Engine {
             catalog: Catalog::load(&config),
             tz,
@@ -344,6 +345,9 @@ impl Engine {
             *shared.config.write().unwrap_or_else(|p| p.into_inner()) = config.clone();
         }
         self.config = config;
+        // The reload measured new files into the cache on disk.
+        self.media = MediaCache::open(&self.config.station.state_dir)
+            .with_silence(self.config.station.audio.trim_silence_below);
         if output_changed {
             self.end_session();
             self.sink = None;
@@ -666,11 +670,10 @@ impl Engine {
 
     fn play_file(&mut self, item: &PlanItem) -> Outcome {
         let path = std::path::Path::new(&item.path);
-        let gapless = self.media.cached(path).is_none_or(|i| i.gapless_trusted);
-        match AudioStream::open_file(path, self.rate(), gapless) {
-            Ok(mut stream) => {
+        match self.open_measured(path) {
+            Ok((mut stream, gain)) => {
                 let limit = self.limit_for(item);
-                self.stream_out(item, &mut stream, limit)
+                self.stream_out(item, &mut stream, limit, gain)
             }
             Err(why) => {
                 tracing::error!("{} cannot play: {why}", item.path);
@@ -685,11 +688,29 @@ impl Engine {
         }
     }
 
+    /// Opens a file as measured at ingest: its silence trimmed, and the gain that brings
+    /// it to `loudness_target` (1.0 without a target or a measurement).
+    fn open_measured(&self, path: &std::path::Path) -> Result<(AudioStream, f32), String> {
+        let info = self.media.cached(path);
+        let gapless = info.is_none_or(|i| i.gapless_trusted);
+        let mut stream = AudioStream::open_file(path, self.rate(), gapless)?;
+        let audio = &self.config.station.audio;
+        let mut gain = 1.0;
+        if let Some(info) = info {
+            let span = info.span(audio.trim_silence_below);
+            stream.trim(span.skip, span.len);
+            if let Some(target) = audio.loudness_target {
+                gain = info.gain_to(target);
+            }
+        }
+        Ok((stream, gain))
+    }
+
     fn play_relay(&mut self, item: &PlanItem) -> Outcome {
         let started = self.audible_now();
         let opened = crate::relay::open(&item.path, self.rate());
         let outcome = match opened {
-            Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end)),
+            Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end), 1.0),
             Err(why) => {
                 tracing::warn!("relay {} failed: {why}", item.path);
                 self.asrun.log(
@@ -725,9 +746,11 @@ impl Engine {
             let start = self.audible_now();
             let item =
                 PlanItem::from_media(Kind::Fill, f, None, start, (start + f.duration).min(until));
-            match AudioStream::open_file(&f.path, self.rate(), true) {
-                Ok(mut stream) => {
-                    if let Outcome::Stopped = self.stream_out(&item, &mut stream, Some(item.end)) {
+            match self.open_measured(&f.path) {
+                Ok((mut stream, gain)) => {
+                    if let Outcome::Stopped =
+                        self.stream_out(&item, &mut stream, Some(item.end), gain)
+                    {
                         return Outcome::Stopped;
                     }
                 }
@@ -768,11 +791,12 @@ impl Engine {
         item: &PlanItem,
         source: &mut AudioStream,
         limit: Option<DateTime<Tz>>,
+        gain: f32,
     ) -> Outcome {
         let rate = self.rate();
         let block = (rate / 50) as usize;
         let mut buf = vec![0.0f32; block * CHANNELS];
-        let volume = self.config.station.audio.volume as f32;
+        let volume = self.config.station.audio.volume as f32 * gain;
         let mut fade_frames = frames_in(CUT_FADE, rate).max(1);
         let mut written: u64 = 0;
         let mut limit_frames: Option<u64> = None;

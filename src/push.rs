@@ -341,7 +341,9 @@ fn accept_cancel(
         }
         let mut freed = Vec::new();
         for p in s.bulletins.iter().filter(|p| p.id == target) {
-            freed.push(audio_dir(&station.state_dir).join(&p.file));
+            let file = audio_dir(&station.state_dir).join(&p.file);
+            freed.push(crate::media::sidecar(&file));
+            freed.push(file);
         }
         Ok(freed)
     })
@@ -441,7 +443,11 @@ fn accept_bulletin(
         expires_at: m.expires_at.map(|t| t.to_utc()),
         accepted_at: now,
         file: file.clone(),
-        duration_ms: info.duration_ms.max(0) as u64,
+        duration_ms: info
+            .span(station.audio.trim_silence_below)
+            .len
+            .num_milliseconds()
+            .max(0) as u64,
         sha256: audio.sha256.to_ascii_lowercase(),
         size: audio.size,
         aired: false,
@@ -453,10 +459,13 @@ fn accept_bulletin(
         if s.seen.contains(&m.id) {
             return Err(PushError::Duplicate(m.id.clone()));
         }
+        let measured = serde_json::to_vec(&info).map_err(std::io::Error::other);
         audio
             .file
             .as_file()
             .sync_all()
+            .and(measured)
+            .and_then(|json| crate::fsutil::write_atomic(&crate::media::sidecar(&dest), &json))
             .and_then(|_| audio.file.persist(&dest).map(|_| ()).map_err(|e| e.error))
             .map_err(|e| PushError::Internal(format!("cannot store the audio: {e}")))?;
         s.seen.push(m.id.clone());
@@ -505,7 +514,9 @@ pub fn cleanup(state_dir: &Path, today: NaiveDate) {
             let spent = p.plays_once() && p.aired;
             let keep = !over && !spent && !cancelled.contains(&p.id);
             if !keep {
-                freed.push(audio_dir(state_dir).join(&p.file));
+                let file = audio_dir(state_dir).join(&p.file);
+                freed.push(crate::media::sidecar(&file));
+                freed.push(file);
             }
             keep
         });

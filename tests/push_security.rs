@@ -270,11 +270,12 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     assert!(daemon.stop().success());
 
     // Only the good push is kept; no upload is left; nothing played.
-    let kept: Vec<String> = std::fs::read_dir(station.path("state/push/audio"))
+    let mut kept: Vec<String> = std::fs::read_dir(station.path("state/push/audio"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(kept, ["ok-1.mp3"]);
+    kept.sort();
+    assert_eq!(kept, ["ok-1.info.json", "ok-1.mp3"]);
     assert_eq!(
         std::fs::read_dir(station.path("state/push/incoming"))
             .unwrap()

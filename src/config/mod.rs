@@ -43,7 +43,7 @@ impl Config {
             station::read(root, d, &dir)
         });
         let mut media = match &station {
-            Some(s) => MediaCache::open(&s.state_dir),
+            Some(s) => MediaCache::open(&s.state_dir).with_silence(s.audio.trim_silence_below),
             None => MediaCache::in_memory(),
         };
         let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {

@@ -179,7 +179,7 @@ impl Reader<'_> {
             Ok(info) => Some(MediaFile {
                 path,
                 name: name.to_string(),
-                duration: info.duration(),
+                duration: self.media.playing_time(&info),
             }),
             Err(e) => {
                 d.error_help(

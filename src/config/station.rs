@@ -63,7 +63,11 @@ pub struct Audio {
     pub volume: f64,
     /// Integrated loudness to bring every file to, in LUFS; `None` plays files as they are.
     pub loudness_target: Option<f64>,
+    /// Leading and trailing audio quieter than this (dBFS) is not played; `None` keeps it.
+    pub trim_silence_below: Option<f64>,
 }
+
+pub const DEFAULT_TRIM_SILENCE_DB: f64 = -50.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Amplifier {
@@ -127,6 +131,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         output: Output::Default,
         volume: 1.0,
         loudness_target: None,
+        trim_silence_below: Some(DEFAULT_TRIM_SILENCE_DB),
     };
     if let Some(mut t) = root.table(d, "audio") {
         if let Some(out) = t.string(d, "output") {
@@ -160,6 +165,22 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
                     "broadcast speech is usually -23 to -14 LUFS; -16.0 suits loudspeakers",
                 );
             }
+        }
+        if let Some(v) = t.float(d, "trim_silence_below") {
+            if (-70.0..=-30.0).contains(v.get_ref()) {
+                audio.trim_silence_below = Some(*v.get_ref());
+            } else {
+                d.error_help(
+                    v.span(),
+                    format!("trim_silence_below {} dBFS is out of range", v.get_ref()),
+                    "use -70.0 to -30.0 (measured in 5 dB steps); -50.0 suits speech",
+                );
+            }
+        }
+        if let Some(v) = t.boolean(d, "trim_silence")
+            && !v.get_ref()
+        {
+            audio.trim_silence_below = None;
         }
         t.finish(d);
     }

@@ -125,6 +125,18 @@ impl<'a, 'i> Fields<'a, 'i> {
         parsed.map(|n| Spanned::new(v.span(), n))
     }
 
+    pub fn boolean(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<bool>> {
+        let v = self.value(key)?;
+        let parsed = match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.wrong_type(d, key, v, "true or false");
+        }
+        parsed.map(|b| Spanned::new(v.span(), b))
+    }
+
     pub fn float(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<f64>> {
         let v = self.value(key)?;
         let parsed = match v.get_ref() {

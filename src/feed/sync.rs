@@ -79,7 +79,7 @@ pub fn stored_path(state_dir: &Path, b: &FeedBulletin) -> PathBuf {
 }
 
 fn info_path(stored: &Path) -> PathBuf {
-    stored.with_extension("info.json")
+    crate::media::sidecar(stored)
 }
 
 /// The feed's campaigns and the bulletins this station holds, ready for the catalog.
@@ -128,7 +128,7 @@ pub fn catalog(
                 priority: b.priority,
                 source: Source::Feed,
                 path,
-                duration: info.duration(),
+                duration: info.span(station.audio.trim_silence_below).len,
                 valid_from: b.valid_from,
                 valid_until: b.valid_until,
                 added: 1_000_000 + n as u64,
