@@ -80,25 +80,25 @@ fn every_format_measures_like_ffmpeg_and_plays_at_the_output_rate() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let p = |n: &str| d.join(n).to_str().unwrap().to_string();
-    let mut files: Vec<PathBuf> = Vec::new();
-
     // WAV: 8-bit unsigned, 16-bit, 24-bit, 32-bit float; mono and stereo; 8 to 48 kHz.
-    files.push(source(
-        d,
-        "u8-8k-mono.wav",
-        8000,
-        1,
-        &["-b", "8", "-e", "unsigned-integer"],
-    ));
-    files.push(source(d, "s16-11k-stereo.wav", 11025, 2, &["-b", "16"]));
-    files.push(source(d, "s24-48k-stereo.wav", 48000, 2, &["-b", "24"]));
-    files.push(source(
-        d,
-        "f32-22k-mono.wav",
-        22050,
-        1,
-        &["-b", "32", "-e", "floating-point"],
-    ));
+    let mut files: Vec<PathBuf> = vec![
+        source(
+            d,
+            "u8-8k-mono.wav",
+            8000,
+            1,
+            &["-b", "8", "-e", "unsigned-integer"],
+        ),
+        source(d, "s16-11k-stereo.wav", 11025, 2, &["-b", "16"]),
+        source(d, "s24-48k-stereo.wav", 48000, 2, &["-b", "24"]),
+        source(
+            d,
+            "f32-22k-mono.wav",
+            22050,
+            1,
+            &["-b", "32", "-e", "floating-point"],
+        ),
+    ];
     // FLAC 16 and 24 bit.
     let s16 = source(d, "src16.wav", 44100, 2, &["-b", "16"]);
     let s24 = source(d, "src24.wav", 96000 / 2, 1, &["-b", "24"]);
