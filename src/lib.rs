@@ -25,4 +25,5 @@ pub mod report;
 pub mod signing;
 pub mod status;
 pub mod timefmt;
+pub mod tts;
 pub mod units;

@@ -75,9 +75,12 @@ enum Command {
     Push {
         /// The station's API, e.g. http://10.1.2.3:8470 (or its /api/v1/push)
         url: String,
-        /// The audio file (not with --cancel)
-        #[arg(required_unless_present = "cancel")]
+        /// The audio file (not with --cancel or --text)
+        #[arg(required_unless_present_any = ["cancel", "text"])]
         file: Option<PathBuf>,
+        /// A text the station speaks with its text-to-speech command, instead of a file
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
         /// The province's secret key (from `loaxa keygen`)
         #[arg(long)]
         key: PathBuf,
@@ -148,9 +151,14 @@ struct Validity {
 #[derive(Subcommand)]
 enum FeedAction {
     /// Add (or replace) a bulletin: copies FILE into DIR/audio and lists it in DIR/feed.json
+    /// (or, with --text, a text that stations speak themselves)
     Add {
         dir: PathBuf,
-        file: PathBuf,
+        #[arg(required_unless_present = "text")]
+        file: Option<PathBuf>,
+        /// A text bulletin: stations speak it with their text-to-speech command
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
         #[arg(long)]
         title: String,
         /// The bulletin id [default: the file name without extension]
@@ -260,6 +268,7 @@ fn main() -> ExitCode {
         Command::Push {
             url,
             file,
+            text,
             key,
             title,
             priority,
@@ -271,10 +280,15 @@ fn main() -> ExitCode {
             cancel,
         } => {
             use loaxa::push_client::{Request, What, send};
-            let what = match (cancel, file) {
+            let audio = match (file, text) {
+                (Some(file), _) => Some(Ok(file)),
+                (None, Some(text)) => Some(Err(text)),
+                (None, None) => None,
+            };
+            let what = match (cancel, audio) {
                 (Some(target), _) => What::Cancel(target),
-                (None, Some(file)) => What::Bulletin {
-                    file,
+                (None, Some(audio)) => What::Bulletin {
+                    audio,
                     title: title.unwrap_or_default(),
                     priority,
                     repeat,
@@ -283,7 +297,7 @@ fn main() -> ExitCode {
                     valid_until: validity.until,
                     targets: validity.targets,
                 },
-                (None, None) => return runtime_error("give FILE, or --cancel ID"),
+                (None, None) => return runtime_error("give FILE, --text TEXT, or --cancel ID"),
             };
             match send(Request {
                 url,
@@ -525,15 +539,15 @@ fn feed(action: FeedAction) -> ExitCode {
         FeedAction::Add {
             dir,
             file,
+            text,
             title,
             id,
             campaign,
             priority,
             validity,
-        } => admin::add(
-            &dir,
-            admin::NewBulletin {
-                file,
+        } => {
+            let new = admin::NewBulletin {
+                file: file.clone().unwrap_or_default(),
                 id,
                 title,
                 campaign,
@@ -541,9 +555,13 @@ fn feed(action: FeedAction) -> ExitCode {
                 from: validity.from,
                 until: validity.until,
                 targets: validity.targets,
-            },
-        )
-        .map(|id| format!("added bulletin {id}; run `loaxa feed publish` to sign")),
+            };
+            match text {
+                Some(text) => admin::add_text(&dir, &text, new),
+                None => admin::add(&dir, new),
+            }
+            .map(|id| format!("added bulletin {id}; run `loaxa feed publish` to sign"))
+        }
         FeedAction::Campaign {
             dir,
             id,

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::catalog::{Bulletin, Priority, Source};
 use crate::config::station::Station;
@@ -47,8 +48,14 @@ pub struct PushBulletin {
     pub priority: Priority,
     #[serde(default)]
     pub repeat: Option<u32>,
-    pub sha256: String,
-    pub size: u64,
+    /// Of the audio part; absent for a text bulletin.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Instead of audio: the text the station speaks (see `tts`); the signature covers it.
+    #[serde(default)]
+    pub text: Option<String>,
     #[serde(default)]
     pub campaign: Option<String>,
     #[serde(default)]
@@ -398,26 +405,43 @@ fn accept_bulletin(
             "bulletin.repeat must be 1–{MAX_REPEAT}, not {repeat}"
         )));
     }
-    let max = station.feed.max_bulletin_bytes;
-    if b.size > max {
-        return Err(PushError::TooLarge(format!(
-            "bulletin.size {} is over this station's limit of {max} bytes",
-            b.size
-        )));
-    }
-    let audio = audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
-    if audio.size != b.size {
-        return Err(PushError::Mismatch(format!(
-            "the audio is {} bytes; the signed manifest says {}",
-            audio.size, b.size
-        )));
-    }
-    if !audio.sha256.eq_ignore_ascii_case(&b.sha256) {
-        return Err(PushError::Mismatch(format!(
-            "the audio's sha256 is {}; the signed manifest says {}",
-            audio.sha256, b.sha256
-        )));
-    }
+    let audio = match (&b.text, audio) {
+        (Some(_), Some(_)) => {
+            return Err(PushError::Malformed(
+                "a text bulletin carries no `audio` part".into(),
+            ));
+        }
+        (Some(text), None) => spoken(station, text)?,
+        (None, audio) => {
+            let (Some(sha256), Some(size)) = (&b.sha256, b.size) else {
+                return Err(PushError::Malformed(
+                    "bulletin needs \"sha256\" and \"size\" of its audio (or \"text\" instead of audio)"
+                        .into(),
+                ));
+            };
+            let max = station.feed.max_bulletin_bytes;
+            if size > max {
+                return Err(PushError::TooLarge(format!(
+                    "bulletin.size {size} is over this station's limit of {max} bytes"
+                )));
+            }
+            let audio =
+                audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
+            if audio.size != size {
+                return Err(PushError::Mismatch(format!(
+                    "the audio is {} bytes; the signed manifest says {size}",
+                    audio.size
+                )));
+            }
+            if !audio.sha256.eq_ignore_ascii_case(sha256) {
+                return Err(PushError::Mismatch(format!(
+                    "the audio's sha256 is {}; the signed manifest says {sha256}",
+                    audio.sha256
+                )));
+            }
+            audio
+        }
+    };
     let info = crate::feed::sync::validate_audio(validator, audio.file.path()).map_err(|why| {
         // The temp file's name means nothing to the sender.
         let why = why.replace(&audio.file.path().display().to_string(), "it");
@@ -474,6 +498,31 @@ fn accept_bulletin(
     })
     .map_err(|e| PushError::Internal(format!("push state not saved: {e}")))??;
     Ok(Accepted::Bulletin(pushed))
+}
+
+/// A text bulletin spoken by the station, as if its recording had been uploaded.
+fn spoken(station: &Station, text: &str) -> Result<UploadedAudio, PushError> {
+    let wav = crate::tts::Speech::new(&station.tts, &station.state_dir)
+        .render(text)
+        .map_err(|why| PushError::NotAudio(format!("the text cannot be spoken: {why}")))?;
+    let internal = |e: std::io::Error| PushError::Internal(format!("cannot keep the speech: {e}"));
+    let dir = upload_dir(&station.state_dir);
+    std::fs::create_dir_all(&dir).map_err(internal)?;
+    let bytes = std::fs::read(&wav).map_err(internal)?;
+    let mut file = tempfile::Builder::new()
+        .prefix("spoken-")
+        .suffix(".wav")
+        .tempfile_in(&dir)
+        .map_err(internal)?;
+    std::io::Write::write_all(&mut file, &bytes).map_err(internal)?;
+    Ok(UploadedAudio {
+        file,
+        size: bytes.len() as u64,
+        sha256: sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    })
 }
 
 /// Marks a pushed bulletin as played to its end.

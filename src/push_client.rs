@@ -24,7 +24,8 @@ pub struct Request {
 
 pub enum What {
     Bulletin {
-        file: PathBuf,
+        /// The recording, or `Err(text)` for a text the station speaks.
+        audio: Result<PathBuf, String>,
         title: String,
         priority: Priority,
         repeat: Option<u32>,
@@ -62,7 +63,7 @@ pub fn send(req: Request) -> Result<Answer, String> {
         .unwrap_or_else(|| format!("push-{}", now.format("%Y%m%dT%H%M%S%.3fZ")).replace('.', "-"));
     let (bulletin, cancel, audio) = match req.what {
         What::Bulletin {
-            file,
+            audio,
             title,
             priority,
             repeat,
@@ -71,20 +72,31 @@ pub fn send(req: Request) -> Result<Answer, String> {
             valid_until,
             targets,
         } => {
-            let bytes =
-                std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let b = PushBulletin {
+            let mut b = PushBulletin {
                 title,
                 priority,
                 repeat,
-                sha256: hex(&Sha256::digest(&bytes)),
-                size: bytes.len() as u64,
+                sha256: None,
+                size: None,
+                text: None,
                 campaign,
                 valid_from,
                 valid_until,
                 targets,
             };
-            (Some(b), None, Some((file, bytes)))
+            match audio {
+                Ok(file) => {
+                    let bytes = std::fs::read(&file)
+                        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                    b.sha256 = Some(hex(&Sha256::digest(&bytes)));
+                    b.size = Some(bytes.len() as u64);
+                    (Some(b), None, Some((file, bytes)))
+                }
+                Err(text) => {
+                    b.text = Some(text);
+                    (Some(b), None, None)
+                }
+            }
         }
         What::Cancel(target) => (None, Some(target), None),
     };

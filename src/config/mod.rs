@@ -47,7 +47,10 @@ impl Config {
             None => MediaCache::in_memory(),
         };
         let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {
-            schedule::read(root, d, &dir, &mut media, today)
+            let speech = station
+                .as_ref()
+                .map(|s| crate::tts::Speech::new(&s.tts, &s.state_dir));
+            schedule::read(root, d, &dir, &mut media, speech, today)
         });
         media.save();
         match (station, schedule) {

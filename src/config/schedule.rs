@@ -146,6 +146,8 @@ pub fn local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Tz>> {
 struct Reader<'m> {
     dir: PathBuf,
     media: &'m mut MediaCache,
+    /// Speaks text bulletins; `None` when station.toml could not be read.
+    speech: Option<crate::tts::Speech>,
 }
 
 impl Reader<'_> {
@@ -186,6 +188,26 @@ impl Reader<'_> {
                     span,
                     e.to_string(),
                     "re-export it as MP3, Ogg Vorbis, FLAC, WAV or AAC (M4A)",
+                );
+                None
+            }
+        }
+    }
+
+    /// A text bulletin: spoken now (or found already spoken) and measured like a file.
+    fn spoken(&mut self, t: &mut Fields, d: &mut Diagnostics) -> Option<MediaFile> {
+        let text = t.string(d, "text")?;
+        let speech = self.speech.clone()?;
+        match speech.render(text.get_ref()) {
+            Ok(path) => {
+                let name = path.to_string_lossy().into_owned();
+                self.media_at(d, &name, text.span())
+            }
+            Err(why) => {
+                d.error_help(
+                    text.span(),
+                    format!("the text cannot be spoken: {why}"),
+                    "check `[tts] command` in station.toml (default: espeak-ng -v vi), or give a recording with `file`",
                 );
                 None
             }
@@ -408,11 +430,26 @@ impl Reader<'_> {
             t.rename(format!("bulletin {:?}", id.get_ref()));
         }
         let title = t.string(d, "title").map(Spanned::into_inner);
-        let file = if t.has("file") {
-            self.media(t, d, "file")
-        } else {
-            t.missing(d, "file");
-            None
+        let file = match (t.has("file"), t.has("text")) {
+            (true, false) => self.media(t, d, "file"),
+            (false, true) => self.spoken(t, d),
+            (true, true) => {
+                let span = t.value("text").map_or(t.span(), |v| v.span());
+                d.error_help(
+                    span,
+                    "a bulletin has `file` or `text`, not both",
+                    "keep the recording (`file`) or the text to be spoken (`text`)",
+                );
+                None
+            }
+            (false, false) => {
+                d.error_help(
+                    t.span(),
+                    format!("{} has no `file` and no `text`", t.what()),
+                    "add `file = \"audio/….mp3\"`, or `text = \"…\"` to have it spoken",
+                );
+                None
+            }
         };
         let campaign = t.string(d, "campaign");
         if let Some(c) = &campaign {
@@ -660,12 +697,14 @@ pub fn read(
     d: &mut Diagnostics,
     dir: &Path,
     media: &mut MediaCache,
+    speech: Option<crate::tts::Speech>,
     check_from: NaiveDate,
 ) -> Option<Schedule> {
     let errors_before = d.len();
     let mut r = Reader {
         dir: dir.to_path_buf(),
         media,
+        speech,
     };
     let timezone = match root.string(d, "timezone") {
         Some(tz) => match tz.get_ref().parse::<Tz>() {

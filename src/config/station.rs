@@ -18,6 +18,8 @@ pub struct Station {
     pub feed: Feed,
     pub emergency: Emergency,
     pub api: Api,
+    /// The text-to-speech command for text bulletins (see `tts`).
+    pub tts: Vec<String>,
 }
 
 /// Where the sound goes (`[audio] output`).
@@ -295,6 +297,27 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         t.finish(d);
     }
 
+    let mut tts: Vec<String> = crate::tts::DEFAULT_COMMAND.map(String::from).to_vec();
+    if let Some(mut t) = root.table(d, "tts") {
+        if let Some(parts) = t.string_array(d, "command") {
+            let span = t.value("command").map(|v| v.span()).unwrap_or(t.span());
+            let mut parts: Vec<String> = parts.into_iter().map(|p| p.into_inner()).collect();
+            if parts.is_empty() || !parts.iter().any(|p| p.contains("{out}")) {
+                d.error_help(
+                    span,
+                    "the text-to-speech command must name the WAV it writes as {out}",
+                    "e.g. [\"espeak-ng\", \"-v\", \"vi\", \"-w\", \"{out}\", \"--stdin\"] (the text goes to standard input, or where {text} is)",
+                );
+            } else {
+                if parts[0].contains('/') && Path::new(&parts[0]).is_relative() {
+                    parts[0] = config_dir.join(&parts[0]).to_string_lossy().into_owned();
+                }
+                tts = parts;
+            }
+        }
+        t.finish(d);
+    }
+
     if d.len() > errors_before {
         return None;
     }
@@ -306,6 +329,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         feed,
         emergency,
         api,
+        tts,
     })
 }
 

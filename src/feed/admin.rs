@@ -74,19 +74,55 @@ pub struct NewBulletin {
     pub targets: Vec<String>,
 }
 
+/// Lists a text bulletin in feed.json: stations speak `text` themselves (see `tts`).
+pub fn add_text(dir: &Path, text: &str, new: NewBulletin) -> Result<String, String> {
+    let mut manifest = load(dir)?;
+    check_campaign(dir, &manifest, new.campaign.as_deref())?;
+    if text.trim().is_empty() || text.chars().count() > crate::tts::MAX_TEXT_CHARS {
+        return Err(format!(
+            "the text must be 1 to {} characters",
+            crate::tts::MAX_TEXT_CHARS
+        ));
+    }
+    let id = new
+        .id
+        .unwrap_or_else(|| format!("text-{}", &hex(&Sha256::digest(text.as_bytes()))[..12]));
+    let bulletin = FeedBulletin {
+        id: id.clone(),
+        title: new.title,
+        campaign: new.campaign,
+        priority: new.priority,
+        url: String::new(),
+        sha256: String::new(),
+        size: 0,
+        text: Some(text.trim().to_string()),
+        valid_from: new.from,
+        valid_until: new.until,
+        targets: new.targets,
+    };
+    manifest.bulletins.retain(|b| b.id != id);
+    manifest.revoked.retain(|r| r != &id);
+    manifest.bulletins.push(bulletin);
+    save(dir, &manifest)?;
+    Ok(id)
+}
+
+fn check_campaign(dir: &Path, manifest: &Manifest, campaign: Option<&str>) -> Result<(), String> {
+    match campaign {
+        Some(c) if !manifest.campaigns.iter().any(|x| x.id == c) => Err(format!(
+            "campaign {c:?} is not in this feed; add it first with `loaxa feed campaign {} --id {c} …`",
+            dir.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Copies the audio into `dir/audio/`, checks it decodes, and lists it in feed.json
 /// (unsigned until `publish`). Returns the bulletin id.
 pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
     let mut manifest = load(dir)?;
     let info = crate::media::measure(&new.file).map_err(|e| e.to_string())?;
-    if let Some(c) = &new.campaign
-        && !manifest.campaigns.iter().any(|x| &x.id == c)
-    {
-        return Err(format!(
-            "campaign {c:?} is not in this feed; add it first with `loaxa feed campaign {} --id {c} …`",
-            dir.display()
-        ));
-    }
+    check_campaign(dir, &manifest, new.campaign.as_deref())?;
     let name = new
         .file
         .file_name()
@@ -123,6 +159,7 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
         url: format!("audio/{name}"),
         sha256: hex(&Sha256::digest(&bytes)),
         size: bytes.len() as u64,
+        text: None,
         valid_from: new.from,
         valid_until: new.until,
         targets: new.targets,

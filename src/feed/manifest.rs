@@ -47,10 +47,16 @@ pub struct FeedBulletin {
     pub campaign: Option<String>,
     #[serde(default = "normal")]
     pub priority: Priority,
-    /// Relative to feed.json, or an absolute http(s) URL.
+    /// Relative to feed.json, or an absolute http(s) URL (empty for a text bulletin).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub sha256: String,
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub size: u64,
+    /// Instead of audio: the text the station speaks with its text-to-speech command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
     #[serde(default)]
     pub valid_from: Option<NaiveDate>,
     #[serde(default)]
@@ -58,6 +64,10 @@ pub struct FeedBulletin {
     /// Station ids; empty means every station.
     #[serde(default)]
     pub targets: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn zero_gap() -> String {

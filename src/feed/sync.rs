@@ -66,7 +66,25 @@ fn save_state(state_dir: &Path, state: &FeedState) -> std::io::Result<()> {
     crate::fsutil::write_atomic(&dir(state_dir).join("state.json"), &json)
 }
 
-/// Where a verified file lives: named by its content, so a changed file is a new file.
+/// Where a bulletin's audio lives: a text bulletin's recording (see `tts`), else the
+/// verified file, named by its content so a changed file is a new file.
+pub fn audio_path(station: &Station, b: &FeedBulletin) -> PathBuf {
+    match &b.text {
+        Some(text) => {
+            crate::tts::Speech::new(&station.tts, &station.state_dir).path_for(text.trim())
+        }
+        None => stored_path(&station.state_dir, b),
+    }
+}
+
+/// What a refusal is remembered by: the file's hash, or the text bulletin's id.
+fn refusal_key(b: &FeedBulletin) -> String {
+    match &b.text {
+        Some(_) => format!("text:{}", b.id),
+        None => b.sha256.clone(),
+    }
+}
+
 pub fn stored_path(state_dir: &Path, b: &FeedBulletin) -> PathBuf {
     let ext = Path::new(&b.url)
         .extension()
@@ -118,7 +136,7 @@ pub fn catalog(
         .enumerate()
         .filter(|(_, b)| b.targets_station(&station.station_id) && !m.revoked.contains(&b.id))
         .filter_map(|(n, b)| {
-            let path = stored_path(&station.state_dir, b);
+            let path = audio_path(station, b);
             let info: MediaInfo =
                 serde_json::from_slice(&std::fs::read(info_path(&path)).ok()?).ok()?;
             path.is_file().then(|| Bulletin {
@@ -308,22 +326,29 @@ impl Syncer {
         for b in &manifest.bulletins {
             if !b.targets_station(&self.station.station_id)
                 || manifest.revoked.contains(&b.id)
-                || refused.contains(&b.sha256)
+                || refused.contains(&refusal_key(b))
             {
                 continue;
             }
-            let target = stored_path(self.state_dir(), b);
+            let target = audio_path(&self.station, b);
             if target.is_file() {
                 continue;
             }
-            match self.fetch_one(b, &target) {
+            let fetched = match &b.text {
+                Some(text) => crate::tts::Speech::new(&self.station.tts, self.state_dir())
+                    .render(text)
+                    .map(|_| ())
+                    .map_err(|why| Fetch::Refused(format!("its text cannot be spoken: {why}"))),
+                None => self.fetch_one(b, &target),
+            };
+            match fetched {
                 Ok(()) => {
                     tracing::info!("feed bulletin {} stored", b.id);
                     outcome.changed = true;
                 }
                 Err(Fetch::Retry(why)) => tracing::warn!("feed bulletin {}: {why}", b.id),
                 Err(Fetch::Refused(why)) => {
-                    refused.push(b.sha256.clone());
+                    refused.push(refusal_key(b));
                     outcome
                         .rejected
                         .push(format!("feed bulletin {} refused: {why}", b.id));

@@ -1,0 +1,144 @@
+//! Text bulletins: a bulletin may carry `text` instead of audio (schedule.toml, the feed,
+//! a push). The station speaks it with its text-to-speech command (`[tts] command`,
+//! default `espeak-ng -v vi`), once, at ingest: the WAV is kept under `<state>/tts/`,
+//! named by a hash of the command and the text, and then plays like any audio file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// Without `[tts] command`: Vietnamese espeak-ng, text on stdin, WAV to `{out}`.
+pub const DEFAULT_COMMAND: [&str; 6] = ["espeak-ng", "-v", "vi", "-w", "{out}", "--stdin"];
+/// Longer texts are refused: a bulletin is minutes, not a book.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// A speech engine that takes longer than this is stuck.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The station's speech engine and where its recordings are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speech {
+    /// Program and arguments: `{out}` is the WAV to write; `{text}`, if present, is the
+    /// text, else the text goes to standard input.
+    pub command: Vec<String>,
+    pub dir: PathBuf,
+}
+
+impl Speech {
+    pub fn new(command: &[String], state_dir: &Path) -> Speech {
+        Speech {
+            command: command.to_vec(),
+            dir: state_dir.join("tts"),
+        }
+    }
+
+    /// Where `text` is (or will be) recorded.
+    pub fn path_for(&self, text: &str) -> PathBuf {
+        let mut h = Sha256::new();
+        for part in &self.command {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        h.update([0]);
+        h.update(text.as_bytes());
+        let hex: String = h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.dir.join(format!("{hex}.wav"))
+    }
+
+    /// The recording of `text`, made now if it does not exist yet.
+    pub fn render(&self, text: &str) -> Result<PathBuf, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the text is empty".into());
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!("the text is over {MAX_TEXT_CHARS} characters"));
+        }
+        let out = self.path_for(text);
+        if out.metadata().is_ok_and(|m| m.len() > 44) {
+            return Ok(out);
+        }
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let tmp = out.with_extension("part.wav");
+        let result = self.run(text, &tmp).and_then(|()| {
+            let info = crate::media::measure(&tmp).map_err(|e| e.to_string())?;
+            if info.duration_ms < 100 {
+                return Err("the speech engine made no audio".into());
+            }
+            // Measured once, kept beside it: the playout reads its loudness and silence there.
+            let json = serde_json::to_vec(&info).map_err(|e| e.to_string())?;
+            crate::fsutil::write_atomic(&crate::media::sidecar(&out), &json)
+                .and_then(|()| std::fs::rename(&tmp, &out))
+                .map_err(|e| format!("cannot keep the recording: {e}"))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map(|()| out)
+    }
+
+    fn run(&self, text: &str, out: &Path) -> Result<(), String> {
+        let (program, args) = self.command.split_first().ok_or("[tts] command is empty")?;
+        let on_stdin = !args.iter().any(|a| a.contains("{text}"));
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                a.replace("{out}", &out.to_string_lossy())
+                    .replace("{text}", text)
+            })
+            .collect();
+        let mut child = Command::new(program)
+            .args(&args)
+            .stdin(if on_stdin {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run the speech engine {program:?}: {e}"))?;
+        if on_stdin && let Some(mut stdin) = child.stdin.take() {
+            // An engine that quits early closes its input: its exit status says why.
+            let _ = stdin.write_all(text.as_bytes());
+        }
+        let started = Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        use std::io::Read;
+                        let _ = e.read_to_string(&mut err);
+                    }
+                    let last = err
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("");
+                    return Err(format!(
+                        "the speech engine failed ({status}): {}",
+                        last.trim()
+                    ));
+                }
+                Ok(None) if started.elapsed() > TIMEOUT => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!(
+                        "the speech engine took over {}s",
+                        TIMEOUT.as_secs()
+                    ));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(format!("the speech engine: {e}")),
+            }
+        }
+    }
+}
