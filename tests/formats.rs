@@ -279,3 +279,42 @@ fn opus_voice_notes_are_refused_with_a_clear_message() {
         "{text}"
     );
 }
+
+/// ffmpeg's integrated loudness (LUFS) and true peak (dBFS) of a file.
+fn ffmpeg_r128(path: &Path) -> (f64, f64) {
+    let out = Command::new("ffmpeg")
+        .args(["-nostats", "-hide_banner", "-i"])
+        .arg(path)
+        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let last = |key: &str| -> f64 {
+        log.lines()
+            .filter_map(|l| l.trim().strip_prefix(key))
+            .next_back()
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in ffmpeg's summary:\n{log}"))
+    };
+    (last("I:"), last("Peak:"))
+}
+
+#[test]
+fn loudness_and_true_peak_match_ffmpeg() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-samples");
+    for name in [
+        "duong-day-nong.mp3",
+        "tin-dia-phuong.mp3",
+        "bcd389-tuyen-truyen.m4a",
+        "ket-thuc.ogg",
+    ] {
+        let path = sample.join(name);
+        let info = measure(&path).unwrap();
+        let (lufs, peak) = ffmpeg_r128(&path);
+        let (ours, our_peak) = (info.loudness_lufs.unwrap(), info.true_peak_db.unwrap());
+        println!("{name}: ours {ours:.2} LUFS / {our_peak:.2} dBTP, ffmpeg {lufs:.1} LUFS / {peak:.1} dBTP");
+        assert!((ours - lufs).abs() <= 0.3, "{name}: {ours} vs ffmpeg {lufs}");
+        assert!((our_peak - peak).abs() <= 0.5, "{name}: {our_peak} vs ffmpeg {peak}");
+    }
+}
