@@ -33,6 +33,8 @@ pub struct AudioStream {
     skip: u64,
     /// Output frames still to hand out; `None`: to the end (trailing silence cut).
     left: Option<u64>,
+    /// Loudness gain and peak limiting, when the station normalises loudness.
+    limiter: Option<crate::limiter::Limiter>,
 }
 
 impl AudioStream {
@@ -101,6 +103,7 @@ impl AudioStream {
             bad_packets: 0,
             skip: 0,
             left: None,
+            limiter: None,
         })
     }
 
@@ -113,9 +116,30 @@ impl AudioStream {
         self.left = Some(frames(len));
     }
 
+    /// Applies `gain` (linear), with a look-ahead limiter holding peaks under
+    /// `ceiling_db` dBFS.
+    pub fn gain(&mut self, gain: f32, ceiling_db: f64) {
+        self.limiter = Some(crate::limiter::Limiter::new(
+            self.target_rate,
+            gain,
+            ceiling_db,
+        ));
+    }
+
     /// Fills `out` (interleaved stereo) with as many frames as are available, up to its
     /// length. Returns the frames written; 0 means the source has ended.
     pub fn read(&mut self, out: &mut [f32]) -> usize {
+        match self.limiter.take() {
+            Some(mut limiter) => {
+                let n = limiter.read(out, |into| self.read_trimmed(into));
+                self.limiter = Some(limiter);
+                n
+            }
+            None => self.read_trimmed(out),
+        }
+    }
+
+    fn read_trimmed(&mut self, out: &mut [f32]) -> usize {
         let mut scratch = [0.0f32; 1024 * CHANNELS];
         while self.skip > 0 {
             let want = (self.skip as usize).min(1024) * CHANNELS;

@@ -12,6 +12,7 @@ pub mod diag;
 pub mod emergency;
 pub mod feed;
 pub mod fsutil;
+pub mod limiter;
 pub mod media;
 pub mod metrics;
 pub mod output;

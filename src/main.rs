@@ -482,10 +482,22 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
         Ok(s) => s,
         Err(e) => return runtime_error(&e.to_string()),
     };
-    let mut stream = match AudioStream::open_file(file, sink.rate(), true) {
+    // As the broadcast would play it: silence trimmed, brought to loudness_target.
+    let info = match loaxa::media::measure(file) {
+        Ok(i) => i,
+        Err(e) => return runtime_error(&e.to_string()),
+    };
+    let mut stream = match AudioStream::open_file(file, sink.rate(), info.gapless_trusted) {
         Ok(s) => s,
         Err(e) => return runtime_error(&format!("{}: {e}", file.display())),
     };
+    let audio = &config.station.audio;
+    let span = info.span(audio.trim_silence_below);
+    stream.trim(span.skip, span.len);
+    let gain = audio.loudness_target.map_or(1.0, |t| info.gain_to(t));
+    if audio.loudness_target.is_some() {
+        stream.gain(gain, loaxa::media::PEAK_CEILING_DB);
+    }
     let amp = config.station.amplifier.as_ref();
     if let Some(amp) = amp {
         if let Err(e) = loaxa::amplifier::run(&amp.on) {
@@ -493,7 +505,7 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
         }
         std::thread::sleep(amp.warmup.to_std().unwrap_or_default());
     }
-    let volume = config.station.audio.volume as f32;
+    let volume = audio.volume as f32;
     let mut buf = vec![0.0f32; (sink.rate() as usize / 50) * CHANNELS];
     let mut frames = 0u64;
     let result = loop {
@@ -516,10 +528,17 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
     match result {
         Ok(()) if frames > 0 => {
             println!(
-                "played {} ({:.1}s) on {:?}",
+                "played {} ({:.1}s) on {}{}",
                 file.display(),
                 frames as f64 / f64::from(sink.rate()),
-                config.station.audio.output
+                config.station.audio.output,
+                match (info.loudness_lufs, config.station.audio.loudness_target) {
+                    (Some(l), Some(t)) => format!(
+                        "; {l:.1} LUFS brought to {t:.1} ({:+.1} dB)",
+                        20.0 * f64::from(gain).log10()
+                    ),
+                    _ => String::new(),
+                }
             );
             ExitCode::SUCCESS
         }

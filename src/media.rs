@@ -104,16 +104,13 @@ impl MediaInfo {
         }
     }
 
-    /// The gain (linear) that brings this file to `target` LUFS, lowered where needed so
-    /// its true peak stays under -1 dBTP; 1.0 when the loudness is unknown.
+    /// The gain (linear) that brings this file to `target` LUFS; 1.0 when its loudness is
+    /// unknown. Peaks it pushes past the ceiling are held down by the limiter.
     pub fn gain_to(&self, target: f64) -> f32 {
         let Some(lufs) = self.loudness_lufs else {
             return 1.0;
         };
-        let mut db = (target - lufs).clamp(-30.0, MAX_GAIN_DB);
-        if let Some(peak) = self.true_peak_db {
-            db = db.min(PEAK_CEILING_DB - peak);
-        }
+        let db = (target - lufs).clamp(-30.0, MAX_GAIN_DB);
         10f64.powf(db / 20.0) as f32
     }
 }
@@ -121,7 +118,7 @@ impl MediaInfo {
 /// Loudness normalisation never raises a file by more than this (a near-silent file would
 /// otherwise become loud hiss).
 const MAX_GAIN_DB: f64 = 24.0;
-/// True peak after the gain stays at or under this.
+/// Peaks after the gain stay at or under this (dBFS).
 pub const PEAK_CEILING_DB: f64 = -1.0;
 
 #[derive(Debug, thiserror::Error)]

@@ -671,9 +671,9 @@ impl Engine {
     fn play_file(&mut self, item: &PlanItem) -> Outcome {
         let path = std::path::Path::new(&item.path);
         match self.open_measured(path) {
-            Ok((mut stream, gain)) => {
+            Ok(mut stream) => {
                 let limit = self.limit_for(item);
-                self.stream_out(item, &mut stream, limit, gain)
+                self.stream_out(item, &mut stream, limit)
             }
             Err(why) => {
                 tracing::error!("{} cannot play: {why}", item.path);
@@ -688,29 +688,28 @@ impl Engine {
         }
     }
 
-    /// Opens a file as measured at ingest: its silence trimmed, and the gain that brings
-    /// it to `loudness_target` (1.0 without a target or a measurement).
-    fn open_measured(&self, path: &std::path::Path) -> Result<(AudioStream, f32), String> {
+    /// Opens a file as measured at ingest: its silence trimmed, brought to
+    /// `loudness_target` with its peaks limited (as it is without a target or a measurement).
+    fn open_measured(&self, path: &std::path::Path) -> Result<AudioStream, String> {
         let info = self.media.cached(path);
         let gapless = info.is_none_or(|i| i.gapless_trusted);
         let mut stream = AudioStream::open_file(path, self.rate(), gapless)?;
         let audio = &self.config.station.audio;
-        let mut gain = 1.0;
         if let Some(info) = info {
             let span = info.span(audio.trim_silence_below);
             stream.trim(span.skip, span.len);
             if let Some(target) = audio.loudness_target {
-                gain = info.gain_to(target);
+                stream.gain(info.gain_to(target), crate::media::PEAK_CEILING_DB);
             }
         }
-        Ok((stream, gain))
+        Ok(stream)
     }
 
     fn play_relay(&mut self, item: &PlanItem) -> Outcome {
         let started = self.audible_now();
         let opened = crate::relay::open(&item.path, self.rate());
         let outcome = match opened {
-            Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end), 1.0),
+            Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end)),
             Err(why) => {
                 tracing::warn!("relay {} failed: {why}", item.path);
                 self.asrun.log(
@@ -747,10 +746,8 @@ impl Engine {
             let item =
                 PlanItem::from_media(Kind::Fill, f, None, start, (start + f.duration).min(until));
             match self.open_measured(&f.path) {
-                Ok((mut stream, gain)) => {
-                    if let Outcome::Stopped =
-                        self.stream_out(&item, &mut stream, Some(item.end), gain)
-                    {
+                Ok(mut stream) => {
+                    if let Outcome::Stopped = self.stream_out(&item, &mut stream, Some(item.end)) {
                         return Outcome::Stopped;
                     }
                 }
@@ -791,12 +788,11 @@ impl Engine {
         item: &PlanItem,
         source: &mut AudioStream,
         limit: Option<DateTime<Tz>>,
-        gain: f32,
     ) -> Outcome {
         let rate = self.rate();
         let block = (rate / 50) as usize;
         let mut buf = vec![0.0f32; block * CHANNELS];
-        let volume = self.config.station.audio.volume as f32 * gain;
+        let volume = self.config.station.audio.volume as f32;
         let mut fade_frames = frames_in(CUT_FADE, rate).max(1);
         let mut written: u64 = 0;
         let mut limit_frames: Option<u64> = None;

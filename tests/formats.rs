@@ -313,8 +313,16 @@ fn loudness_and_true_peak_match_ffmpeg() {
         let info = measure(&path).unwrap();
         let (lufs, peak) = ffmpeg_r128(&path);
         let (ours, our_peak) = (info.loudness_lufs.unwrap(), info.true_peak_db.unwrap());
-        println!("{name}: ours {ours:.2} LUFS / {our_peak:.2} dBTP, ffmpeg {lufs:.1} LUFS / {peak:.1} dBTP");
-        assert!((ours - lufs).abs() <= 0.3, "{name}: {ours} vs ffmpeg {lufs}");
-        assert!((our_peak - peak).abs() <= 0.5, "{name}: {our_peak} vs ffmpeg {peak}");
+        println!(
+            "{name}: ours {ours:.2} LUFS / {our_peak:.2} dBTP, ffmpeg {lufs:.1} LUFS / {peak:.1} dBTP"
+        );
+        assert!(
+            (ours - lufs).abs() <= 0.3,
+            "{name}: {ours} vs ffmpeg {lufs}"
+        );
+        assert!(
+            (our_peak - peak).abs() <= 0.5,
+            "{name}: {our_peak} vs ffmpeg {peak}"
+        );
     }
 }

@@ -43,7 +43,7 @@ fn bulletins_20_db_apart_play_equally_loud_and_silence_is_trimmed() {
         s.path("station.toml"),
         toml.replace(
             "output = \"pulse:amp\"\n",
-            "output = \"pulse:amp\"\nloudness_target = -20.0\n",
+            "output = \"pulse:amp\"\nloudness_target = -16.0\n",
         ),
     )
     .unwrap();
@@ -167,7 +167,7 @@ fn bulletins_20_db_apart_play_equally_loud_and_silence_is_trimmed() {
         "heard {loud:.2} vs {quiet:.2} LUFS"
     );
     let peak = samples.iter().fold(0f32, |m, x| m.max(x.abs()));
-    assert!(peak < 0.95, "nothing clips: peak {peak}");
+    assert!(peak <= 0.9, "peaks held under -1 dBFS: {peak}");
 
     // The padded file sounds from its first planned millisecond: no dead air.
     let start = log
