@@ -31,6 +31,7 @@ station_id = "bench"
 state = "state"
 [audio]
 output = "pulse:amp"
+loudness_target = -16.0              # normalised and limited, as stations run
 TOML
 end=$(date -u -d "@$((secs + 60))" +%H:%M:%S)
 cat > "$work/cfg/schedule.toml" <<TOML
