@@ -62,7 +62,13 @@ pub struct MediaInfo {
     pub true_peak_db: Option<f64>,
     #[serde(default)]
     pub silence: Option<Silence>,
+    /// How it was measured (`MEASURE_VERSION`): older cache entries are measured again.
+    #[serde(default)]
+    pub measured: u32,
 }
+
+/// Bumped when a measurement changes meaning (2: loudness as heard, mono as dual mono).
+pub const MEASURE_VERSION: u32 = 2;
 
 fn yes() -> bool {
     true
@@ -248,6 +254,7 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
         loudness_lufs,
         true_peak_db,
         silence: levels.silence(sample_rate),
+        measured: MEASURE_VERSION,
     })
 }
 
@@ -291,6 +298,14 @@ impl Levels {
                 ebur128::Mode::I | ebur128::Mode::TRUE_PEAK,
             )
             .ok();
+            // A mono file plays on both speakers: measure it as it will be heard (R128's
+            // dual mono, +3 dB against one channel alone).
+            if channels == 1
+                && let Some(m) = &mut self.meter
+                && m.set_channel(0, ebur128::Channel::DualMono).is_err()
+            {
+                self.broken = true;
+            }
         }
         if self.format != Some((channels, rate)) {
             self.broken = true;
@@ -427,7 +442,7 @@ impl MediaCache {
         if let Some(hit) = self.entries.get(path)
             && hit.size == meta.len()
             && hit.modified_ns == modified_ns
-            && hit.info.silence.is_some()
+            && hit.info.measured == MEASURE_VERSION
         {
             return Ok(hit.info);
         }

@@ -285,7 +285,8 @@ fn ffmpeg_r128(path: &Path) -> (f64, f64) {
     let out = Command::new("ffmpeg")
         .args(["-nostats", "-hide_banner", "-i"])
         .arg(path)
-        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        // Mono files play on both speakers: measured as dual mono, as loaxa does.
+        .args(["-af", "ebur128=peak=true:dualmono=true", "-f", "null", "-"])
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
