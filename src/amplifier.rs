@@ -2,7 +2,6 @@
 //! worker thread, so a relay that hangs never stalls the audio; a command that fails is
 //! logged and retried with backoff, and never stops the broadcast.
 
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
@@ -134,43 +133,5 @@ impl Amplifier {
 
 /// Runs a command without a shell, killing it if it hangs.
 pub fn run(argv: &[String]) -> Result<(), String> {
-    let (program, args) = argv.split_first().ok_or("empty command")?;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{program}: {e}"))?;
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = e.read_to_string(&mut err);
-                }
-                return Err(format!(
-                    "{program} exited with {status}{}",
-                    if err.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", err.trim())
-                    }
-                ));
-            }
-            Ok(None) if started.elapsed() > COMMAND_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "{program} did not finish in {}s",
-                    COMMAND_TIMEOUT.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(e.to_string()),
-        }
-    }
+    crate::command::run(argv, None, COMMAND_TIMEOUT)
 }

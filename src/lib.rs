@@ -5,6 +5,7 @@ pub mod api;
 pub mod asrun;
 pub mod catalog;
 pub mod clock;
+pub mod command;
 pub mod config;
 pub mod daemon;
 pub mod decode;

@@ -3,10 +3,8 @@
 //! default `espeak-ng -v vi`), once, at ingest: the WAV is kept under `<state>/tts/`,
 //! named by a hash of the command and the text, and then plays like any audio file.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -84,61 +82,19 @@ impl Speech {
     }
 
     fn run(&self, text: &str, out: &Path) -> Result<(), String> {
-        let (program, args) = self.command.split_first().ok_or("[tts] command is empty")?;
-        let on_stdin = !args.iter().any(|a| a.contains("{text}"));
-        let args: Vec<String> = args
+        if self.command.is_empty() {
+            return Err("[tts] command is empty".into());
+        }
+        let on_stdin = !self.command.iter().any(|a| a.contains("{text}"));
+        let argv: Vec<String> = self
+            .command
             .iter()
             .map(|a| {
                 a.replace("{out}", &out.to_string_lossy())
                     .replace("{text}", text)
             })
             .collect();
-        let mut child = Command::new(program)
-            .args(&args)
-            .stdin(if on_stdin {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot run the speech engine {program:?}: {e}"))?;
-        if on_stdin && let Some(mut stdin) = child.stdin.take() {
-            // An engine that quits early closes its input: its exit status says why.
-            let _ = stdin.write_all(text.as_bytes());
-        }
-        let started = Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        use std::io::Read;
-                        let _ = e.read_to_string(&mut err);
-                    }
-                    let last = err
-                        .lines()
-                        .rev()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("");
-                    return Err(format!(
-                        "the speech engine failed ({status}): {}",
-                        last.trim()
-                    ));
-                }
-                Ok(None) if started.elapsed() > TIMEOUT => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!(
-                        "the speech engine took over {}s",
-                        TIMEOUT.as_secs()
-                    ));
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(format!("the speech engine: {e}")),
-            }
-        }
+        crate::command::run(&argv, on_stdin.then_some(text.as_bytes()), TIMEOUT)
+            .map_err(|e| format!("the speech engine failed: {e}"))
     }
 }

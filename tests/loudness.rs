@@ -4,9 +4,6 @@
 
 mod live;
 
-use std::time::Duration;
-
-use chrono::TimeDelta;
 use live::*;
 use serde_json::Value;
 
@@ -122,24 +119,16 @@ fn bulletins_20_db_apart_play_equally_loud_and_silence_is_trimmed() {
     );
 
     let recording = s.path("recording.wav");
-    let mut parec = pulse.record(&recording);
-    std::thread::sleep(Duration::from_millis(300));
+    let recorder = pulse.recorder(&recording);
     let daemon = Daemon::start(&s, "2021-10-01T05:29:57+07:00", Some(&pulse));
     let log = s.wait_for("2021-10-01", 60, "the padded file to end", |r| {
         r["event"] == "end" && r["item"]["id"] == "padded.wav"
     });
-    std::thread::sleep(Duration::from_millis(300));
-    let stopped = daemon.rehearsal_now();
-    let _ = parec.kill();
-    let _ = parec.wait();
+    let heard = recorder.stop(&daemon);
     assert!(daemon.stop().success());
 
-    let (rate, samples) = read_wav(&recording);
-    let zero = stopped - TimeDelta::milliseconds(samples.len() as i64 * 1000 / i64::from(rate));
-    let index = |t: chrono::DateTime<chrono::FixedOffset>| {
-        ((t - zero).num_milliseconds().max(0) as usize * rate as usize / 1000).min(samples.len())
-    };
-    let heard = |id: &str| {
+    let rate = heard.rate;
+    let item = |id: &str| {
         let start = log
             .iter()
             .find(|r| r["event"] == "start" && r["item"]["id"] == id)
@@ -148,12 +137,9 @@ fn bulletins_20_db_apart_play_equally_loud_and_silence_is_trimmed() {
             .iter()
             .find(|r| r["event"] == "end" && r["item"]["id"] == id)
             .unwrap();
-        &samples[index(ts(start, "ts"))..index(ts(end, "ts"))]
+        heard.between(ts(start, "ts"), ts(end, "ts"))
     };
-    let (loud, quiet) = (
-        lufs(rate, heard("loud.wav")),
-        lufs(rate, heard("quiet.mp3")),
-    );
+    let (loud, quiet) = (lufs(rate, item("loud.wav")), lufs(rate, item("quiet.mp3")));
     let source_loud = lufs_of_file(&s.path("loud.wav"));
     let source_quiet = lufs_of_file(&s.path("quiet.mp3"));
     println!(
@@ -172,7 +158,7 @@ fn bulletins_20_db_apart_play_equally_loud_and_silence_is_trimmed() {
         (-20.5..=-18.5).contains(&loud),
         "heard {loud:.2} LUFS for a -16 target"
     );
-    let peak = samples.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let peak = heard.samples.iter().fold(0f32, |m, x| m.max(x.abs()));
     assert!(peak <= 0.9, "peaks held under -1 dBFS: {peak}");
 
     // The padded file sounds from its first planned millisecond: no dead air.
@@ -180,12 +166,9 @@ fn bulletins_20_db_apart_play_equally_loud_and_silence_is_trimmed() {
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["id"] == "padded.wav")
         .unwrap();
-    let from = index(ts(start, "ts"));
-    let found = tone_segments(rate, &samples[from..], &[1000]);
-    let heard_at = zero
-        + TimeDelta::milliseconds(
-            (from * 1000 / rate as usize) as i64 + (found[0].start * 1000.0) as i64,
-        );
+    let from = heard.index(ts(start, "ts"));
+    let found = tone_segments(rate, &heard.samples[from..], &[1000]);
+    let heard_at = heard.time(from as f64 / f64::from(rate) + found[0].start);
     let offset = (heard_at - ts(start, "ts")).num_milliseconds();
     println!("padded file: tone heard {offset} ms after its as-run start");
     assert!(

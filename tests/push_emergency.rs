@@ -32,19 +32,6 @@ fn station(province: &Province, schedule: &str) -> Station {
     station
 }
 
-/// When the recording's first sample was heard, counted back from its stop.
-fn recording_zero(
-    samples: usize,
-    rate: u32,
-    stopped: DateTime<FixedOffset>,
-) -> DateTime<FixedOffset> {
-    stopped - TimeDelta::milliseconds(samples as i64 * 1000 / i64::from(rate))
-}
-
-fn at(zero: DateTime<FixedOffset>, secs: f64) -> DateTime<FixedOffset> {
-    zero + TimeDelta::milliseconds((secs * 1000.0) as i64)
-}
-
 /// The rehearsal-clock time of a real instant.
 fn rehearsal(daemon: &Daemon, t: SystemTime) -> DateTime<FixedOffset> {
     daemon.start_at + TimeDelta::from_std(t.duration_since(daemon.spawned).unwrap()).unwrap()
@@ -81,8 +68,7 @@ file = "bulletin.mp3"
     tone(&station.path("bulletin.mp3"), BULLETIN, 8.0);
 
     let recording = station.path("recording.wav");
-    let mut parec = pulse.record(&recording);
-    std::thread::sleep(Duration::from_millis(300));
+    let recorder = pulse.recorder(&recording);
     let daemon = Daemon::start(&station, "2021-10-01T05:29:57+07:00", Some(&pulse));
     let api = station.api();
     wait_for_api(&api);
@@ -109,19 +95,15 @@ file = "bulletin.mp3"
         "the bulletin to end after the emergency",
         |r| r["event"] == "end" && r["item"]["id"] == "tin-sang",
     );
-    std::thread::sleep(Duration::from_millis(300));
-    let stopped = daemon.rehearsal_now();
-    let _ = parec.kill();
-    let _ = parec.wait();
+    let heard = recorder.stop(&daemon);
     assert!(daemon.stop().success());
 
     // Heard: the bulletin (cut), start chime, the emergency twice, end chime, the
     // bulletin again from its start, then fill.
-    let (rate, samples) = read_wav(&recording);
-    let zero = recording_zero(samples.len(), rate, stopped);
+    let (rate, samples) = (heard.rate, &heard.samples);
     let found = tone_segments(
         rate,
-        &samples,
+        samples,
         &[BULLETIN, EMERGENCY, START_CHIME, END_CHIME, FILL],
     );
     let order: Vec<u32> = found
@@ -142,7 +124,7 @@ file = "bulletin.mp3"
         "heard: {found:?}"
     );
     let chime = found.iter().find(|s| s.freq == START_CHIME).unwrap();
-    let latency = (at(zero, chime.start) - pushed_at).num_milliseconds();
+    let latency = (heard.time(chime.start) - pushed_at).num_milliseconds();
     println!("push → first emergency sample heard: {latency} ms");
     assert!(
         latency < 1000,
@@ -191,8 +173,7 @@ end = "18:00"
     );
     tone(&station.path("second.ogg"), PUSHED, 1.5);
     let recording = station.path("recording.wav");
-    let mut parec = pulse.record(&recording);
-    std::thread::sleep(Duration::from_millis(300));
+    let recorder = pulse.recorder(&recording);
     let daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", Some(&pulse));
     let api = station.api();
     wait_for_api(&api);
@@ -216,15 +197,11 @@ end = "18:00"
             && r["reason"].is_null()
             && r["ts"].as_str() > Some("2021-10-01T02:00:01")
     });
-    std::thread::sleep(Duration::from_millis(300));
-    let stopped = daemon.rehearsal_now();
-    let _ = parec.kill();
-    let _ = parec.wait();
+    let heard = recorder.stop(&daemon);
     assert!(daemon.stop().success());
 
-    let (rate, samples) = read_wav(&recording);
-    let zero = recording_zero(samples.len(), rate, stopped);
-    let found = tone_segments(rate, &samples, &[EMERGENCY, PUSHED, START_CHIME, END_CHIME]);
+    let (rate, samples) = (heard.rate, &heard.samples);
+    let found = tone_segments(rate, samples, &[EMERGENCY, PUSHED, START_CHIME, END_CHIME]);
     let order: Vec<u32> = found.iter().map(|s| s.freq).collect();
     assert_eq!(
         order,
@@ -240,7 +217,7 @@ end = "18:00"
         "heard: {found:?}"
     );
     // Off-air, the amplifier's 1 s warmup comes first.
-    let latency = (at(zero, found[0].start) - pushed_at).num_milliseconds();
+    let latency = (heard.time(found[0].start) - pushed_at).num_milliseconds();
     println!("push → first emergency sample, amplifier off (1 s warmup): {latency} ms");
     assert!(latency < 2000, "heard {latency} ms after the push");
 
@@ -283,8 +260,7 @@ file = "bulletin.mp3"
     tone(&station.path("pushed.m4a"), PUSHED, 10.0);
 
     let recording = station.path("recording.wav");
-    let mut parec = pulse.record(&recording);
-    std::thread::sleep(Duration::from_millis(300));
+    let recorder = pulse.recorder(&recording);
     let daemon = Daemon::start(&station, "2021-10-01T05:29:58+07:00", Some(&pulse));
     let api = station.api();
     wait_for_api(&api);
@@ -349,10 +325,8 @@ file = "bulletin.mp3"
     let log = station.wait_for("2021-10-01", 10, "the cancelled bulletin to stop", |r| {
         r["event"] == "interrupted" && r["item"]["id"] == "uu-tien-01"
     });
-    std::thread::sleep(Duration::from_secs(3));
-    let stopped = daemon.rehearsal_now();
-    let _ = parec.kill();
-    let _ = parec.wait();
+    std::thread::sleep(Duration::from_millis(2700));
+    let heard = recorder.stop(&daemon);
     let plan_after = get_json(&api, "/api/v1/plan?date=2021-10-01");
     let asrun_api = get_json(&api, "/api/v1/asrun?date=2021-10-01");
     assert!(daemon.stop().success());
@@ -362,14 +336,13 @@ file = "bulletin.mp3"
     assert!(served.len() <= on_disk.len() && served.len() >= log.len());
     assert_eq!(served[..], on_disk[..served.len()]);
 
-    let (rate, samples) = read_wav(&recording);
-    let zero = recording_zero(samples.len(), rate, stopped);
-    let found = tone_segments(rate, &samples, &[BULLETIN, FILL, PUSHED]);
+    let (rate, samples) = (heard.rate, &heard.samples);
+    let found = tone_segments(rate, samples, &[BULLETIN, FILL, PUSHED]);
     let order: Vec<u32> = found.iter().map(|s| s.freq).collect();
     assert_eq!(order, [BULLETIN, FILL, PUSHED, FILL], "heard: {found:?}");
     let pushed = found[2];
-    let waited = (at(zero, pushed.start) - pushed_at).num_milliseconds();
-    let stopped_after = (at(zero, pushed.end) - cancelled_at).num_milliseconds();
+    let waited = (heard.time(pushed.start) - pushed_at).num_milliseconds();
+    let stopped_after = (heard.time(pushed.end) - cancelled_at).num_milliseconds();
     println!(
         "priority push → heard: {waited} ms (fill faded out); cancel → silent: {stopped_after} ms"
     );

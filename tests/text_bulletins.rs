@@ -50,22 +50,16 @@ fn a_vietnamese_text_in_schedule_toml_is_spoken_and_played() {
     );
 
     let recording = s.path("recording.wav");
-    let mut parec = pulse.record(&recording);
-    std::thread::sleep(Duration::from_millis(300));
+    let recorder = pulse.recorder(&recording);
     let daemon = Daemon::start(&s, "2021-10-01T16:59:57+07:00", Some(&pulse));
     let log = s.wait_for("2021-10-01", 60, "the spoken bulletin to end", |r| {
         r["event"] == "end" && r["item"]["id"] == "tiem-phong"
     });
-    std::thread::sleep(Duration::from_millis(300));
-    let stopped = daemon.rehearsal_now();
-    let _ = parec.kill();
-    let _ = parec.wait();
+    let heard = recorder.stop(&daemon);
     assert!(daemon.stop().success());
 
     // Speech is heard through the whole item: most 100 ms windows carry sound.
-    let (rate, samples) = read_wav(&recording);
-    let zero =
-        stopped - chrono::TimeDelta::milliseconds(samples.len() as i64 * 1000 / i64::from(rate));
+    let rate = heard.rate;
     let start = log
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["id"] == "tiem-phong")
@@ -74,11 +68,8 @@ fn a_vietnamese_text_in_schedule_toml_is_spoken_and_played() {
         .iter()
         .find(|r| r["event"] == "end" && r["item"]["id"] == "tiem-phong")
         .unwrap();
-    let at = |t: chrono::DateTime<chrono::FixedOffset>| {
-        ((t - zero).num_milliseconds().max(0) as usize * rate as usize / 1000).min(samples.len())
-    };
-    let heard = &samples[at(ts(start, "ts"))..at(ts(end, "ts"))];
-    let windows: Vec<f32> = heard
+    let spoken = heard.between(ts(start, "ts"), ts(end, "ts"));
+    let windows: Vec<f32> = spoken
         .chunks(rate as usize / 10)
         .map(|w| (w.iter().map(|x| x * x).sum::<f32>() / w.len() as f32).sqrt())
         .collect();
@@ -86,14 +77,14 @@ fn a_vietnamese_text_in_schedule_toml_is_spoken_and_played() {
     println!(
         "{voiced} of {} windows voiced, {} ms played",
         windows.len(),
-        heard.len() * 1000 / rate as usize
+        spoken.len() * 1000 / rate as usize
     );
     assert!(
         voiced * 10 >= windows.len() * 6,
         "speech heard in {voiced} of {} windows",
         windows.len()
     );
-    assert!(((heard.len() * 1000 / rate as usize) as i64 - planned_ms).abs() < 200);
+    assert!(((spoken.len() * 1000 / rate as usize) as i64 - planned_ms).abs() < 200);
 }
 
 #[test]

@@ -161,6 +161,69 @@ impl Pulse {
     }
 }
 
+impl Pulse {
+    /// Starts recording the sink (and gives parec a moment to connect).
+    pub fn recorder(&self, to: &Path) -> Recorder {
+        let child = self.record(to);
+        std::thread::sleep(Duration::from_millis(300));
+        Recorder {
+            child,
+            path: to.to_path_buf(),
+        }
+    }
+}
+
+/// parec recording the sink's monitor.
+pub struct Recorder {
+    child: Child,
+    path: PathBuf,
+}
+
+impl Recorder {
+    /// Lets the last audio through, stops parec, and places the recording on the daemon's
+    /// rehearsal clock: its last sample was captured as parec was stopped (parec's
+    /// start-up time is unknown, its stop is not).
+    pub fn stop(mut self, daemon: &Daemon) -> Heard {
+        std::thread::sleep(Duration::from_millis(300));
+        let stopped = daemon.rehearsal_now();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (rate, samples) = read_wav(&self.path);
+        let zero = stopped
+            - chrono::TimeDelta::milliseconds(samples.len() as i64 * 1000 / i64::from(rate));
+        Heard {
+            rate,
+            samples,
+            zero,
+        }
+    }
+}
+
+/// A recording, mono, with the rehearsal-clock time of its first sample.
+pub struct Heard {
+    pub rate: u32,
+    pub samples: Vec<f32>,
+    pub zero: DateTime<FixedOffset>,
+}
+
+impl Heard {
+    /// The sample heard at `t`.
+    pub fn index(&self, t: DateTime<FixedOffset>) -> usize {
+        ((t - self.zero).num_milliseconds().max(0) as usize * self.rate as usize / 1000)
+            .min(self.samples.len())
+    }
+
+    /// When the sample `secs` into the recording was heard.
+    pub fn time(&self, secs: f64) -> DateTime<FixedOffset> {
+        self.zero + chrono::TimeDelta::milliseconds((secs * 1000.0) as i64)
+    }
+
+    /// What was heard from `a` to `b`.
+    pub fn between(&self, a: DateTime<FixedOffset>, b: DateTime<FixedOffset>) -> &[f32] {
+        &self.samples[self.index(a)..self.index(b)]
+    }
+}
+
 impl Drop for Pulse {
     fn drop(&mut self) {
         let _ = self.child.kill();
