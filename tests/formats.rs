@@ -8,28 +8,12 @@ mod live;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use live::run;
+use live::{ffmpeg_ms, run};
 use loaxa::decode::{AudioStream, CHANNELS};
 use loaxa::media::measure;
 
 const FREQ: u32 = 440;
 const SECS: f64 = 4.0;
-
-/// ffmpeg's decoded length in ms (it drops encoder delay and padding the file records).
-fn ffmpeg_ms(path: &Path) -> i64 {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "s16le", "-ac", "1", "-ar", "48000", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffmpeg cannot decode {}",
-        path.display()
-    );
-    (out.stdout.len() as i64 / 2) * 1000 / 48000
-}
 
 /// A sine source at `rate` Hz with `channels`, as WAV with sox's `-b bits [-e encoding]`.
 fn source(dir: &Path, name: &str, rate: u32, channels: u32, fmt: &[&str]) -> PathBuf {

@@ -4,22 +4,9 @@
 mod live;
 
 use std::path::Path;
-use std::process::Command;
 
-use live::run;
+use live::{ffmpeg_ms, run};
 use loaxa::media::{MediaCache, measure};
-
-/// ffmpeg's decoded length in ms (it drops encoder delay and padding the file records).
-fn ffmpeg_ms(path: &Path) -> i64 {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "s16le", "-ac", "1", "-ar", "48000", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    (out.stdout.len() as i64 / 2) * 1000 / 48000
-}
 
 #[test]
 fn every_encoder_gives_the_duration_ffmpeg_decodes() {

@@ -76,7 +76,7 @@ pub struct NewBulletin {
 
 /// Lists a text bulletin in feed.json: stations speak `text` themselves (see `tts`).
 pub fn add_text(dir: &Path, text: &str, new: NewBulletin) -> Result<String, String> {
-    let mut manifest = load(dir)?;
+    let manifest = load(dir)?;
     check_campaign(dir, &manifest, new.campaign.as_deref())?;
     if text.trim().is_empty() || text.chars().count() > crate::tts::MAX_TEXT_CHARS {
         return Err(format!(
@@ -100,6 +100,13 @@ pub fn add_text(dir: &Path, text: &str, new: NewBulletin) -> Result<String, Stri
         valid_until: new.until,
         targets: new.targets,
     };
+    list(dir, manifest, bulletin)
+}
+
+/// Lists `bulletin` in the manifest (replacing one of the same id, and un-revoking it)
+/// and saves it. Returns its id.
+fn list(dir: &Path, mut manifest: Manifest, bulletin: FeedBulletin) -> Result<String, String> {
+    let id = bulletin.id.clone();
     manifest.bulletins.retain(|b| b.id != id);
     manifest.revoked.retain(|r| r != &id);
     manifest.bulletins.push(bulletin);
@@ -120,7 +127,7 @@ fn check_campaign(dir: &Path, manifest: &Manifest, campaign: Option<&str>) -> Re
 /// Copies the audio into `dir/audio/`, checks it decodes, and lists it in feed.json
 /// (unsigned until `publish`). Returns the bulletin id.
 pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
-    let mut manifest = load(dir)?;
+    let manifest = load(dir)?;
     let info = crate::media::measure(&new.file).map_err(|e| e.to_string())?;
     check_campaign(dir, &manifest, new.campaign.as_deref())?;
     let name = new
@@ -164,10 +171,7 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
         valid_until: new.until,
         targets: new.targets,
     };
-    manifest.bulletins.retain(|b| b.id != id);
-    manifest.revoked.retain(|r| r != &id);
-    manifest.bulletins.push(bulletin);
-    save(dir, &manifest)?;
+    list(dir, manifest, bulletin)?;
     tracing::info!(
         "added {id} ({:.1}s of audio)",
         info.duration_ms as f64 / 1000.0

@@ -40,6 +40,18 @@ pub fn run(cmd: &str, args: &[&str]) {
     );
 }
 
+/// ffmpeg's decoded length in ms (it drops encoder delay and padding the file records).
+pub fn ffmpeg_ms(path: &Path) -> i64 {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "s16le", "-ac", "1", "-ar", "48000", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    (out.stdout.len() as i64 / 2) * 1000 / 48000
+}
+
 /// A sine tone of `secs` seconds, encoded by the encoder its extension names.
 pub fn tone(path: &Path, freq: u32, secs: f64) {
     let wav = path.with_extension("src.wav");
