@@ -568,11 +568,7 @@ async fn read_audio(
     Ok(UploadedAudio {
         file,
         size,
-        sha256: hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: crate::signing::hex(&hasher.finalize()),
     })
 }
 

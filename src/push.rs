@@ -518,10 +518,7 @@ fn spoken(station: &Station, text: &str) -> Result<UploadedAudio, PushError> {
     Ok(UploadedAudio {
         file,
         size: bytes.len() as u64,
-        sha256: sha2::Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        sha256: crate::signing::hex(&sha2::Sha256::digest(&bytes)),
     })
 }
 

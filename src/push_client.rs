@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Priority;
 use crate::push::{FORMAT_VERSION, PushBulletin, PushManifest};
-use crate::signing::SecretKey;
+use crate::signing::{SecretKey, hex};
 
 /// What to push.
 pub struct Request {
@@ -183,8 +183,4 @@ fn file_name(path: &Path) -> String {
         .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()))
         .unwrap_or("audio");
     format!("bulletin.{ext}")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

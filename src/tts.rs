@@ -41,11 +41,8 @@ impl Speech {
         }
         h.update([0]);
         h.update(text.as_bytes());
-        let hex: String = h.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        self.dir.join(format!("{hex}.wav"))
+        let name = crate::signing::hex(&h.finalize()[..16]);
+        self.dir.join(format!("{name}.wav"))
     }
 
     /// The recording of `text`, made now if it does not exist yet.

@@ -328,7 +328,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
             x["url"] = format!("audio/{file}").into();
             x["size"] = (bytes.len() as u64).into();
             x["sha256"] =
-                loaxa::feed::admin::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)).into();
+                loaxa::signing::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)).into();
             x
         };
         let noise = listed("noise", "noise.mp3");

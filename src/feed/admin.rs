@@ -84,9 +84,12 @@ pub fn add_text(dir: &Path, text: &str, new: NewBulletin) -> Result<String, Stri
             crate::tts::MAX_TEXT_CHARS
         ));
     }
-    let id = new
-        .id
-        .unwrap_or_else(|| format!("text-{}", &hex(&Sha256::digest(text.as_bytes()))[..12]));
+    let id = new.id.unwrap_or_else(|| {
+        format!(
+            "text-{}",
+            &crate::signing::hex(&Sha256::digest(text.as_bytes()))[..12]
+        )
+    });
     let bulletin = FeedBulletin {
         id: id.clone(),
         title: new.title,
@@ -164,7 +167,7 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
         campaign: new.campaign,
         priority: new.priority,
         url: format!("audio/{name}"),
-        sha256: hex(&Sha256::digest(&bytes)),
+        sha256: crate::signing::hex(&Sha256::digest(&bytes)),
         size: bytes.len() as u64,
         text: None,
         valid_from: new.from,
@@ -222,8 +225,4 @@ pub fn publish(dir: &Path, key_file: &Path) -> Result<u64, String> {
     crate::fsutil::write_atomic(&dir.join(SIGNATURE), key.sign(&json, &comment).as_bytes())
         .map_err(|e| format!("cannot write the signature: {e}"))?;
     Ok(manifest.sequence)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

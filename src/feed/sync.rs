@@ -441,7 +441,7 @@ impl Syncer {
             )));
         }
         let bytes = std::fs::read(&partial).map_err(|e| Retry(e.to_string()))?;
-        let sha = super::admin::hex(&Sha256::digest(&bytes));
+        let sha = crate::signing::hex(&Sha256::digest(&bytes));
         if !sha.eq_ignore_ascii_case(&b.sha256) {
             let _ = std::fs::remove_file(&partial);
             return Err(Refused(format!(

@@ -90,7 +90,7 @@ pub fn bulletin(id: &str, file: &Path, priority: &str, repeat: Option<u32>) -> V
     let mut b = json!({
         "title": format!("Bản tin {id}"),
         "priority": priority,
-        "sha256": hex(&Sha256::digest(&bytes)),
+        "sha256": loaxa::signing::hex(&Sha256::digest(&bytes)),
         "size": bytes.len(),
         "campaign": null,
         "valid_from": null,
@@ -142,10 +142,6 @@ pub fn parse_curl(stdout: &[u8]) -> (u16, Value) {
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
     let status = code.trim().parse().unwrap_or(0);
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// GET a JSON endpoint of the daemon's API.
