@@ -109,6 +109,8 @@ pub struct Catalog {
     pub bulletins: Vec<Bulletin>,
     /// Emergencies from the feed or pushes: played at once by the engine, never planned.
     pub emergencies: Vec<Bulletin>,
+    /// Sequence of the feed manifest the feed's part came from (none accepted yet: `None`).
+    pub feed_sequence: Option<u64>,
 }
 
 impl Catalog {
@@ -118,6 +120,7 @@ impl Catalog {
             campaigns: schedule.campaigns.clone(),
             bulletins: schedule.bulletins.clone(),
             emergencies: Vec::new(),
+            feed_sequence: None,
         }
     }
 
@@ -127,14 +130,16 @@ impl Catalog {
     pub fn load(config: &crate::config::Config) -> Catalog {
         let state_dir = &config.station.state_dir;
         let mut catalog = Catalog::assemble(&config.schedule);
-        let (campaigns, bulletins) = crate::feed::sync::catalog(&config.station);
-        for c in campaigns {
+        let feed = crate::feed::sync::catalog(&config.station);
+        catalog.feed_sequence = feed.sequence;
+        for c in feed.campaigns {
             if catalog.campaign(&c.id).is_none() {
                 catalog.campaigns.push(c);
             }
         }
         let cancelled = crate::push::load(state_dir).cancelled;
-        let outside = bulletins
+        let outside = feed
+            .bulletins
             .into_iter()
             .chain(crate::push::catalog_bulletins(state_dir))
             .filter(|b| !cancelled.contains(&b.id));

@@ -265,6 +265,16 @@ fn a_push_cancel_stops_a_feed_bulletin_within_a_second() {
     let after = (ts(stop, "ts") - sent).num_milliseconds();
     println!("push cancel → feed bulletin silent: {after} ms");
     assert!(after < 1000, "stopped {after} ms after the cancel");
+    // The status reports the feed the station follows: the manifest it accepted.
+    let status = loaxa(&[
+        "--config",
+        s.dir.path().to_str().unwrap(),
+        "status",
+        "--json",
+    ]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["feed"]["sequence"], 1, "{status}");
+    assert_eq!(status["feed"]["bulletins"], 0, "cancelled: {status}");
     let plan = loaxa(&[
         "--config",
         s.dir.path().to_str().unwrap(),

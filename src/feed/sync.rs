@@ -100,15 +100,22 @@ fn info_path(stored: &Path) -> PathBuf {
     crate::media::sidecar(stored)
 }
 
+/// What the feed gives the catalog: its campaigns, the bulletins this station holds, and
+/// the sequence of the manifest they come from.
+#[derive(Debug, Default)]
+pub struct Held {
+    pub campaigns: Vec<crate::catalog::Campaign>,
+    pub bulletins: Vec<crate::catalog::Bulletin>,
+    pub sequence: Option<u64>,
+}
+
 /// The feed's campaigns and the bulletins this station holds, ready for the catalog.
 /// Bulletins not (yet) stored, revoked, or for other stations are left out.
-pub fn catalog(
-    station: &Station,
-) -> (Vec<crate::catalog::Campaign>, Vec<crate::catalog::Bulletin>) {
+pub fn catalog(station: &Station) -> Held {
     use crate::catalog::{Bulletin, Campaign, Source};
     let state = load_state(&station.state_dir);
     let Some(m) = state.manifest else {
-        return (Vec::new(), Vec::new());
+        return Held::default();
     };
     let campaigns = m
         .campaigns
@@ -153,7 +160,11 @@ pub fn catalog(
             })
         })
         .collect();
-    (campaigns, bulletins)
+    Held {
+        campaigns,
+        bulletins,
+        sequence: Some(m.sequence),
+    }
 }
 
 /// Bulletin ids the province has revoked.

@@ -943,11 +943,10 @@ impl Engine {
 
     fn feed_summary(&self) -> Option<status::FeedSummary> {
         let url = self.config.station.feed.url.clone()?;
-        let state = crate::feed::sync::load_state(&self.config.station.state_dir);
         let (last_success, last_error) = crate::metrics::feed_seen();
         Some(status::FeedSummary {
             url,
-            sequence: state.manifest.as_ref().map(|m| m.sequence),
+            sequence: self.catalog.feed_sequence,
             bulletins: self
                 .catalog
                 .bulletins
