@@ -24,6 +24,10 @@ pub struct Limiter {
     /// Input frames (already multiplied by `pre_gain`) not yet handed out.
     pending: Vec<f32>,
     ended: bool,
+    /// Scratch space kept between calls (this runs on every block that plays).
+    chunk: Vec<f32>,
+    need: Vec<f32>,
+    next_hot: Vec<usize>,
 }
 
 impl Limiter {
@@ -37,6 +41,9 @@ impl Limiter {
             gain: 1.0,
             pending: Vec::new(),
             ended: false,
+            chunk: Vec::new(),
+            need: Vec::new(),
+            next_hot: Vec::new(),
         }
     }
 
@@ -44,33 +51,32 @@ impl Limiter {
     /// limited. Returns the frames written; 0 when the source has ended.
     pub fn read(&mut self, out: &mut [f32], mut pull: impl FnMut(&mut [f32]) -> usize) -> usize {
         let want = out.len() / CHANNELS;
-        let mut chunk = vec![0.0f32; (want + self.lookahead).max(256) * CHANNELS];
+        self.chunk
+            .resize((want + self.lookahead).max(256) * CHANNELS, 0.0);
         while !self.ended && self.pending.len() / CHANNELS < want + self.lookahead {
-            let n = pull(&mut chunk);
+            let n = pull(&mut self.chunk);
             if n == 0 {
                 self.ended = true;
                 break;
             }
+            let gain = self.pre_gain;
             self.pending
-                .extend(chunk[..n * CHANNELS].iter().map(|s| s * self.pre_gain));
+                .extend(self.chunk[..n * CHANNELS].iter().map(|s| s * gain));
         }
         let frames = self.pending.len() / CHANNELS;
         let n = want.min(frames);
         // Per frame: the gain that keeps it under the ceiling (1.0 for most frames).
-        let need: Vec<f32> = self
-            .pending
-            .chunks_exact(CHANNELS)
-            .map(|f| {
-                let peak = f.iter().fold(0f32, |m, s| m.max(s.abs()));
-                if peak > self.ceiling {
-                    self.ceiling / peak
-                } else {
-                    1.0
-                }
-            })
-            .collect();
+        let ceiling = self.ceiling;
+        let need = &mut self.need;
+        need.clear();
+        need.extend(self.pending.chunks_exact(CHANNELS).map(|f| {
+            let peak = f.iter().fold(0f32, |m, s| m.max(s.abs()));
+            if peak > ceiling { ceiling / peak } else { 1.0 }
+        }));
         // The next frame that needs limiting, from each position (scanned backwards).
-        let mut next_hot = vec![usize::MAX; frames + 1];
+        let next_hot = &mut self.next_hot;
+        next_hot.clear();
+        next_hot.resize(frames + 1, usize::MAX);
         for i in (0..frames).rev() {
             next_hot[i] = if need[i] < 1.0 { i } else { next_hot[i + 1] };
         }
