@@ -160,6 +160,8 @@ pub fn history(state_dir: &Path, date: NaiveDate, tz: Tz) -> History {
 pub struct AsRunLog {
     state_dir: PathBuf,
     lock: std::sync::Mutex<()>,
+    /// Told the time of every record: proof that the clock has been there.
+    trust: Option<std::sync::Arc<crate::trust::Trust>>,
 }
 
 impl AsRunLog {
@@ -167,7 +169,13 @@ impl AsRunLog {
         AsRunLog {
             state_dir: state_dir.to_path_buf(),
             lock: std::sync::Mutex::new(()),
+            trust: None,
         }
+    }
+
+    pub fn with_trust(mut self, trust: std::sync::Arc<crate::trust::Trust>) -> Self {
+        self.trust = Some(trust);
+        self
     }
 
     /// Writes one record to the file of its own (local) date. A full disk is logged, not
@@ -175,6 +183,9 @@ impl AsRunLog {
     pub fn log(&self, record: &Record) {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         crate::metrics::asrun(record);
+        if let Some(t) = &self.trust {
+            t.saw(record.ts.to_utc());
+        }
         if let Err(e) = self.append(record) {
             tracing::error!("as-run log not written: {e}");
         }
@@ -230,6 +241,22 @@ impl Record {
 pub fn round_ms(t: DateTime<Tz>) -> DateTime<Tz> {
     let ns = t.timestamp_subsec_nanos() % 1_000_000;
     t - chrono::TimeDelta::nanoseconds(i64::from(ns))
+}
+
+/// The time of the newest record in the log (of its latest day), if any.
+pub fn newest_record(state_dir: &Path) -> Option<DateTime<chrono::Utc>> {
+    let latest = std::fs::read_dir(state_dir.join("asrun"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            NaiveDate::parse_from_str(name.strip_suffix(".jsonl")?, "%Y-%m-%d").ok()
+        })
+        .max()?;
+    read_day(state_dir, latest, chrono_tz::UTC)
+        .iter()
+        .map(|r| r.ts.to_utc())
+        .max()
 }
 
 /// Items that started and never ended, interrupted or failed: the daemon was killed.

@@ -111,6 +111,8 @@ pub struct Catalog {
     pub emergencies: Vec<Bulletin>,
     /// Sequence of the feed manifest the feed's part came from (none accepted yet: `None`).
     pub feed_sequence: Option<u64>,
+    /// State that could not be read while loading (the part it holds is left out).
+    pub problems: Vec<String>,
 }
 
 impl Catalog {
@@ -121,6 +123,7 @@ impl Catalog {
             bulletins: schedule.bulletins.clone(),
             emergencies: Vec::new(),
             feed_sequence: None,
+            problems: Vec::new(),
         }
     }
 
@@ -130,18 +133,39 @@ impl Catalog {
     pub fn load(config: &crate::config::Config) -> Catalog {
         let state_dir = &config.station.state_dir;
         let mut catalog = Catalog::assemble(&config.schedule);
-        let feed = crate::feed::sync::catalog(&config.station);
+        let feed = match crate::feed::sync::catalog(&config.station) {
+            Ok(feed) => feed,
+            Err(e) => {
+                catalog.problem(format!(
+                    "feed state unreadable: {e}; feed bulletins are left out"
+                ));
+                crate::feed::sync::Held::default()
+            }
+        };
         catalog.feed_sequence = feed.sequence;
         for c in feed.campaigns {
             if catalog.campaign(&c.id).is_none() {
                 catalog.campaigns.push(c);
             }
         }
-        let cancelled = crate::push::load(state_dir).cancelled;
+        // Without a readable push state, cancels are unknown too: no pushed bulletin plays
+        // (never speak what may have been withdrawn), and no feed bulletin either.
+        let (pushed, cancelled) = match crate::push::load(state_dir) {
+            Ok(state) => (
+                crate::push::catalog_bulletins(&state, state_dir),
+                state.cancelled,
+            ),
+            Err(e) => {
+                catalog.problem(format!(
+                    "push state unreadable: {e}; pushed and feed bulletins are left out"
+                ));
+                return catalog;
+            }
+        };
         let outside = feed
             .bulletins
             .into_iter()
-            .chain(crate::push::catalog_bulletins(state_dir))
+            .chain(pushed)
             .filter(|b| !cancelled.contains(&b.id));
         for b in outside {
             if b.is_emergency() {
@@ -155,5 +179,42 @@ impl Catalog {
 
     pub fn campaign(&self, id: &str) -> Option<&Campaign> {
         self.campaigns.iter().find(|c| c.id == id)
+    }
+
+    fn problem(&mut self, what: String) {
+        tracing::error!("{what}");
+        self.problems.push(what);
+    }
+}
+
+/// Titles from outside longer than this are refused (a title is a line, not a text).
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Dates from outside must fall in these years (a typo of 20211 must not become a campaign).
+pub const FIRST_YEAR: i32 = 2000;
+pub const LAST_YEAR: i32 = 2100;
+
+pub fn plausible_date(d: NaiveDate) -> bool {
+    (FIRST_YEAR..=LAST_YEAR).contains(&chrono::Datelike::year(&d))
+}
+
+/// The longest id (bulletin, campaign, push) accepted from anywhere.
+pub const MAX_ID_LEN: usize = 128;
+
+/// SPEC §11's one rule for ids from any source: 1–128 of `A–Z a–z 0–9 - _ .`, not
+/// starting with a dot (ids become file names and metric labels).
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "id {:?} must be 1–{MAX_ID_LEN} of A–Z a–z 0–9 - _ . (not starting with a dot)",
+            crate::text::shorten(id, 64)
+        ))
     }
 }

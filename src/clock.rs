@@ -15,6 +15,10 @@ pub trait Clock: Send + Sync {
     fn is_manual(&self) -> bool {
         false
     }
+    /// How far this clock is set from the real one (a rehearsal), if it is.
+    fn shifted_by(&self) -> Option<TimeDelta> {
+        None
+    }
 }
 
 /// The system clock, optionally shifted so that "now" started at another instant.
@@ -53,6 +57,10 @@ impl Clock for SystemClock {
         if let Ok(d) = (t - self.now()).to_std() {
             std::thread::sleep(d);
         }
+    }
+
+    fn shifted_by(&self) -> Option<TimeDelta> {
+        (self.offset != TimeDelta::zero()).then_some(self.offset)
     }
 }
 

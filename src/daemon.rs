@@ -50,7 +50,19 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         state.display()
     );
 
-    crate::api::clean_uploads(state);
+    crate::http::clean_uploads(state);
+    let trust = Arc::new(crate::trust::Trust::open_or_refuse(
+        state,
+        crate::asrun::newest_record(state),
+    ));
+    if let Some(behind) = trust.clock_behind(clock.now()) {
+        tracing::error!(
+            "THE CLOCK IS WRONG: it is {} behind the newest time this station has trusted; pushes are judged by that time until the clock is right",
+            crate::units::format_duration(behind)
+        );
+    }
+    let asrun = Arc::new(crate::asrun::AsRunLog::new(state).with_trust(trust.clone()));
+    let refusals = Arc::new(crate::refusals::Refusals::new(asrun));
     crate::push::cleanup(
         state,
         clock
@@ -62,11 +74,25 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     let (tx, rx) = mpsc::channel();
     watch_signals(dir.to_path_buf(), clock.clone(), tx.clone())?;
     watch_files(dir.to_path_buf(), clock.clone(), tx.clone());
-    follow_feed(&config, clock.clone(), tx.clone());
-    let shared = crate::api::Shared::new(config.clone());
-    crate::api::serve(shared.clone(), clock.clone(), tx, validator());
+    follow_feed(
+        &config,
+        clock.clone(),
+        trust.clone(),
+        refusals.clone(),
+        tx.clone(),
+    );
+    let shared = crate::http::Shared::new(config.clone());
+    crate::http::serve(crate::http::Parts {
+        shared: shared.clone(),
+        clock: clock.clone(),
+        trust: trust.clone(),
+        refusals,
+        commands: tx,
+        validator: validator(),
+    });
     Engine::new(config, clock, rx, systemd_hooks())
         .with_shared(shared)
+        .with_trust(trust)
         .run();
     Ok(())
 }
@@ -150,8 +176,14 @@ fn validator() -> PathBuf {
     std::env::current_exe().unwrap_or_else(|_| PathBuf::from("loaxa"))
 }
 
-fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
-    let Some(syncer) = crate::feed::sync::Syncer::new(&config.station, validator()) else {
+fn follow_feed(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    trust: Arc<crate::trust::Trust>,
+    refusals: Arc<crate::refusals::Refusals>,
+    tx: Sender<Command>,
+) {
+    let Some(syncer) = crate::feed::sync::Syncer::new(&config.station, validator(), trust) else {
         return;
     };
     let poll = config
@@ -160,7 +192,6 @@ fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
         .poll
         .to_std()
         .unwrap_or(Duration::from_secs(60));
-    let asrun = crate::asrun::AsRunLog::new(&config.station.state_dir);
     let tz = config.schedule.timezone;
     let spawned = std::thread::Builder::new()
         .name("feed".into())
@@ -171,16 +202,9 @@ fn follow_feed(config: &Config, clock: Arc<dyn Clock>, tx: Sender<Command>) {
                 match syncer.poll() {
                     Ok(outcome) => {
                         crate::metrics::feed_poll(None, clock.now().timestamp());
-                        for why in &outcome.rejected {
-                            tracing::warn!("{why}");
-                            crate::metrics::rejected("feed", crate::metrics::feed_reason(why));
-                            asrun.log(
-                                &crate::asrun::Record::new(
-                                    clock.now().with_timezone(&tz),
-                                    crate::asrun::Event::Rejected,
-                                )
-                                .reason(why.clone()),
-                            );
+                        for r in &outcome.rejected {
+                            let now = clock.now().with_timezone(&tz);
+                            refusals.record(now, "feed", r.reason, &r.message);
                         }
                         if outcome.changed && tx.send(Command::CatalogChanged).is_err() {
                             return;

@@ -35,6 +35,9 @@ pub struct AudioStream {
     left: Option<u64>,
     /// Loudness gain and peak limiting, when the station normalises loudness.
     limiter: Option<crate::limiter::Limiter>,
+    /// Why decoding stopped before the source's end (a decoder panic, a format out of
+    /// bounds): the caller fills the slot rather than leave it silent.
+    failure: Option<String>,
 }
 
 impl AudioStream {
@@ -104,7 +107,13 @@ impl AudioStream {
             skip: 0,
             left: None,
             limiter: None,
+            failure: None,
         })
+    }
+
+    /// Why the stream stopped early, if it did not simply end.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
     }
 
     /// Plays only `len` of the source, starting `skip` into it (silence trimmed at ingest).
@@ -209,6 +218,14 @@ impl AudioStream {
                 Err(e) => Err(e.to_string()),
             });
             match decoded {
+                Ok(Ok(Some((rate, channels, _))))
+                    if crate::media::out_of_bounds(rate, channels).is_some() =>
+                {
+                    let why = crate::media::out_of_bounds(rate, channels).unwrap_or_default();
+                    tracing::warn!("decoding stopped: {why}");
+                    self.failure = Some(why);
+                    return self.finish();
+                }
                 Ok(Ok(Some((rate, channels, samples)))) => {
                     let stereo = to_stereo(&samples, channels);
                     if stereo.is_empty() {
@@ -226,6 +243,7 @@ impl AudioStream {
                 Ok(Ok(None)) => self.bad_packets += 1,
                 Ok(Err(e)) | Err(e) => {
                     tracing::warn!("decoding stopped: {e}");
+                    self.failure = Some(e);
                     return self.finish();
                 }
             }

@@ -17,10 +17,22 @@ pub struct Emergency {
     pub since: DateTime<Utc>,
 }
 
-/// The emergencies due now, oldest first.
-pub fn due(state_dir: &std::path::Path, catalog: &Catalog, now: DateTime<Tz>) -> Vec<Emergency> {
-    let state = push::load(state_dir);
-    let revoked = crate::feed::sync::revoked(state_dir);
+/// The emergencies due now, oldest first. `trusted_now` judges expiry (the clock, or the
+/// trusted time when the clock is behind it: see `trust`). Without a readable push or
+/// feed state none is due: what was cancelled or revoked would be unknown.
+pub fn due(
+    state_dir: &std::path::Path,
+    catalog: &Catalog,
+    now: DateTime<Tz>,
+    trusted_now: DateTime<Utc>,
+) -> Vec<Emergency> {
+    let (state, revoked) = match (push::load(state_dir), crate::feed::sync::revoked(state_dir)) {
+        (Ok(s), Ok(r)) => (s, r),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!("no emergency can be played: {e}");
+            return Vec::new();
+        }
+    };
     let today = now.date_naive();
     let mut out: Vec<Emergency> = catalog
         .emergencies
@@ -31,7 +43,7 @@ pub fn due(state_dir: &std::path::Path, catalog: &Catalog, now: DateTime<Tz>) ->
             let pushed = state.bulletins.iter().find(|p| p.id == b.id);
             match (b.source, pushed) {
                 (Source::Push, Some(p)) => {
-                    if p.expires_at.is_some_and(|t| t <= now.to_utc()) {
+                    if p.expires_at.is_some_and(|t| t <= trusted_now) {
                         return None;
                     }
                     Some(Emergency {

@@ -1,7 +1,6 @@
 //! loaxa: the broadcast daemon of a Vietnamese commune loudspeaker radio.
 
 pub mod amplifier;
-pub mod api;
 pub mod asrun;
 pub mod catalog;
 pub mod clock;
@@ -13,6 +12,8 @@ pub mod diag;
 pub mod emergency;
 pub mod feed;
 pub mod fsutil;
+pub mod fuzzing;
+pub mod http;
 pub mod limiter;
 pub mod media;
 pub mod metrics;
@@ -22,10 +23,14 @@ pub mod planner;
 pub mod playout;
 pub mod push;
 pub mod push_client;
+pub mod refusals;
 pub mod relay;
 pub mod report;
 pub mod signing;
+pub mod state_file;
 pub mod status;
+pub mod text;
 pub mod timefmt;
+pub mod trust;
 pub mod tts;
 pub mod units;

@@ -56,7 +56,11 @@ enum Command {
     /// Decode FILE from start to end and print what was measured (used by the feed sync,
     /// in a separate process, before any file enters the catalog)
     #[command(hide = true)]
-    ValidateAudio { file: PathBuf },
+    ValidateAudio {
+        file: PathBuf,
+        #[arg(long, default_value_t = 4 * 3_600_000)]
+        max_duration_ms: i64,
+    },
     /// Sound check: play one file on the configured output, amplifier included
     Play {
         /// The audio file
@@ -91,9 +95,13 @@ enum Command {
         /// Plays of an emergency [default: 3]
         #[arg(long)]
         repeat: Option<u32>,
-        /// The push must reach the station within this long, e.g. 2h
+        /// The push must reach the station within this long, at most 24h [default: 2h]
         #[arg(long, value_parser = parse_span)]
         expires: Option<chrono::TimeDelta>,
+        /// Sign as if now were this instant: for a rehearsal against a station run with
+        /// `--start-at` [default: now]
+        #[arg(long, value_name = "RFC3339")]
+        issued_at: Option<DateTime<FixedOffset>>,
         /// The push id (each id is taken once) [default: made from the time]
         #[arg(long)]
         id: Option<String>,
@@ -231,7 +239,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Play { file } => play(&dir, &file),
-        Command::ValidateAudio { file } => match loaxa::feed::sync::check_audio(&file) {
+        Command::ValidateAudio {
+            file,
+            max_duration_ms,
+        } => match validate_audio(&file, max_duration_ms) {
             Ok(info) => {
                 println!("{}", serde_json::to_string(&info).unwrap_or_default());
                 ExitCode::SUCCESS
@@ -274,6 +285,7 @@ fn main() -> ExitCode {
             priority,
             repeat,
             expires,
+            issued_at,
             id,
             campaign,
             validity,
@@ -286,7 +298,10 @@ fn main() -> ExitCode {
                 (None, None) => None,
             };
             let what = match (cancel, audio) {
-                (Some(target), _) => What::Cancel(target),
+                (Some(target), _) => What::Cancel {
+                    id: target,
+                    targets: validity.targets,
+                },
                 (None, Some(audio)) => What::Bulletin {
                     audio,
                     title: title.unwrap_or_default(),
@@ -304,6 +319,7 @@ fn main() -> ExitCode {
                 key,
                 id,
                 expires,
+                issued_at: issued_at.map(|t| t.to_utc()),
                 what,
             }) {
                 Ok(answer) => {
@@ -318,6 +334,12 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The child side of the audio check: limits first, then the whole decode.
+fn validate_audio(file: &std::path::Path, max_ms: i64) -> Result<loaxa::media::MediaInfo, String> {
+    loaxa::media::validate::limit_memory();
+    loaxa::media::validate::check_audio(file, chrono::TimeDelta::milliseconds(max_ms))
 }
 
 fn init_logging(format: LogFormat) {
@@ -453,7 +475,7 @@ fn status(dir: &std::path::Path, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match loaxa::status::fetch(station.api.listen) {
+    match loaxa::status::fetch(station.api.listen, station.api.token.as_deref()) {
         Ok(status) => print_json_or(&status, json, loaxa::status::render),
         Err(why) => {
             eprintln!("error: {why}");
@@ -483,7 +505,7 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
         Err(e) => return runtime_error(&e.to_string()),
     };
     // As the broadcast would play it: silence trimmed, brought to loudness_target.
-    let info = match loaxa::media::measure(file) {
+    let info = match loaxa::media::measure(file, config.station.audio.max_duration) {
         Ok(i) => i,
         Err(e) => return runtime_error(&e.to_string()),
     };

@@ -26,6 +26,10 @@ struct Counters {
     rejections: BTreeMap<(String, String), u64>,
     /// action → accepted pushes.
     pushes: BTreeMap<String, u64>,
+    /// Refusals counted but not written to the logs (they came too fast).
+    rejections_unrecorded: u64,
+    /// The API's connections: open, accepted, refused, shed, timed out.
+    door: [u64; 5],
 }
 
 static COUNTERS: Mutex<Option<Counters>> = Mutex::new(None);
@@ -88,26 +92,26 @@ pub fn rejected(source: &str, reason: &str) {
     });
 }
 
-pub fn push_accepted(action: &str) {
-    with(|c| *c.pushes.entry(action.to_string()).or_default() += 1);
+pub fn rejection_unrecorded() {
+    with(|c| c.rejections_unrecorded += 1);
 }
 
-/// A short reason label for a feed refusal sentence.
-pub fn feed_reason(sentence: &str) -> &'static str {
-    let s = sentence.to_ascii_lowercase();
-    if s.contains("signature") || s.contains("key") {
-        "signature"
-    } else if s.contains("sequence") {
-        "replay"
-    } else if s.contains("sha256") || s.contains("size") && s.contains("announced") {
-        "mismatch"
-    } else if s.contains("larger") || s.contains("limit") {
-        "too_large"
-    } else if s.contains("decode") || s.contains("damaged") || s.contains("audio") {
-        "not_audio"
-    } else {
-        "other"
-    }
+/// The API door's counts, as they are now.
+pub fn door(counts: &crate::http::door::DoorCounts) {
+    use std::sync::atomic::Ordering::Relaxed;
+    with(|c| {
+        c.door = [
+            counts.open.load(Relaxed),
+            counts.accepted.load(Relaxed),
+            counts.refused.load(Relaxed),
+            counts.shed.load(Relaxed),
+            counts.timed_out.load(Relaxed),
+        ]
+    });
+}
+
+pub fn push_accepted(action: &str) {
+    with(|c| *c.pushes.entry(action.to_string()).or_default() += 1);
 }
 
 fn escape(label: &str) -> String {
@@ -164,6 +168,33 @@ pub fn render(status: Option<&Status>) -> String {
                 out,
                 "loaxa_rejections_total{{source=\"{source}\",reason=\"{reason}\"}} {n}"
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_rejections_unrecorded_total Refusals only counted: more than 60 came in a minute."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_rejections_unrecorded_total counter");
+        let _ = writeln!(
+            out,
+            "loaxa_rejections_unrecorded_total {}",
+            c.rejections_unrecorded
+        );
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_http_connections_open API connections open now."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_http_connections_open gauge");
+        let _ = writeln!(out, "loaxa_http_connections_open {}", c.door[0]);
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_http_connections_total API connections by what became of them."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_http_connections_total counter");
+        for (what, n) in ["accepted", "refused", "shed", "timed_out"]
+            .iter()
+            .zip(&c.door[1..])
+        {
+            let _ = writeln!(out, "loaxa_http_connections_total{{result=\"{what}\"}} {n}");
         }
         let _ = writeln!(out, "# HELP loaxa_pushes_total Pushes accepted, by action.");
         let _ = writeln!(out, "# TYPE loaxa_pushes_total counter");

@@ -9,12 +9,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::catalog::{Bulletin, Priority, Source};
 use crate::config::station::Station;
+use crate::state_file::{self, StateError};
+use crate::text::{clip_bytes, shorten};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// How often an emergency plays when the push does not say.
@@ -38,6 +40,9 @@ pub struct PushManifest {
     pub bulletin: Option<PushBulletin>,
     #[serde(default)]
     pub cancel: Option<String>,
+    /// Stations a cancel applies at (empty: every station). A bulletin names its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,11 +75,19 @@ fn normal() -> Priority {
     Priority::Normal
 }
 
-/// Why a push was refused; each maps to one HTTP status (SPEC §8).
+/// The longest a push may be valid: a captured push cannot be replayed for long.
+pub const MAX_VALIDITY: TimeDelta = TimeDelta::hours(24);
+/// How far ahead of the station's clock `issued_at` may be (clocks are never exact).
+pub const MAX_CLOCK_AHEAD: TimeDelta = TimeDelta::minutes(5);
+
+/// Why a push was refused; each maps to one HTTP status (SPEC §8, §11).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PushError {
     #[error("{0}")]
     Malformed(String),
+    /// Missing or implausible `issued_at` / `expires_at` (SPEC §11: 400 `validity`).
+    #[error("{0}")]
+    Validity(String),
     #[error("{0}")]
     Signature(String),
     #[error("push id {0:?} was already accepted; a push is taken once")]
@@ -87,6 +100,12 @@ pub enum PushError {
     NotAudio(String),
     #[error("{0}")]
     Mismatch(String),
+    /// The body came in too slowly: the connection is cut rather than held.
+    #[error("{0}")]
+    TooSlow(String),
+    /// The station cannot take pushes now (its push state is unreadable).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -94,13 +113,15 @@ pub enum PushError {
 impl PushError {
     pub fn status(&self) -> u16 {
         match self {
-            PushError::Malformed(_) => 400,
+            PushError::Malformed(_) | PushError::Validity(_) => 400,
             PushError::Signature(_) => 401,
             PushError::Duplicate(_) => 409,
             PushError::Expired(_) => 410,
             PushError::TooLarge(_) => 413,
             PushError::NotAudio(_) => 415,
             PushError::Mismatch(_) => 422,
+            PushError::TooSlow(_) => 408,
+            PushError::Unavailable(_) => 503,
             PushError::Internal(_) => 500,
         }
     }
@@ -109,12 +130,15 @@ impl PushError {
     pub fn label(&self) -> &'static str {
         match self {
             PushError::Malformed(_) => "malformed",
+            PushError::Validity(_) => "validity",
             PushError::Signature(_) => "signature",
             PushError::Duplicate(_) => "duplicate",
             PushError::Expired(_) => "expired",
             PushError::TooLarge(_) => "too_large",
             PushError::NotAudio(_) => "not_audio",
             PushError::Mismatch(_) => "mismatch",
+            PushError::TooSlow(_) => "too_slow",
+            PushError::Unavailable(_) => "unavailable",
             PushError::Internal(_) => "internal",
         }
     }
@@ -125,14 +149,6 @@ pub struct UploadedAudio {
     pub file: tempfile::NamedTempFile,
     pub size: u64,
     pub sha256: String,
-}
-
-/// One multipart upload, as received.
-#[derive(Default)]
-pub struct Upload {
-    pub manifest: Option<Vec<u8>>,
-    pub signature: Option<Vec<u8>>,
-    pub audio: Option<UploadedAudio>,
 }
 
 /// A pushed bulletin the station holds.
@@ -203,32 +219,31 @@ pub fn upload_dir(state_dir: &Path) -> PathBuf {
     dir(state_dir).join("incoming")
 }
 
-pub fn load(state_dir: &Path) -> PushState {
-    std::fs::read(dir(state_dir).join("state.json"))
-        .ok()
-        .and_then(|b| {
-            serde_json::from_slice(&b)
-                .inspect_err(|e| tracing::error!("push state unreadable: {e}"))
-                .ok()
-        })
-        .unwrap_or_default()
+fn state_path(state_dir: &Path) -> PathBuf {
+    dir(state_dir).join("state.json")
 }
 
-/// Applies `change` to the stored state and saves it atomically.
-pub fn update<R>(state_dir: &Path, change: impl FnOnce(&mut PushState) -> R) -> std::io::Result<R> {
+/// The stored push state; a missing file is an empty state, an unreadable one an error.
+pub fn load(state_dir: &Path) -> Result<PushState, StateError> {
+    state_file::read(&state_path(state_dir))
+}
+
+/// Applies `change` to the stored state and saves it atomically. A state that cannot be
+/// read is left untouched (and the change not made).
+pub fn update<R>(
+    state_dir: &Path,
+    change: impl FnOnce(&mut PushState) -> R,
+) -> Result<R, StateError> {
     let _guard = STATE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let mut state = load(state_dir);
+    let mut state = load(state_dir)?;
     let result = change(&mut state);
-    std::fs::create_dir_all(dir(state_dir))?;
-    let json = serde_json::to_vec_pretty(&state).map_err(std::io::Error::other)?;
-    crate::fsutil::write_atomic(&dir(state_dir).join("state.json"), &json)?;
+    state_file::write(&state_path(state_dir), &state)?;
     Ok(result)
 }
 
 /// The pushed bulletins the planner may place (not emergencies: the engine plays those at
 /// once), and those it must not.
-pub fn catalog_bulletins(state_dir: &Path) -> Vec<Bulletin> {
-    let state = load(state_dir);
+pub fn catalog_bulletins(state: &PushState, state_dir: &Path) -> Vec<Bulletin> {
     state
         .bulletins
         .iter()
@@ -253,81 +268,195 @@ pub fn bulletin_of(state_dir: &Path, p: &Pushed, n: usize) -> Bulletin {
     }
 }
 
-/// Checks an upload against the station's keys and clock, and stores it if it passes.
-/// `validator` is the program that decodes audio in a child process (`loaxa`).
-pub fn accept(
-    station: &Station,
-    validator: &Path,
-    now: DateTime<Utc>,
-    upload: Upload,
-) -> Result<Accepted, PushError> {
-    let manifest_bytes = upload
-        .manifest
-        .ok_or_else(|| PushError::Malformed("the `manifest` part is missing".into()))?;
-    let signature = upload.signature.ok_or_else(|| {
-        PushError::Signature("the `signature` part is missing: pushes must be signed".into())
-    })?;
-    let signature = String::from_utf8(signature)
-        .map_err(|_| PushError::Signature("the signature is not a minisign text file".into()))?;
-    crate::signing::verify(&manifest_bytes, &signature, &station.feed.public_keys)
-        .map_err(|e| PushError::Signature(format!("signature refused: {e}")))?;
+/// A manifest whose signature, form, id and validity have been checked: all that can be
+/// known before a single byte of audio is taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub manifest: PushManifest,
+    pub what: CheckedWhat,
+    pub judged: Judged,
+}
 
-    let m: PushManifest = serde_json::from_slice(&manifest_bytes)
-        .map_err(|e| PushError::Malformed(format!("manifest: {e}")))?;
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckedWhat {
+    Cancel {
+        target: String,
+    },
+    /// Audio follows, of exactly this size and hash.
+    Audio {
+        bulletin: PushBulletin,
+        repeat: u32,
+        size: u64,
+        sha256: String,
+    },
+    Text {
+        bulletin: PushBulletin,
+        repeat: u32,
+        text: String,
+    },
+}
+
+impl Checked {
+    /// The audio part's size the signed manifest announces, if it announces one.
+    pub fn audio_size(&self) -> Option<u64> {
+        match &self.what {
+            CheckedWhat::Audio { size, .. } => Some(*size),
+            _ => None,
+        }
+    }
+}
+
+/// Checks the manifest and its signature against the station's keys and clocks. Order of trust: nothing about
+/// the manifest is even parsed before its signature verifies.
+pub fn check(
+    station: &Station,
+    clocks: Clocks,
+    manifest_bytes: &[u8],
+    signature: &[u8],
+) -> Result<Checked, PushError> {
+    let signature = std::str::from_utf8(signature)
+        .map_err(|_| PushError::Signature("the signature is not a minisign text file".into()))?;
+    crate::signing::verify(manifest_bytes, signature, &station.feed.public_keys)
+        .map_err(|e| PushError::Signature(format!("signature refused: {e}")))?;
+    let state = load(&station.state_dir).map_err(unavailable)?;
+    check_signed(station, clocks, manifest_bytes, &state)
+}
+
+/// Everything after the signature: form, id, validity, targets, sizes. `state` says
+/// which ids were seen. No I/O (the fuzz harness drives it with any bytes).
+pub fn check_signed(
+    station: &Station,
+    clocks: Clocks,
+    manifest_bytes: &[u8],
+    state: &PushState,
+) -> Result<Checked, PushError> {
+    let m: PushManifest = serde_json::from_slice(manifest_bytes)
+        .map_err(|e| PushError::Malformed(clip_bytes(&format!("manifest: {e}"), 300)))?;
     if m.loaxa_push != FORMAT_VERSION {
         return Err(PushError::Malformed(format!(
             "manifest: loaxa_push {} is not a version this station reads (expected {FORMAT_VERSION})",
             m.loaxa_push
         )));
     }
-    check_id(&m.id)?;
-    if load(&station.state_dir).seen.contains(&m.id) {
+    crate::catalog::check_id(&m.id).map_err(|e| PushError::Malformed(format!("manifest: {e}")))?;
+    if state.seen.contains(&m.id) {
         return Err(PushError::Duplicate(m.id));
     }
-    if let Some(expires) = m.expires_at
-        && expires.to_utc() <= now
-    {
+    let judged = check_validity(&m, clocks)?;
+    if !applies_here(&m.targets, &station.station_id) {
+        return Err(not_here(&m.targets, &station.station_id));
+    }
+    let what = match m.action.as_str() {
+        "bulletin" => check_bulletin(station, &m)?,
+        "cancel" => check_cancel(&m)?,
+        other => {
+            return Err(PushError::Malformed(format!(
+                "manifest: unknown action {:?}; use \"bulletin\" or \"cancel\"",
+                shorten(other, 40)
+            )));
+        }
+    };
+    Ok(Checked {
+        manifest: m,
+        what,
+        judged,
+    })
+}
+
+fn unavailable(e: StateError) -> PushError {
+    PushError::Unavailable(format!(
+        "the station's push state is unreadable ({e}); no push is accepted until it is repaired; the broadcast goes on"
+    ))
+}
+
+/// The clocks a push is judged by.
+#[derive(Debug, Clone, Copy)]
+pub struct Clocks {
+    /// The station's clock, raised to the trusted time (see `trust`).
+    pub station: DateTime<Utc>,
+    /// During a rehearsal (`--start-at`), the real time: the province's tools sign on the
+    /// real clock, so a push issued on it just now is judged on it.
+    pub real: Option<DateTime<Utc>>,
+}
+
+impl Clocks {
+    pub fn station(now: DateTime<Utc>) -> Clocks {
+        Clocks {
+            station: now,
+            real: None,
+        }
+    }
+}
+
+/// SPEC §11: `expires_at` required, at most 24 h after `issued_at`, `issued_at` not in
+/// the station's future; then expiry itself (410). Returns the clock it was judged by.
+fn check_validity(m: &PushManifest, clocks: Clocks) -> Result<Judged, PushError> {
+    let issued = m.issued_at.ok_or_else(|| {
+        PushError::Validity(
+            "manifest: issued_at is missing: a push must say when it was made".into(),
+        )
+    })?;
+    let expires = m.expires_at.ok_or_else(|| {
+        PushError::Validity(
+            "manifest: expires_at is missing: a push must say until when it is valid (at most 24 h after issued_at)"
+                .into(),
+        )
+    })?;
+    if expires <= issued {
+        return Err(PushError::Validity(format!(
+            "manifest: expires_at {expires} is not after issued_at {issued}"
+        )));
+    }
+    if expires.to_utc() - issued.to_utc() > MAX_VALIDITY {
+        return Err(PushError::Validity(format!(
+            "manifest: valid from {issued} to {expires}: a push may be valid for at most 24 h"
+        )));
+    }
+    let plausible = |now: DateTime<Utc>| {
+        issued.to_utc() <= now + MAX_CLOCK_AHEAD && issued.to_utc() > now - MAX_VALIDITY
+    };
+    let (now, judged) = if issued.to_utc() <= clocks.station + MAX_CLOCK_AHEAD {
+        (clocks.station, Judged::Station)
+    } else if let Some(real) = clocks.real.filter(|r| plausible(*r)) {
+        (real, Judged::Real)
+    } else {
+        return Err(PushError::Validity(format!(
+            "manifest: issued_at {issued} is in the future: the station's clock says {} (check the province's clock, or this station's)",
+            clocks.station.with_timezone(&issued.timezone())
+        )));
+    };
+    if expires.to_utc() <= now {
         return Err(PushError::Expired(format!(
             "push {} expired at {expires}; the station's clock says {}",
             m.id,
             now.with_timezone(&expires.timezone())
         )));
     }
-    match m.action.as_str() {
-        "bulletin" => accept_bulletin(station, validator, now, m, upload.audio),
-        "cancel" => accept_cancel(station, m, upload.audio),
-        other => Err(PushError::Malformed(format!(
-            "manifest: unknown action {other:?}; use \"bulletin\" or \"cancel\""
-        ))),
-    }
+    Ok(judged)
 }
 
-fn check_id(id: &str) -> Result<(), PushError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(PushError::Malformed(format!(
-            "manifest: id {id:?} must be 1–128 of A–Z a–z 0–9 - _ . (not starting with a dot)"
-        )))
-    }
+/// Which clock a push was judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judged {
+    Station,
+    /// The real clock, during a rehearsal: its times say nothing about the station's.
+    Real,
 }
 
-fn accept_cancel(
-    station: &Station,
-    m: PushManifest,
-    audio: Option<UploadedAudio>,
-) -> Result<Accepted, PushError> {
-    if audio.is_some() {
-        return Err(PushError::Malformed(
-            "a cancel carries no `audio` part".into(),
-        ));
-    }
+/// Empty targets: every station; else the station must be named.
+pub fn applies_here(targets: &[String], station_id: &str) -> bool {
+    targets.is_empty() || targets.iter().any(|t| t == station_id)
+}
+
+fn not_here(targets: &[String], station_id: &str) -> PushError {
+    let named: Vec<String> = targets.iter().take(5).map(|t| shorten(t, 64)).collect();
+    PushError::Malformed(format!(
+        "this push is for {named:?}{}, not for station {station_id}",
+        if targets.len() > 5 { " and others" } else { "" }
+    ))
+}
+
+fn check_cancel(m: &PushManifest) -> Result<CheckedWhat, PushError> {
     if m.bulletin.is_some() {
         return Err(PushError::Malformed(
             "a cancel carries no `bulletin` object".into(),
@@ -338,6 +467,164 @@ fn accept_cancel(
             "manifest: action \"cancel\" needs \"cancel\": \"<bulletin id>\"".into(),
         )
     })?;
+    crate::catalog::check_id(&target).map_err(|e| PushError::Malformed(format!("cancel: {e}")))?;
+    Ok(CheckedWhat::Cancel { target })
+}
+
+fn check_bulletin(station: &Station, m: &PushManifest) -> Result<CheckedWhat, PushError> {
+    let b = m.bulletin.clone().ok_or_else(|| {
+        PushError::Malformed("manifest: action \"bulletin\" needs a \"bulletin\" object".into())
+    })?;
+    if m.cancel.is_some() {
+        return Err(PushError::Malformed(
+            "manifest: \"cancel\" belongs to action \"cancel\" only".into(),
+        ));
+    }
+    if b.title.trim().is_empty() {
+        return Err(PushError::Malformed("bulletin.title is empty".into()));
+    }
+    if b.title.chars().count() > crate::catalog::MAX_TITLE_CHARS {
+        return Err(PushError::Malformed(format!(
+            "bulletin.title is over {} characters",
+            crate::catalog::MAX_TITLE_CHARS
+        )));
+    }
+    if let Some(c) = &b.campaign {
+        crate::catalog::check_id(c)
+            .map_err(|e| PushError::Malformed(format!("bulletin.campaign: {e}")))?;
+    }
+    if !applies_here(&b.targets, &station.station_id) {
+        return Err(not_here(&b.targets, &station.station_id));
+    }
+    if let (Some(from), Some(until)) = (b.valid_from, b.valid_until)
+        && until < from
+    {
+        return Err(PushError::Malformed(
+            "bulletin.valid_until is before valid_from".into(),
+        ));
+    }
+    for d in [b.valid_from, b.valid_until].into_iter().flatten() {
+        if !crate::catalog::plausible_date(d) {
+            return Err(PushError::Malformed(format!(
+                "bulletin date {d} is outside {}–{}",
+                crate::catalog::FIRST_YEAR,
+                crate::catalog::LAST_YEAR
+            )));
+        }
+    }
+    let repeat = b.repeat.unwrap_or(if b.priority == Priority::Emergency {
+        DEFAULT_REPEAT
+    } else {
+        1
+    });
+    if repeat == 0 || repeat > MAX_REPEAT {
+        return Err(PushError::Malformed(format!(
+            "bulletin.repeat must be 1–{MAX_REPEAT}, not {repeat}"
+        )));
+    }
+    if let Some(text) = &b.text {
+        if b.sha256.is_some() || b.size.is_some() {
+            return Err(PushError::Malformed(
+                "a text bulletin has no \"sha256\" or \"size\"".into(),
+            ));
+        }
+        return Ok(CheckedWhat::Text {
+            text: text.clone(),
+            bulletin: b,
+            repeat,
+        });
+    }
+    let (Some(sha256), Some(size)) = (b.sha256.clone(), b.size) else {
+        return Err(PushError::Malformed(
+            "bulletin needs \"sha256\" and \"size\" of its audio (or \"text\" instead of audio)"
+                .into(),
+        ));
+    };
+    if sha256.len() != 64 || !sha256.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(PushError::Malformed(
+            "bulletin.sha256 must be 64 hex digits".into(),
+        ));
+    }
+    let max = station.feed.max_bulletin_bytes;
+    if size > max {
+        return Err(PushError::TooLarge(format!(
+            "bulletin.size {size} is over this station's limit of {max} bytes"
+        )));
+    }
+    if size == 0 {
+        return Err(PushError::Malformed("bulletin.size is 0".into()));
+    }
+    Ok(CheckedWhat::Audio {
+        bulletin: b,
+        repeat,
+        size,
+        sha256,
+    })
+}
+
+/// Takes a checked push: for a bulletin, its audio (already received, sized and hashed:
+/// see `UploadedAudio`) must match the manifest and decode; then it is stored.
+/// `validator` is the program that decodes audio in a child process (`loaxa`).
+pub fn accept(
+    station: &Station,
+    validator: &Path,
+    now: DateTime<Utc>,
+    checked: Checked,
+    audio: Option<UploadedAudio>,
+) -> Result<Accepted, PushError> {
+    let m = checked.manifest;
+    match checked.what {
+        CheckedWhat::Cancel { target } => {
+            if audio.is_some() {
+                return Err(PushError::Malformed(
+                    "a cancel carries no `audio` part".into(),
+                ));
+            }
+            accept_cancel(station, m, target)
+        }
+        CheckedWhat::Text {
+            bulletin,
+            repeat,
+            text,
+        } => {
+            if audio.is_some() {
+                return Err(PushError::Malformed(
+                    "a text bulletin carries no `audio` part".into(),
+                ));
+            }
+            let audio = spoken(station, &text)?;
+            store_bulletin(station, validator, now, m, bulletin, repeat, audio)
+        }
+        CheckedWhat::Audio {
+            bulletin,
+            repeat,
+            size,
+            sha256,
+        } => {
+            let audio =
+                audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
+            if audio.size != size {
+                return Err(PushError::Mismatch(format!(
+                    "the audio is {} bytes; the signed manifest says {size}",
+                    audio.size
+                )));
+            }
+            if !audio.sha256.eq_ignore_ascii_case(&sha256) {
+                return Err(PushError::Mismatch(format!(
+                    "the audio's sha256 is {}; the signed manifest says {sha256}",
+                    audio.sha256
+                )));
+            }
+            store_bulletin(station, validator, now, m, bulletin, repeat, audio)
+        }
+    }
+}
+
+fn accept_cancel(
+    station: &Station,
+    m: PushManifest,
+    target: String,
+) -> Result<Accepted, PushError> {
     let stored = update(&station.state_dir, |s| {
         if s.seen.contains(&m.id) {
             return Err(PushError::Duplicate(m.id.clone()));
@@ -354,7 +641,7 @@ fn accept_cancel(
         }
         Ok(freed)
     })
-    .map_err(|e| PushError::Internal(format!("push state not saved: {e}")))??;
+    .map_err(not_saved)??;
     for f in stored {
         let _ = std::fs::remove_file(f);
     }
@@ -364,89 +651,28 @@ fn accept_cancel(
     })
 }
 
-fn accept_bulletin(
+fn not_saved(e: StateError) -> PushError {
+    match e {
+        StateError::NotSaved { .. } => PushError::Internal(format!("push state not saved: {e}")),
+        other => unavailable(other),
+    }
+}
+
+fn store_bulletin(
     station: &Station,
     validator: &Path,
     now: DateTime<Utc>,
     m: PushManifest,
-    audio: Option<UploadedAudio>,
+    b: PushBulletin,
+    repeat: u32,
+    audio: UploadedAudio,
 ) -> Result<Accepted, PushError> {
-    let b = m.bulletin.clone().ok_or_else(|| {
-        PushError::Malformed("manifest: action \"bulletin\" needs a \"bulletin\" object".into())
-    })?;
-    if m.cancel.is_some() {
-        return Err(PushError::Malformed(
-            "manifest: \"cancel\" belongs to action \"cancel\" only".into(),
-        ));
-    }
-    if b.title.trim().is_empty() {
-        return Err(PushError::Malformed("bulletin.title is empty".into()));
-    }
-    if !b.targets.is_empty() && !b.targets.contains(&station.station_id) {
-        return Err(PushError::Malformed(format!(
-            "this push is for {:?}, not for station {}",
-            b.targets, station.station_id
-        )));
-    }
-    if let (Some(from), Some(until)) = (b.valid_from, b.valid_until)
-        && until < from
-    {
-        return Err(PushError::Malformed(
-            "bulletin.valid_until is before valid_from".into(),
-        ));
-    }
-    let repeat = b.repeat.unwrap_or(if b.priority == Priority::Emergency {
-        DEFAULT_REPEAT
-    } else {
-        1
-    });
-    if repeat == 0 || repeat > MAX_REPEAT {
-        return Err(PushError::Malformed(format!(
-            "bulletin.repeat must be 1–{MAX_REPEAT}, not {repeat}"
-        )));
-    }
-    let audio = match (&b.text, audio) {
-        (Some(_), Some(_)) => {
-            return Err(PushError::Malformed(
-                "a text bulletin carries no `audio` part".into(),
-            ));
-        }
-        (Some(text), None) => spoken(station, text)?,
-        (None, audio) => {
-            let (Some(sha256), Some(size)) = (&b.sha256, b.size) else {
-                return Err(PushError::Malformed(
-                    "bulletin needs \"sha256\" and \"size\" of its audio (or \"text\" instead of audio)"
-                        .into(),
-                ));
-            };
-            let max = station.feed.max_bulletin_bytes;
-            if size > max {
-                return Err(PushError::TooLarge(format!(
-                    "bulletin.size {size} is over this station's limit of {max} bytes"
-                )));
-            }
-            let audio =
-                audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
-            if audio.size != size {
-                return Err(PushError::Mismatch(format!(
-                    "the audio is {} bytes; the signed manifest says {size}",
-                    audio.size
-                )));
-            }
-            if !audio.sha256.eq_ignore_ascii_case(sha256) {
-                return Err(PushError::Mismatch(format!(
-                    "the audio's sha256 is {}; the signed manifest says {sha256}",
-                    audio.sha256
-                )));
-            }
-            audio
-        }
-    };
-    let info = crate::feed::sync::validate_audio(validator, audio.file.path()).map_err(|why| {
-        // The temp file's name means nothing to the sender.
-        let why = why.replace(&audio.file.path().display().to_string(), "it");
-        PushError::NotAudio(format!("the audio does not decode: {why}"))
-    })?;
+    let info = crate::feed::sync::validate_audio(validator, audio.file.path(), &station.audio)
+        .map_err(|why| {
+            // The temp file's name means nothing to the sender.
+            let why = why.replace(&audio.file.path().display().to_string(), "it");
+            PushError::NotAudio(format!("the audio does not decode: {why}"))
+        })?;
 
     let ext = audio
         .file
@@ -496,13 +722,14 @@ fn accept_bulletin(
         s.bulletins.push(pushed.clone());
         Ok(())
     })
-    .map_err(|e| PushError::Internal(format!("push state not saved: {e}")))??;
+    .map_err(not_saved)??;
     Ok(Accepted::Bulletin(pushed))
 }
 
 /// A text bulletin spoken by the station, as if its recording had been uploaded.
 fn spoken(station: &Station, text: &str) -> Result<UploadedAudio, PushError> {
     let wav = crate::tts::Speech::new(&station.tts, &station.state_dir)
+        .with_limits(station.audio.max_duration)
         .render(text)
         .map_err(|why| PushError::NotAudio(format!("the text cannot be spoken: {why}")))?;
     let internal = |e: std::io::Error| PushError::Internal(format!("cannot keep the speech: {e}"));

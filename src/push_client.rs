@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono::{NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::Priority;
@@ -18,9 +18,16 @@ pub struct Request {
     pub url: String,
     pub key: PathBuf,
     pub id: Option<String>,
+    /// How long the push stays valid [default: `DEFAULT_EXPIRES`]; at most 24 h.
     pub expires: Option<TimeDelta>,
+    /// Sign as if now were this instant (a rehearsal against a station whose clock is
+    /// shifted with `--start-at`) [default: now].
+    pub issued_at: Option<DateTime<Utc>>,
     pub what: What,
 }
+
+/// SPEC §11: a push carries an expiry; `loaxa push` gives it two hours unless told.
+pub const DEFAULT_EXPIRES: TimeDelta = TimeDelta::hours(2);
 
 pub enum What {
     Bulletin {
@@ -34,7 +41,11 @@ pub enum What {
         valid_until: Option<NaiveDate>,
         targets: Vec<String>,
     },
-    Cancel(String),
+    Cancel {
+        id: String,
+        /// Only at these stations (empty: every station).
+        targets: Vec<String>,
+    },
 }
 
 /// The station's answer: HTTP status and body.
@@ -57,10 +68,15 @@ pub fn send(req: Request) -> Result<Answer, String> {
     let key_text = std::fs::read_to_string(&req.key)
         .map_err(|e| format!("cannot read the key {}: {e}", req.key.display()))?;
     let key = SecretKey::from_secret_file(&key_text).map_err(|e| e.to_string())?;
-    let now = Utc::now();
+    let expires = req.expires.unwrap_or(DEFAULT_EXPIRES);
+    if expires <= TimeDelta::zero() || expires > crate::push::MAX_VALIDITY {
+        return Err("--expires must be more than 0 and at most 24h".into());
+    }
+    let now = req.issued_at.unwrap_or_else(Utc::now);
     let id = req
         .id
         .unwrap_or_else(|| format!("push-{}", now.format("%Y%m%dT%H%M%S%.3fZ")).replace('.', "-"));
+    let mut cancel_targets = Vec::new();
     let (bulletin, cancel, audio) = match req.what {
         What::Bulletin {
             audio,
@@ -98,13 +114,16 @@ pub fn send(req: Request) -> Result<Answer, String> {
                 }
             }
         }
-        What::Cancel(target) => (None, Some(target), None),
+        What::Cancel { id, targets } => {
+            cancel_targets = targets;
+            (None, Some(id), None)
+        }
     };
     let manifest = PushManifest {
         loaxa_push: FORMAT_VERSION,
         id: id.clone(),
         issued_at: Some(now.fixed_offset()),
-        expires_at: req.expires.map(|e| (now + e).fixed_offset()),
+        expires_at: Some((now + expires).fixed_offset()),
         action: if cancel.is_some() {
             "cancel"
         } else {
@@ -113,6 +132,7 @@ pub fn send(req: Request) -> Result<Answer, String> {
         .into(),
         bulletin,
         cancel,
+        targets: cancel_targets,
     };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     let comment = format!("timestamp:{}\tfile:{id}.json\thashed", now.timestamp());

@@ -173,6 +173,9 @@ pub fn verify(message: &[u8], signature_file: &str, trusted: &[String]) -> Resul
     }
     let signature = minisign_verify::Signature::decode(signature_file)
         .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+    // Every trusted key with the signature's key id is tried: two keys may share an id
+    // (ids are 64 random bits, and a careless copy can reuse one).
+    let mut id_matched = false;
     for key in trusted {
         let Ok(pk) = minisign_verify::PublicKey::from_base64(key) else {
             continue;
@@ -180,8 +183,11 @@ pub fn verify(message: &[u8], signature_file: &str, trusted: &[String]) -> Resul
         match pk.verify(message, &signature, true) {
             Ok(()) => return Ok(()),
             Err(minisign_verify::Error::UnexpectedKeyId) => continue,
-            Err(_) => return Err(VerifyError::BadSignature),
+            Err(_) => id_matched = true,
         }
+    }
+    if id_matched {
+        return Err(VerifyError::BadSignature);
     }
     Err(VerifyError::UntrustedKey(
         signature_key_id(signature_file).unwrap_or_else(|| "?".into()),
@@ -230,6 +236,21 @@ mod tests {
             verify(b"feed v1", "garbage", &trusted),
             Err(VerifyError::Malformed(_))
         ));
+        // A second trusted key with the same key id does not hide the right one.
+        let mut twin = SecretKey::generate().unwrap();
+        twin.key_id = key.key_id;
+        assert_eq!(
+            verify(
+                b"feed v1",
+                &sig,
+                &[twin.public_base64(), key.public_base64()]
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(b"feed v1", &sig, &[twin.public_base64()]),
+            Err(VerifyError::BadSignature)
+        );
         // A trusted comment edited after signing is caught too.
         let forged = sig.replace("timestamp:1", "timestamp:2");
         assert_eq!(

@@ -35,6 +35,10 @@ pub struct Status {
     pub next: Vec<PlanItem>,
     pub quotas: Vec<Quota>,
     pub warnings: Vec<String>,
+    /// What keeps the station from taking in new bulletins (unreadable state), or makes
+    /// its clock suspect. Empty when all is well.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,7 +78,7 @@ pub fn read(state_dir: &Path) -> Result<Status, String> {
 }
 
 /// The running daemon's status, from its HTTP API.
-pub fn fetch(listen: std::net::SocketAddr) -> Result<Status, String> {
+pub fn fetch(listen: std::net::SocketAddr, token: Option<&str>) -> Result<Status, String> {
     let host = if listen.ip().is_unspecified() {
         std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
     } else {
@@ -85,7 +89,11 @@ pub fn fetch(listen: std::net::SocketAddr) -> Result<Status, String> {
         .timeout_global(Some(std::time::Duration::from_secs(5)))
         .build()
         .into();
-    let mut response = agent.get(&url).call().map_err(|e| {
+    let mut request = agent.get(&url);
+    if let Some(t) = token {
+        request = request.header("Authorization", &format!("Bearer {t}"));
+    }
+    let mut response = request.call().map_err(|e| {
         format!("the daemon does not answer at {url} ({e}): is `loaxa run` running?")
     })?;
     let text = response
@@ -163,6 +171,9 @@ pub fn render(s: &Status) -> String {
                 .as_ref()
                 .map_or(String::new(), |e| format!(" · last error: {e}"))
         );
+    }
+    for p in &s.problems {
+        let _ = writeln!(out, "PROBLEM   {p}");
     }
     match &s.now_playing {
         Some(i) => {

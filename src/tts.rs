@@ -22,6 +22,8 @@ pub struct Speech {
     /// text, else the text goes to standard input.
     pub command: Vec<String>,
     pub dir: PathBuf,
+    /// The longest recording accepted (the station's `max_duration`).
+    pub max_duration: chrono::TimeDelta,
 }
 
 impl Speech {
@@ -29,7 +31,14 @@ impl Speech {
         Speech {
             command: command.to_vec(),
             dir: state_dir.join("tts"),
+            max_duration: crate::media::DEFAULT_MAX_DURATION,
         }
+    }
+
+    /// Recordings longer than `max_duration` are refused.
+    pub fn with_limits(mut self, max_duration: chrono::TimeDelta) -> Speech {
+        self.max_duration = max_duration;
+        self
     }
 
     /// Where `text` is (or will be) recorded.
@@ -62,7 +71,7 @@ impl Speech {
             .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
         let tmp = out.with_extension("part.wav");
         let result = self.run(text, &tmp).and_then(|()| {
-            let info = crate::media::measure(&tmp).map_err(|e| e.to_string())?;
+            let info = crate::media::measure(&tmp, self.max_duration).map_err(|e| e.to_string())?;
             if info.duration_ms < 100 {
                 return Err("the speech engine made no audio".into());
             }

@@ -3,6 +3,10 @@
 
 use chrono::{NaiveTime, TimeDelta, Weekday};
 
+/// No duration in a config file or a manifest may be longer than this: every sum of
+/// times the station makes stays far inside what a date can hold.
+const MAX_DURATION_MS: i64 = 366 * 24 * 3_600_000;
+
 /// Parses `30s`, `5m`, `1h30m`, `2h`, `1h5m30s`, `250ms`. A bare number is refused so
 /// that `min_gap = "3"` cannot silently mean three seconds.
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
@@ -36,12 +40,20 @@ pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
         total_ms = n
             .checked_mul(unit_ms)
             .and_then(|v| v.checked_add(total_ms))
-            .ok_or_else(|| format!("{text:?} is too long"))?;
+            .filter(|v| *v <= MAX_DURATION_MS)
+            .ok_or_else(|| {
+                format!("{text:?} is longer than a year; no duration here needs that")
+            })?;
         digits.clear();
         saw_unit = true;
     }
     if !digits.is_empty() || !saw_unit {
         return Err(format!("{text:?} has a number without a unit; {help}"));
+    }
+    if total_ms > MAX_DURATION_MS {
+        return Err(format!(
+            "{text:?} is longer than a year; no duration here needs that"
+        ));
     }
     Ok(TimeDelta::milliseconds(total_ms))
 }
@@ -137,7 +149,18 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(TimeDelta::minutes(90)));
         assert_eq!(parse_duration("250ms"), Ok(TimeDelta::milliseconds(250)));
         assert_eq!(parse_duration("1h5m30s"), Ok(TimeDelta::seconds(3930)));
-        for bad in ["", "3", "3x", "h", "1h30", "-5m", "1.5h"] {
+        for bad in [
+            "",
+            "3",
+            "3x",
+            "h",
+            "1h30",
+            "-5m",
+            "1.5h",
+            "2000000000000h",
+            "367d",
+            "8785h",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
         assert_eq!(format_duration(TimeDelta::seconds(3930)), "1h5m30s");

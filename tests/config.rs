@@ -571,6 +571,18 @@ fn station_mistakes() {
         0,
         "not a minisign public key",
     );
+    // The right length and prefix, but no key: found by decoding it, at its place.
+    let shaped = format!("RW{}", "A".repeat(54));
+    let station2 = station.replace("\"abc\"", &format!("\"abc\", \"{shaped}\""));
+    let errs2 = errors(&station2, GOOD_SESSIONS);
+    expect_at(
+        &errs2,
+        "station.toml",
+        &station2,
+        &format!("\"{shaped}\""),
+        0,
+        "not a minisign public key",
+    );
     expect_at(
         &errs,
         "station.toml",

@@ -100,8 +100,22 @@ impl Province {
         );
     }
 
+    /// Edits the served feed.json, as someone tampering with the web server would.
     fn edit_manifest(&self, f: impl FnOnce(&mut serde_json::Value)) {
-        let path = self.feed().join("feed.json");
+        self.edit(self.feed().join("feed.json"), f)
+    }
+
+    /// Edits what `loaxa feed publish` will sign next (the draft `feed add` keeps), as a
+    /// broken or hostile publisher might.
+    fn edit_draft(&self, f: impl FnOnce(&mut serde_json::Value)) {
+        let draft = self.feed().join("feed.json.draft");
+        if !draft.exists() {
+            std::fs::copy(self.feed().join("feed.json"), &draft).unwrap();
+        }
+        self.edit(draft, f)
+    }
+
+    fn edit(&self, path: PathBuf, f: impl FnOnce(&mut serde_json::Value)) {
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         f(&mut v);
@@ -132,7 +146,13 @@ fn station(url: &str, key: &str, max_bytes: u64) -> (tempfile::TempDir, Config) 
 }
 
 fn syncer(config: &Config) -> Syncer {
-    Syncer::new(&config.station, PathBuf::from(env!("CARGO_BIN_EXE_loaxa"))).unwrap()
+    let trust = loaxa::trust::Trust::open(&config.station.state_dir, None).unwrap();
+    Syncer::new(
+        &config.station,
+        PathBuf::from(env!("CARGO_BIN_EXE_loaxa")),
+        std::sync::Arc::new(trust),
+    )
+    .unwrap()
 }
 
 fn catalog_ids(config: &Config) -> Vec<String> {
@@ -255,7 +275,11 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
     // A manifest edited after signing.
     province.edit_manifest(|m| m["sequence"] = serde_json::json!(99));
     let r = s.poll().unwrap();
-    assert!(r.rejected[0].contains("does not match"), "{:?}", r.rejected);
+    assert!(
+        r.rejected[0].message.contains("does not match"),
+        "{:?}",
+        r.rejected
+    );
 
     // Signed by a key the station does not trust.
     run(
@@ -281,7 +305,11 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
         ],
     );
     let r = s.poll().unwrap();
-    assert!(r.rejected[0].contains("does not trust"), "{:?}", r.rejected);
+    assert!(
+        r.rejected[0].message.contains("does not trust"),
+        "{:?}",
+        r.rejected
+    );
 
     // A replay of the older, genuinely signed manifest after a newer one was accepted.
     province.publish(); // a newer, valid sequence
@@ -291,7 +319,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
     std::fs::write(province.feed().join("feed.json.minisig"), &accepted_sig).unwrap();
     let r = s.poll().unwrap();
     assert!(
-        r.rejected[0].contains("not newer") && r.rejected[0].contains("replay"),
+        r.rejected[0].message.contains("not newer") && r.rejected[0].message.contains("replay"),
         "{:?}",
         r.rejected
     );
@@ -319,7 +347,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
         province.feed().join("audio/truncated.mp3"),
     )
     .unwrap();
-    province.edit_manifest(|m| {
+    province.edit_draft(|m| {
         let b = m["bulletins"].as_array_mut().unwrap();
         let listed = |id: &str, file: &str| {
             let bytes = std::fs::read(province.feed().join("audio").join(file)).unwrap();
@@ -351,8 +379,8 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
     let reason = |id: &str| {
         r.rejected
             .iter()
-            .find(|x| x.contains(&format!("bulletin {id} ")))
-            .cloned()
+            .find(|x| x.message.contains(&format!("bulletin {id} ")))
+            .map(|x| x.message.clone())
             .unwrap_or_else(|| panic!("{id} not refused: {:?}", r.rejected))
     };
     assert!(reason("oversized").contains("max_bulletin_bytes"));
@@ -519,4 +547,44 @@ fn bulletins_for_other_stations_are_ignored() {
             .any(|(req, _, _)| req.contains("b.mp3")),
         "not even downloaded"
     );
+}
+
+#[test]
+fn a_lost_or_corrupt_feed_state_reopens_no_door() {
+    let province = Province::new();
+    tone(&province.dir.path().join("a.mp3"), 620, 1.0);
+    province.add(&province.dir.path().join("a.mp3"), "a-01");
+    province.publish();
+    let first = std::fs::read(province.feed().join("feed.json")).unwrap();
+    let first_sig = std::fs::read(province.feed().join("feed.json.minisig")).unwrap();
+    province.publish();
+    let nginx = Nginx::start(&province.feed());
+    let (_dir, config) = station(&nginx.url("feed.json"), &province.public_key(), 50_000_000);
+    let state = config.station.state_dir.join("feed/state.json");
+    assert!(
+        syncer(&config).poll().unwrap().changed,
+        "sequence 2 accepted"
+    );
+
+    // The feed state is lost; someone serves the genuine, older sequence 1 again.
+    std::fs::remove_file(&state).unwrap();
+    std::fs::write(province.feed().join("feed.json"), &first).unwrap();
+    std::fs::write(province.feed().join("feed.json.minisig"), &first_sig).unwrap();
+    let r = syncer(&config).poll().unwrap();
+    assert!(!r.changed);
+    assert!(
+        r.rejected[0]
+            .message
+            .contains("not newer than the accepted 2"),
+        "{:?}",
+        r.rejected
+    );
+    assert_eq!(r.rejected[0].reason, "replay");
+
+    // A corrupt state is not read as empty, nor overwritten: nothing is taken.
+    std::fs::write(&state, b"{\"manifest\": nu").unwrap();
+    let e = syncer(&config).poll().unwrap_err();
+    assert!(e.contains("feed state unreadable"), "{e}");
+    assert_eq!(std::fs::read(&state).unwrap(), b"{\"manifest\": nu");
+    assert!(Catalog::load(&config).problems[0].contains("feed state unreadable"));
 }

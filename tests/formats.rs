@@ -181,7 +181,8 @@ fn every_format_measures_like_ffmpeg_and_plays_at_the_output_rate() {
     let mut report = String::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let info = measure(path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let info = measure(path, loaxa::media::DEFAULT_MAX_DURATION)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let theirs = ffmpeg_ms(path);
         let ours = info.duration_ms;
         // Plays: decoded and resampled to 48 kHz stereo, the right length and pitch.
@@ -247,7 +248,9 @@ fn opus_voice_notes_are_refused_with_a_clear_message() {
         "libopus",
         opus.to_str().unwrap(),
     ]);
-    let err = measure(&opus).unwrap_err().to_string();
+    let err = measure(&opus, loaxa::media::DEFAULT_MAX_DURATION)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Opus") && err.contains("ffmpeg -i"), "{err}");
     // The same message where an operator meets it: `loaxa check` on a schedule naming it.
     let station = live::Station::new(
@@ -295,7 +298,7 @@ fn loudness_and_true_peak_match_ffmpeg() {
         "ket-thuc.ogg",
     ] {
         let path = sample.join(name);
-        let info = measure(&path).unwrap();
+        let info = measure(&path, loaxa::media::DEFAULT_MAX_DURATION).unwrap();
         let (lufs, peak) = ffmpeg_r128(&path);
         let (ours, our_peak) = (info.loudness_lufs.unwrap(), info.true_peak_db.unwrap());
         println!(

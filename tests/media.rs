@@ -73,7 +73,7 @@ fn every_encoder_gives_the_duration_ffmpeg_decodes() {
         "low.mp3",
     ] {
         let path = dir.path().join(name);
-        let ours = measure(&path)
+        let ours = measure(&path, loaxa::media::DEFAULT_MAX_DURATION)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .duration_ms;
         let theirs = ffmpeg_ms(&path);
@@ -132,13 +132,21 @@ fn a_lying_xing_header_does_not_fool_the_measurement() {
     let mut joined = std::fs::read(p("a.mp3")).unwrap();
     joined.extend(std::fs::read(p("b.mp3")).unwrap());
     std::fs::write(p("joined.mp3"), joined).unwrap();
-    let info = measure(Path::new(&p("joined.mp3"))).unwrap();
+    let info = measure(
+        Path::new(&p("joined.mp3")),
+        loaxa::media::DEFAULT_MAX_DURATION,
+    )
+    .unwrap();
     let ours = info.duration_ms;
     assert!(
         !info.gapless_trusted,
         "the lie is noticed, so playback will not trim either"
     );
-    assert!(measure(Path::new(&p("a.mp3"))).unwrap().gapless_trusted);
+    assert!(
+        measure(Path::new(&p("a.mp3")), loaxa::media::DEFAULT_MAX_DURATION)
+            .unwrap()
+            .gapless_trusted
+    );
     // The Xing header: "Xing", 4 flag bytes, then the frame count (big-endian) when flag 1 is set.
     let bytes = std::fs::read(p("joined.mp3")).unwrap();
     let at = bytes
@@ -167,8 +175,14 @@ fn non_audio_is_refused_and_the_cache_remembers_measurements() {
         b"this is a text file pretending to be an mp3\n".repeat(200),
     )
     .unwrap();
-    assert!(measure(&junk).is_err());
-    assert!(measure(&dir.path().join("absent.mp3")).is_err());
+    assert!(measure(&junk, loaxa::media::DEFAULT_MAX_DURATION).is_err());
+    assert!(
+        measure(
+            &dir.path().join("absent.mp3"),
+            loaxa::media::DEFAULT_MAX_DURATION
+        )
+        .is_err()
+    );
 
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-samples/duong-day-nong.mp3");
     let state = dir.path().join("state");

@@ -253,6 +253,51 @@ fn corrupt_and_missing_files_are_skipped_with_filler_in_their_place() {
 }
 
 #[test]
+fn a_file_that_breaks_off_mid_play_leaves_the_rest_of_its_slot_to_filler() {
+    let s = station("");
+    let d = Daemon::start(&s, "2021-10-01T05:29:57+07:00", None);
+    s.wait_for(DAY, 20, "the opening", |r| {
+        r["event"] == "start" && r["item"]["kind"] == "opening"
+    });
+    // Measured whole at load, cut to 40 % on disk before its turn (a damaged disk).
+    let whole = std::fs::read(s.path("b3.flac")).unwrap();
+    std::fs::write(s.path("b3.flac"), &whole[..whole.len() * 2 / 5]).unwrap();
+    let log = s.wait_for(DAY, 60, "the closing to end", |r| {
+        r["event"] == "end" && r["item"]["kind"] == "closing"
+    });
+    assert!(d.stop().success());
+    assert_consistent(&log);
+    let started = log
+        .iter()
+        .find(|r| r["event"] == "start" && r["item"]["id"] == "b3")
+        .unwrap_or_else(|| panic!("b3 never started:\n{}", show(&log)));
+    let stopped = log
+        .iter()
+        .skip_while(|r| *r != started)
+        .find(|r| r["event"] != "start" && r["item"]["id"] == "b3")
+        .unwrap();
+    let next = log
+        .iter()
+        .skip_while(|r| *r != stopped)
+        .find(|r| r["event"] == "start")
+        .unwrap();
+    assert_eq!(next["item"]["kind"], "fill", "{}", show(&log));
+    let planned_end = ts(started, "scheduled") + chrono::TimeDelta::seconds(4);
+    assert!(
+        ts(next, "ts") < planned_end - chrono::TimeDelta::seconds(1),
+        "filler only at {} (b3 planned to end {planned_end}):\n{}",
+        next["ts"],
+        show(&log)
+    );
+    assert!(
+        (ts(next, "ts") - ts(stopped, "ts"))
+            .num_milliseconds()
+            .abs()
+            < 100
+    );
+}
+
+#[test]
 fn a_failing_amplifier_is_retried_and_never_stops_the_broadcast() {
     let s = station("");
     s.write_amp_script("exit 3");

@@ -107,6 +107,7 @@ fn bad_pushes_are_refused_with_the_right_status_and_leave_nothing_behind() {
     );
     // Expired before it arrived.
     let mut old = bulletin("a5", &audio, "emergency", None);
+    old["issued_at"] = json!("2021-10-01T07:00:00+07:00");
     old["expires_at"] = json!("2021-10-01T08:00:00+07:00");
     expect(
         "expired",

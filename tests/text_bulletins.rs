@@ -101,6 +101,7 @@ fn a_pushed_text_is_spoken_and_a_broken_speech_engine_is_a_clear_refusal() {
     wait_for_api(&api);
     let manifest = json!({
         "loaxa_push": 1, "id": "loi-noi-01", "action": "bulletin",
+        "issued_at": "2021-10-01T09:00:00+07:00", "expires_at": "2021-10-01T11:00:00+07:00",
         "bulletin": { "title": "Thông báo tiêm phòng", "priority": "normal", "text": TEXT }
     });
     let (code, body) = province.push(&api, &manifest, None);

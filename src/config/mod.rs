@@ -43,13 +43,13 @@ impl Config {
             station::read(root, d, &dir)
         });
         let mut media = match &station {
-            Some(s) => MediaCache::open(&s.state_dir).with_silence(s.audio.trim_silence_below),
+            Some(s) => MediaCache::open(&s.state_dir).for_station(&s.audio),
             None => MediaCache::in_memory(),
         };
         let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {
-            let speech = station
-                .as_ref()
-                .map(|s| crate::tts::Speech::new(&s.tts, &s.state_dir));
+            let speech = station.as_ref().map(|s| {
+                crate::tts::Speech::new(&s.tts, &s.state_dir).with_limits(s.audio.max_duration)
+            });
             schedule::read(root, d, &dir, &mut media, speech, today)
         });
         media.save();
@@ -73,6 +73,33 @@ pub fn load_station(dir: &Path) -> Result<Station, Vec<Diagnostic>> {
         station::read(root, d, &dir)
     });
     station.filter(|_| errors.is_empty()).ok_or(errors)
+}
+
+/// Reads station.toml's text as if it were `dir/station.toml` (no file is read: the fuzz
+/// harness and tests give any text).
+pub fn parse_station(text: &str, dir: &Path) -> Result<Station, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let path = dir.join(STATION_FILE);
+    let station = with_source(&path, text, &mut errors, |root, d| {
+        station::read(root, d, dir)
+    });
+    station.filter(|_| errors.is_empty()).ok_or(errors)
+}
+
+/// Reads schedule.toml's text as if it were `dir/schedule.toml`; the audio it names is
+/// looked for (and measured) under `dir`, nothing is spoken.
+pub fn parse_schedule(
+    text: &str,
+    dir: &Path,
+    today: NaiveDate,
+) -> Result<Schedule, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let path = dir.join(SCHEDULE_FILE);
+    let mut media = MediaCache::in_memory();
+    let schedule = with_source(&path, text, &mut errors, |root, d| {
+        schedule::read(root, d, dir, &mut media, None, today)
+    });
+    schedule.filter(|_| errors.is_empty()).ok_or(errors)
 }
 
 /// Reads and parses one file, runs `read` over its top table, and gathers the diagnostics.
@@ -112,8 +139,19 @@ fn with_file<T>(
             return None;
         }
     };
-    let mut d = Diagnostics::new(path, &source);
-    let (table, syntax_errors) = DeTable::parse_recoverable(&source);
+    with_source(path, &source, errors, read)
+}
+
+/// Parses `source` (the text of `path`), runs `read` over its top table, and gathers the
+/// diagnostics.
+fn with_source<T>(
+    path: &Path,
+    source: &str,
+    errors: &mut Vec<Diagnostic>,
+    read: impl FnOnce(&mut Fields, &mut Diagnostics) -> Option<T>,
+) -> Option<T> {
+    let mut d = Diagnostics::new(path, source);
+    let (table, syntax_errors) = DeTable::parse_recoverable(source);
     let result = if syntax_errors.is_empty() {
         let mut root = Fields::new(
             table.get_ref(),

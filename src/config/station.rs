@@ -67,6 +67,8 @@ pub struct Audio {
     pub loudness_target: Option<f64>,
     /// Leading and trailing audio quieter than this (dBFS) is not played; `None` keeps it.
     pub trim_silence_below: Option<f64>,
+    /// The longest audio taken from any source (SPEC §11).
+    pub max_duration: TimeDelta,
 }
 
 pub const DEFAULT_TRIM_SILENCE_DB: f64 = -50.0;
@@ -96,6 +98,15 @@ pub struct Emergency {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Api {
     pub listen: SocketAddr,
+    /// Bearer token for reads when `listen` is not a loopback address (SPEC §11).
+    pub token: Option<String>,
+}
+
+impl Api {
+    /// Reads need the token: the API is reachable from other machines.
+    pub fn reads_need_token(&self) -> bool {
+        !self.listen.ip().is_loopback()
+    }
 }
 
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/loaxa";
@@ -134,6 +145,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         volume: 1.0,
         loudness_target: None,
         trim_silence_below: Some(DEFAULT_TRIM_SILENCE_DB),
+        max_duration: crate::media::DEFAULT_MAX_DURATION,
     };
     if let Some(mut t) = root.table(d, "audio") {
         if let Some(out) = t.string(d, "output") {
@@ -184,6 +196,17 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         {
             audio.trim_silence_below = None;
         }
+        if let Some(max) = duration(&mut t, d, "max_duration") {
+            if max < TimeDelta::seconds(10) || max > TimeDelta::hours(24) {
+                d.error_help(
+                    t.value("max_duration").map_or(t.span(), |v| v.span()),
+                    "max_duration must be between 10s and 24h",
+                    "the default is \"4h\"; a bulletin or a relay recording is minutes to hours",
+                );
+            } else {
+                audio.max_duration = max;
+            }
+        }
         t.finish(d);
     }
 
@@ -218,10 +241,13 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
             }
         }
         for key in t.string_array(d, "public_keys").unwrap_or_default() {
-            if is_minisign_public_key(key.get_ref()) {
-                feed.public_keys.push(key.into_inner());
-            } else {
-                d.error_help(key.span(), "this is not a minisign public key", "copy the second line of the province's .pub file: 56 characters starting with \"RW\"");
+            match decode_public_key(key.get_ref()) {
+                Ok(()) => feed.public_keys.push(key.into_inner()),
+                Err(why) => d.error_help(
+                    key.span(),
+                    format!("this is not a minisign public key ({why})"),
+                    "copy the second line of the province's .pub file: 56 characters starting with \"RW\"",
+                ),
             }
         }
         if let Some(poll) = duration(&mut t, d, "poll") {
@@ -282,6 +308,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
 
     let mut api = Api {
         listen: DEFAULT_LISTEN.parse().ok()?,
+        token: None,
     };
     if let Some(mut t) = root.table(d, "api") {
         if let Some(listen) = t.string(d, "listen") {
@@ -292,6 +319,20 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
                     format!("{:?} is not an address to listen on", listen.get_ref()),
                     "write IP:port, e.g. \"127.0.0.1:8470\"",
                 ),
+            }
+        }
+        if let Some(token) = t.string(d, "token") {
+            let ok = token.get_ref().len() >= 16
+                && token.get_ref().len() <= 256
+                && token.get_ref().bytes().all(|b| b.is_ascii_graphic());
+            if ok {
+                api.token = Some(token.into_inner());
+            } else {
+                d.error_help(
+                    token.span(),
+                    "[api] token must be 16 to 256 printable ASCII characters",
+                    "make one with e.g. `openssl rand -hex 24`",
+                );
             }
         }
         t.finish(d);
@@ -385,10 +426,12 @@ pub(super) fn duration(
 }
 
 /// minisign public keys are base64 of 42 bytes ("Ed" + key id + key): 56 characters.
-fn is_minisign_public_key(text: &str) -> bool {
-    text.len() == 56
-        && text.starts_with("RW")
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
+/// The key must decode as one, or no signature could ever verify against it.
+fn decode_public_key(text: &str) -> Result<(), String> {
+    if text.len() != 56 || !text.starts_with("RW") {
+        return Err(format!("it is {} characters long", text.chars().count()));
+    }
+    minisign_verify::PublicKey::from_base64(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

@@ -43,8 +43,18 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
+/// Where `feed add|campaign|revoke` keep their changes until `feed publish` signs them:
+/// the served feed.json only ever changes together with its signature.
+pub const DRAFT: &str = "feed.json.draft";
+
+/// The manifest being edited: the draft if there is one, else the published feed.json.
 fn load(dir: &Path) -> Result<Manifest, String> {
-    let path = dir.join(MANIFEST);
+    let draft = dir.join(DRAFT);
+    let path = if draft.is_file() {
+        draft
+    } else {
+        dir.join(MANIFEST)
+    };
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map_err(|e| format!("{} is not a loaxa feed: {e}", path.display())),
@@ -53,12 +63,16 @@ fn load(dir: &Path) -> Result<Manifest, String> {
     }
 }
 
-fn save(dir: &Path, manifest: &Manifest) -> Result<Vec<u8>, String> {
+/// Saves the draft (nothing a station reads changes until `publish`).
+fn save(dir: &Path, manifest: &Manifest) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    crate::fsutil::write_atomic(&dir.join(DRAFT), &to_json(manifest)?)
+        .map_err(|e| format!("cannot write the draft manifest: {e}"))
+}
+
+fn to_json(manifest: &Manifest) -> Result<Vec<u8>, String> {
     let mut json = serde_json::to_vec_pretty(manifest).map_err(|e| e.to_string())?;
     json.push(b'\n');
-    crate::fsutil::write_atomic(&dir.join(MANIFEST), &json)
-        .map_err(|e| format!("cannot write the manifest: {e}"))?;
     Ok(json)
 }
 
@@ -110,6 +124,7 @@ pub fn add_text(dir: &Path, text: &str, new: NewBulletin) -> Result<String, Stri
 /// and saves it. Returns its id.
 fn list(dir: &Path, mut manifest: Manifest, bulletin: FeedBulletin) -> Result<String, String> {
     let id = bulletin.id.clone();
+    crate::catalog::check_id(&id)?;
     manifest.bulletins.retain(|b| b.id != id);
     manifest.revoked.retain(|r| r != &id);
     manifest.bulletins.push(bulletin);
@@ -131,7 +146,8 @@ fn check_campaign(dir: &Path, manifest: &Manifest, campaign: Option<&str>) -> Re
 /// (unsigned until `publish`). Returns the bulletin id.
 pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
     let manifest = load(dir)?;
-    let info = crate::media::measure(&new.file).map_err(|e| e.to_string())?;
+    let info = crate::media::measure(&new.file, crate::media::DEFAULT_MAX_DURATION)
+        .map_err(|e| e.to_string())?;
     check_campaign(dir, &manifest, new.campaign.as_deref())?;
     let name = new
         .file
@@ -183,7 +199,14 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
 }
 
 pub fn add_campaign(dir: &Path, campaign: FeedCampaign) -> Result<(), String> {
-    crate::units::parse_duration(&campaign.min_gap)?;
+    crate::catalog::check_id(&campaign.id)?;
+    super::vet::min_gap(&campaign)?;
+    if campaign.plays_per_day > super::vet::MAX_PLAYS_PER_DAY {
+        return Err(format!(
+            "plays per day must be at most {}",
+            super::vet::MAX_PLAYS_PER_DAY
+        ));
+    }
     if campaign.until < campaign.from {
         return Err(format!(
             "the campaign ends ({}) before it starts ({})",
@@ -196,7 +219,7 @@ pub fn add_campaign(dir: &Path, campaign: FeedCampaign) -> Result<(), String> {
     let mut manifest = load(dir)?;
     manifest.campaigns.retain(|c| c.id != campaign.id);
     manifest.campaigns.push(campaign);
-    save(dir, &manifest).map(|_| ())
+    save(dir, &manifest)
 }
 
 /// Withdraws a bulletin: stations stop it at once and never play it again.
@@ -206,10 +229,13 @@ pub fn revoke(dir: &Path, id: &str) -> Result<(), String> {
     if !manifest.revoked.iter().any(|r| r == id) {
         manifest.revoked.push(id.to_string());
     }
-    save(dir, &manifest).map(|_| ())
+    save(dir, &manifest)
 }
 
-/// Bumps the sequence, stamps the time, and signs feed.json. Returns the new sequence.
+/// Bumps the sequence, stamps the time, signs, and publishes: the signature is written
+/// first, then feed.json is renamed into place, so a station never finds a new manifest
+/// without its signature (one that fetches the old manifest with the new signature
+/// fetches the manifest again). Returns the new sequence.
 pub fn publish(dir: &Path, key_file: &Path) -> Result<u64, String> {
     let key_text = std::fs::read_to_string(key_file)
         .map_err(|e| format!("cannot read the key {}: {e}", key_file.display()))?;
@@ -217,12 +243,15 @@ pub fn publish(dir: &Path, key_file: &Path) -> Result<u64, String> {
     let mut manifest = load(dir)?;
     manifest.sequence += 1;
     manifest.generated_at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let json = save(dir, &manifest)?;
+    let json = to_json(&manifest)?;
     let comment = format!(
         "timestamp:{}\tfile:{MANIFEST}\thashed",
         Utc::now().timestamp()
     );
     crate::fsutil::write_atomic(&dir.join(SIGNATURE), key.sign(&json, &comment).as_bytes())
         .map_err(|e| format!("cannot write the signature: {e}"))?;
+    crate::fsutil::write_atomic(&dir.join(MANIFEST), &json)
+        .map_err(|e| format!("cannot write the manifest: {e}"))?;
+    let _ = std::fs::remove_file(dir.join(DRAFT));
     Ok(manifest.sequence)
 }

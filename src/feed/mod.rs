@@ -4,3 +4,4 @@
 pub mod admin;
 pub mod manifest;
 pub mod sync;
+pub mod vet;

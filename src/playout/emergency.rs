@@ -13,7 +13,12 @@ use crate::planner::{Kind, PlanItem};
 impl Engine {
     /// Adds emergencies that became due (a push, the feed, a restart) to the queue.
     pub(super) fn queue_emergencies(&mut self) {
-        let due = crate::emergency::due(&self.config.station.state_dir, &self.catalog, self.now());
+        let due = crate::emergency::due(
+            &self.config.station.state_dir,
+            &self.catalog,
+            self.now(),
+            self.trust.now(self.clock.now()),
+        );
         for e in due {
             let known = self.emergency_on_air.as_ref() == Some(&e.bulletin.id)
                 || self

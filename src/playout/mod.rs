@@ -43,6 +43,8 @@ const REPEAT_GAP: TimeDelta = TimeDelta::seconds(1);
 /// The longest the idle engine sleeps before feeding the watchdog (commands wake it at once).
 const TICK: Duration = Duration::from_secs(5);
 const OUTPUT_RETRY_MAX: TimeDelta = TimeDelta::seconds(30);
+/// A file that ends this much before its planned end broke off: its slot gets filler.
+const EARLY_END: TimeDelta = TimeDelta::seconds(2);
 
 /// What the rest of the daemon can ask of the engine.
 pub enum Command {
@@ -130,7 +132,8 @@ pub struct Engine {
     /// The item an emergency broke into, and its session: it restarts after the emergency
     /// if the session is still open.
     resume_item: Option<(PlanItem, OnAir)>,
-    shared: Option<Arc<crate::api::Shared>>,
+    shared: Option<Arc<crate::http::Shared>>,
+    trust: Arc<crate::trust::Trust>,
 }
 
 impl Engine {
@@ -141,15 +144,15 @@ impl Engine {
         hooks: Hooks,
     ) -> Self {
         let tz = config.schedule.timezone;
-        let asrun = Arc::new(AsRunLog::new(&config.station.state_dir));
+        let trust = Arc::new(crate::trust::Trust::empty(&config.station.state_dir));
+        let asrun = Arc::new(AsRunLog::new(&config.station.state_dir).with_trust(trust.clone()));
         let amp = Amplifier::start(
             config.station.amplifier.clone(),
             asrun.clone(),
             clock.clone(),
             tz,
         );
-        let media = MediaCache::open(&config.station.state_dir)
-            .with_silence(config.station.audio.trim_silence_below);
+        let media = MediaCache::open(&config.station.state_dir).for_station(&config.station.audio);
         Engine {
             catalog: Catalog::load(&config),
             tz,
@@ -179,13 +182,28 @@ impl Engine {
             emergency_cancelled: false,
             resume_item: None,
             shared: None,
+            trust,
             config,
         }
     }
 
     /// Shares config and status with the HTTP API.
-    pub fn with_shared(mut self, shared: Arc<crate::api::Shared>) -> Self {
+    pub fn with_shared(mut self, shared: Arc<crate::http::Shared>) -> Self {
         self.shared = Some(shared);
+        self
+    }
+
+    /// The daemon's trust marks (see `trust`), told of every as-run record.
+    pub fn with_trust(mut self, trust: Arc<crate::trust::Trust>) -> Self {
+        self.asrun =
+            Arc::new(AsRunLog::new(&self.config.station.state_dir).with_trust(trust.clone()));
+        self.amp = Amplifier::start(
+            self.config.station.amplifier.clone(),
+            self.asrun.clone(),
+            self.clock.clone(),
+            self.tz,
+        );
+        self.trust = trust;
         self
     }
 
@@ -328,6 +346,12 @@ impl Engine {
         for w in &plan.warnings {
             tracing::warn!("plan {date}: {w}");
         }
+        if let Some(behind) = self.trust.clock_behind(self.clock.now()) {
+            tracing::error!(
+                "THE CLOCK IS WRONG: {} behind the newest trusted time; expiry of pushes is judged by the trusted time",
+                crate::units::format_duration(behind)
+            );
+        }
         let items: usize = plan.sessions.iter().map(|s| s.items.len()).sum();
         tracing::info!(
             "planned {date}: {} sessions, {items} items ahead",
@@ -349,7 +373,7 @@ impl Engine {
         self.config = config;
         // The reload measured new files into the cache on disk.
         self.media = MediaCache::open(&self.config.station.state_dir)
-            .with_silence(self.config.station.audio.trim_silence_below);
+            .for_station(&self.config.station.audio);
         if output_changed {
             self.end_session();
             self.sink = None;
@@ -595,7 +619,8 @@ impl Engine {
             Command::CatalogChanged => {
                 tracing::info!("catalog changed: re-planning");
                 self.catalog = Catalog::load(&self.config);
-                let revoked = crate::feed::sync::revoked(&self.config.station.state_dir);
+                let revoked =
+                    crate::feed::sync::revoked(&self.config.station.state_dir).unwrap_or_default();
                 if let Some(id) = self.playing_bulletin()
                     && revoked.contains(&id)
                 {
@@ -654,7 +679,23 @@ impl Engine {
         match self.open_measured(path) {
             Ok(mut stream) => {
                 let limit = self.limit_for(item);
-                self.stream_out(item, &mut stream, limit)
+                let outcome = self.stream_out(item, &mut stream, limit);
+                // A file that broke off (a decoder crash, a damaged disk) leaves its slot
+                // to filler, not to silence.
+                let early = item.end - self.audible_now() > EARLY_END;
+                if matches!(outcome, Outcome::Ended)
+                    && !self.in_emergency
+                    && (stream.failure().is_some() || early)
+                {
+                    tracing::warn!(
+                        "{} {} ended {}s early; filler takes its slot",
+                        item.kind.as_str(),
+                        item.id,
+                        (item.end - self.audible_now()).num_seconds()
+                    );
+                    return self.fallback(item.end);
+                }
+                outcome
             }
             Err(why) => {
                 tracing::error!("{} cannot play: {why}", item.path);
@@ -882,6 +923,20 @@ impl Engine {
             return Outcome::Ended;
         }
         let heard_end = heard + span_of(written, rate);
+        if cut.is_none()
+            && let Some(why) = source.failure()
+        {
+            // Not the operator's doing: the caller fills the rest of the slot.
+            tracing::warn!("{} {}: decoding failed: {why}", item.kind.as_str(), item.id);
+            self.asrun.log(
+                &Record::new(heard_end, Event::Interrupted)
+                    .item(item)
+                    .reason(format!("decoding failed: {why}")),
+            );
+            self.now_playing = None;
+            self.chain = None;
+            return Outcome::Ended;
+        }
         if let Some(why) = cut {
             tracing::warn!("{} {}: stopped, {why}", item.kind.as_str(), item.id);
             self.asrun.log(
@@ -959,6 +1014,20 @@ impl Engine {
         })
     }
 
+    /// What keeps the station from taking in anything new, or makes its clock suspect.
+    fn problems(&self) -> Vec<String> {
+        let mut out = self.catalog.problems.clone();
+        out.extend(self.trust.problem().map(str::to_string));
+        if let Some(behind) = self.trust.clock_behind(self.clock.now()) {
+            out.push(format!(
+                "the clock is {} behind the newest trusted time ({}): expiry is judged by the trusted time until the clock is right",
+                crate::units::format_duration(behind),
+                self.trust.marks().trusted_time.map_or(String::new(), |t| t.to_rfc3339())
+            ));
+        }
+        out
+    }
+
     fn publish_status(&self) {
         let Some(plan) = &self.plan else { return };
         let next = plan
@@ -1007,6 +1076,7 @@ impl Engine {
             next,
             quotas,
             warnings: plan.warnings.clone(),
+            problems: self.problems(),
         };
         status::write(&self.config.station.state_dir, &status);
         if let Some(shared) = &self.shared {

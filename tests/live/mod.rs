@@ -356,7 +356,24 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(station: &Station, start_at: &str, pulse: Option<&Pulse>) -> Daemon {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+        Self::start_under(station, start_at, pulse, &[])
+    }
+
+    /// Like `start`, run under `wrapper` (e.g. `prlimit --nofile=1024 --`).
+    pub fn start_under(
+        station: &Station,
+        start_at: &str,
+        pulse: Option<&Pulse>,
+        wrapper: &[&str],
+    ) -> Daemon {
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(env!("CARGO_BIN_EXE_loaxa"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_loaxa")),
+        };
         cmd.args([
             "--config",
             station.dir.path().to_str().unwrap(),
@@ -519,17 +536,22 @@ fn spawn_nginx(dir: &Path) -> Child {
 
 impl Nginx {
     pub fn start(root: &Path) -> Nginx {
+        Self::start_with(root, "")
+    }
+
+    /// Like `start`, with `extra` in the server block (e.g. a location that fails).
+    pub fn start_with(root: &Path, extra: &str) -> Nginx {
         // A free port can be taken by a parallel test's server between our probe and
         // nginx's bind: then our nginx exits, and we try another port.
         for _ in 0..10 {
-            if let Some(n) = Self::try_start(root) {
+            if let Some(n) = Self::try_start(root, extra) {
                 return n;
             }
         }
         panic!("nginx did not start");
     }
 
-    fn try_start(root: &Path) -> Option<Nginx> {
+    fn try_start(root: &Path, extra: &str) -> Option<Nginx> {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -542,7 +564,7 @@ impl Nginx {
              events {{}}\n\
              http {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;\n\
                types {{ application/json json; audio/mpeg mp3; }}\n\
-               server {{ listen 127.0.0.1:{port}; root {root};\n    location /slow/ {{ alias {root}/; limit_rate 20k; }}\n  }}\n}}\n",
+               server {{ listen 127.0.0.1:{port}; root {root};\n    location /slow/ {{ alias {root}/; limit_rate 20k; }}\n    {extra}\n  }}\n}}\n",
             root = root.display()
         );
         std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();

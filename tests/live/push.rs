@@ -84,8 +84,26 @@ impl Province {
     }
 }
 
-/// A bulletin push manifest for `file`.
+/// A bulletin push manifest for `file`, issued on the real clock.
 pub fn bulletin(id: &str, file: &Path, priority: &str, repeat: Option<u32>) -> Value {
+    bulletin_at(
+        id,
+        file,
+        priority,
+        repeat,
+        chrono::Utc::now().fixed_offset(),
+    )
+}
+
+/// A bulletin push manifest for `file`, issued at `issued` (e.g. the station's rehearsal
+/// clock), valid for two hours.
+pub fn bulletin_at(
+    id: &str,
+    file: &Path,
+    priority: &str,
+    repeat: Option<u32>,
+    issued: chrono::DateTime<chrono::FixedOffset>,
+) -> Value {
     let bytes = std::fs::read(file).unwrap();
     let mut b = json!({
         "title": format!("Bản tin {id}"),
@@ -103,8 +121,8 @@ pub fn bulletin(id: &str, file: &Path, priority: &str, repeat: Option<u32>) -> V
     json!({
         "loaxa_push": 1,
         "id": id,
-        "issued_at": chrono::Utc::now().to_rfc3339(),
-        "expires_at": (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339(),
+        "issued_at": issued.to_rfc3339(),
+        "expires_at": (issued + chrono::TimeDelta::hours(2)).to_rfc3339(),
         "action": "bulletin",
         "bulletin": b
     })
@@ -115,7 +133,7 @@ pub fn cancel(id: &str, target: &str) -> Value {
         "loaxa_push": 1,
         "id": id,
         "issued_at": chrono::Utc::now().to_rfc3339(),
-        "expires_at": null,
+        "expires_at": (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339(),
         "action": "cancel",
         "cancel": target
     })

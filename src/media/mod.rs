@@ -13,6 +13,8 @@ use std::time::UNIX_EPOCH;
 
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
+
+pub mod validate;
 use symphonia::core::audio::SampleBuffer;
 use symphonia::core::codecs::{CODEC_TYPE_NULL, CODEC_TYPE_OPUS, DecoderOptions};
 use symphonia::core::errors::Error as SymError;
@@ -127,6 +129,46 @@ const MAX_GAIN_DB: f64 = 24.0;
 /// Peaks after the gain stay at or under this (dBFS).
 pub const PEAK_CEILING_DB: f64 = -1.0;
 
+/// Audio from any source must be within these bounds (SPEC §11): a header that says
+/// 1 Hz or 200 channels is not a recording, and resampling it would cost hundreds of MB.
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+pub const MAX_SAMPLE_RATE: u32 = 192_000;
+pub const MAX_CHANNELS: usize = 8;
+/// `[audio] max_duration` when station.toml does not say.
+pub const DEFAULT_MAX_DURATION: TimeDelta = TimeDelta::hours(4);
+
+/// Why a stream's format is out of bounds, if it is.
+pub fn out_of_bounds(rate: u32, channels: usize) -> Option<String> {
+    if !(MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        return Some(format!(
+            "its sample rate {rate} Hz is outside {}–{} kHz",
+            MIN_SAMPLE_RATE / 1000,
+            MAX_SAMPLE_RATE / 1000
+        ));
+    }
+    if channels == 0 || channels > MAX_CHANNELS {
+        return Some(format!(
+            "it has {channels} channels; audio here has 1 to {MAX_CHANNELS}"
+        ));
+    }
+    None
+}
+
+impl MediaInfo {
+    /// Why this measured file may not be played here, if it may not.
+    pub fn refusal(&self, max_duration: TimeDelta) -> Option<String> {
+        out_of_bounds(self.sample_rate, usize::from(self.channels)).or_else(|| {
+            (self.duration() > max_duration).then(|| {
+                format!(
+                    "it lasts {}, longer than max_duration ({})",
+                    crate::units::format_duration(self.duration()),
+                    crate::units::format_duration(max_duration)
+                )
+            })
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     #[error("cannot read {path}: {source}")]
@@ -135,8 +177,9 @@ pub enum MediaError {
     NotAudio { path: PathBuf, reason: String },
 }
 
-/// Decodes `path` from start to end and returns its real duration.
-pub fn measure(path: &Path) -> Result<MediaInfo, MediaError> {
+/// Decodes `path` from start to end and returns its real duration. Audio out of bounds
+/// (rate, channels, longer than `max_duration`) is refused as soon as that is known.
+pub fn measure(path: &Path, max_duration: TimeDelta) -> Result<MediaInfo, MediaError> {
     let not_audio = |reason: String| MediaError::NotAudio {
         path: path.to_path_buf(),
         reason,
@@ -146,15 +189,16 @@ pub fn measure(path: &Path) -> Result<MediaInfo, MediaError> {
         source,
     })?;
     // A malformed file can make a decoder panic; it must not take the caller down.
-    let measured =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_all(file, path)));
+    let measured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_all(file, path, max_duration)
+    }));
     match measured {
         Ok(result) => result.map_err(not_audio),
         Err(_) => Err(not_audio("the decoder crashed on it".into())),
     }
 }
 
-fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
+fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaInfo, String> {
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -192,6 +236,13 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
     let mut frames: u64 = 0;
     let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
     let mut channels = track.codec_params.channels.map_or(0, |c| c.count() as u16);
+    // What the header says is checked before a single packet is decoded.
+    if let (Some(rate), Some(ch)) = (track.codec_params.sample_rate, track.codec_params.channels)
+        && let Some(why) = out_of_bounds(rate, ch.count())
+    {
+        return Err(why);
+    }
+    let max_ms = max_duration.num_milliseconds().max(0) as u64;
     let mut bad_packets = 0u32;
     let mut end_trimmed: u64 = 0;
     let mut levels = Levels::default();
@@ -209,10 +260,19 @@ fn decode_all(file: File, path: &Path) -> Result<MediaInfo, String> {
         end_trimmed += u64::from(packet.trim_end());
         match decoder.decode(&packet) {
             Ok(buf) => {
-                frames += buf.frames() as u64;
-                sample_rate = buf.spec().rate;
-                channels = buf.spec().channels.count() as u16;
                 let spec = *buf.spec();
+                if let Some(why) = out_of_bounds(spec.rate, spec.channels.count()) {
+                    return Err(why);
+                }
+                frames += buf.frames() as u64;
+                sample_rate = spec.rate;
+                channels = spec.channels.count() as u16;
+                if frames * 1000 / u64::from(sample_rate) > max_ms {
+                    return Err(format!(
+                        "it is longer than max_duration ({})",
+                        crate::units::format_duration(max_duration)
+                    ));
+                }
                 let capacity = buf.capacity() as u64;
                 let sb = match &mut samples {
                     Some(sb) if sb.capacity() >= buf.capacity() * spec.channels.count() => sb,
@@ -380,13 +440,27 @@ struct CacheEntry {
 }
 
 /// Durations measured once and remembered in `<state>/cache/media.json`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MediaCache {
     /// The station's `trim_silence_below`: durations handed out are what plays.
     pub silence_db: Option<f64>,
+    /// The station's `max_duration`: longer files are refused.
+    pub max_duration: TimeDelta,
     file: Option<PathBuf>,
     entries: BTreeMap<PathBuf, CacheEntry>,
     dirty: bool,
+}
+
+impl Default for MediaCache {
+    fn default() -> Self {
+        MediaCache {
+            silence_db: None,
+            max_duration: DEFAULT_MAX_DURATION,
+            file: None,
+            entries: BTreeMap::new(),
+            dirty: false,
+        }
+    }
 }
 
 impl MediaCache {
@@ -403,15 +477,16 @@ impl MediaCache {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
         MediaCache {
-            silence_db: None,
             file: Some(file),
             entries,
-            dirty: false,
+            ..MediaCache::default()
         }
     }
 
-    pub fn with_silence(mut self, silence_db: Option<f64>) -> Self {
-        self.silence_db = silence_db;
+    /// As the station plays: its silence threshold and its longest file.
+    pub fn for_station(mut self, audio: &crate::config::station::Audio) -> Self {
+        self.silence_db = audio.trim_silence_below;
+        self.max_duration = audio.max_duration;
         self
     }
 
@@ -444,9 +519,16 @@ impl MediaCache {
             && hit.modified_ns == modified_ns
             && hit.info.measured == MEASURE_VERSION
         {
-            return Ok(hit.info);
+            // Measured under other bounds, perhaps: they are the station's now.
+            return match hit.info.refusal(self.max_duration) {
+                Some(reason) => Err(MediaError::NotAudio {
+                    path: path.to_path_buf(),
+                    reason,
+                }),
+                None => Ok(hit.info),
+            };
         }
-        let info = measure(path)?;
+        let info = measure(path, self.max_duration)?;
         self.entries.insert(
             path.to_path_buf(),
             CacheEntry {

@@ -1,0 +1,457 @@
+//! The daemon's HTTP API (SPEC §10), on `[api] listen`:
+//!
+//! - `GET /api/v1/status`: what plays now, what is next, quotas (as `loaxa status --json`)
+//! - `GET /api/v1/plan?date=YYYY-MM-DD`: a day's plan (as `loaxa plan --json`)
+//! - `GET /api/v1/asrun?date=YYYY-MM-DD`: the day's as-run log, as a JSON array
+//! - `GET /api/v1/report?from=D&to=D[&format=csv]`: proof of play (as `loaxa report`)
+//! - `POST /api/v1/push`: a signed bulletin or cancel from the province (SPEC §8)
+//! - `GET /metrics`: Prometheus text format
+//!
+//! It runs on its own small tokio runtime beside the playout engine and only talks to it
+//! through the engine's command channel, so no request can hold up the broadcast. Audio
+//! checks run one at a time in a child process, leaving the other core to the playout.
+//!
+//! Who may come in (SPEC §11): connections are bounded by `door`; on loopback the Host
+//! header must name this machine (a web page elsewhere cannot reach the API through DNS
+//! rebinding); off loopback, reads need `Authorization: Bearer <[api] token>`. Pushes
+//! are authenticated by their signature only.
+
+pub mod door;
+pub mod multipart;
+mod push;
+
+pub use push::clean_uploads;
+
+use std::path::PathBuf;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::Router;
+use axum::extract::{Query, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::playout::Command;
+use crate::refusals::Refusals;
+use crate::status::Status;
+use crate::trust::Trust;
+
+/// What the engine shares with the API: its config (reloads included) and latest status.
+pub struct Shared {
+    pub config: RwLock<Config>,
+    pub status: RwLock<Option<Status>>,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Arc<Shared> {
+        Arc::new(Shared {
+            config: RwLock::new(config),
+            status: RwLock::new(None),
+        })
+    }
+
+    pub fn config(&self) -> Config {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn status(&self) -> Option<Status> {
+        self.status
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+struct Ctx {
+    shared: Arc<Shared>,
+    clock: Arc<dyn Clock>,
+    trust: Arc<Trust>,
+    refusals: Arc<Refusals>,
+    commands: Mutex<Sender<Command>>,
+    /// The program that decodes uploads in a child process (`loaxa validate-audio`).
+    validator: PathBuf,
+    /// One audio check at a time.
+    checks: tokio::sync::Semaphore,
+    door: Arc<door::Door>,
+}
+
+impl Ctx {
+    fn tell_engine(&self, command: Command) {
+        let sender = self.commands.lock().unwrap_or_else(|p| p.into_inner());
+        if sender.send(command).is_err() {
+            tracing::error!(
+                "the playout engine is gone; the push is stored and plays after a restart"
+            );
+        }
+    }
+}
+
+/// What the API needs from the rest of the daemon.
+pub struct Parts {
+    pub shared: Arc<Shared>,
+    pub clock: Arc<dyn Clock>,
+    pub trust: Arc<Trust>,
+    pub refusals: Arc<Refusals>,
+    pub commands: Sender<Command>,
+    pub validator: PathBuf,
+}
+
+/// Starts the API in its own thread. A port that cannot be opened is logged; the
+/// broadcast goes on without the API.
+pub fn serve(parts: Parts) {
+    let listen = parts.shared.config().station.api.listen;
+    let ctx = Arc::new(Ctx {
+        shared: parts.shared,
+        clock: parts.clock,
+        trust: parts.trust,
+        refusals: parts.refusals,
+        commands: Mutex::new(parts.commands),
+        validator: parts.validator,
+        checks: tokio::sync::Semaphore::new(1),
+        door: door::Door::new(door::Limits::default()),
+    });
+    let spawned = std::thread::Builder::new()
+        .name("api".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("api-worker")
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!("HTTP API not started: {e}");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::bind(listen).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::error!(
+                            "HTTP API not started: cannot listen on {listen}: {e}; broadcasting goes on without it"
+                        );
+                        return;
+                    }
+                };
+                tracing::info!("HTTP API on http://{listen}/api/v1/status");
+                if ctx.shared.config().station.api.reads_need_token()
+                    && ctx.shared.config().station.api.token.is_none()
+                {
+                    tracing::warn!(
+                        "[api] listen {listen} is not a loopback address and [api] token is not set: every read is refused; set a token in station.toml"
+                    );
+                }
+                let door = ctx.door.clone();
+                let app = router(ctx);
+                door.run(listener, tokio_util::sync::CancellationToken::new(), move |io, _peer| {
+                    serve_connection(app.clone(), io)
+                })
+                .await;
+            });
+        });
+    if let Err(e) = spawned {
+        tracing::error!("HTTP API not started: {e}");
+    }
+}
+
+/// One connection: HTTP/1.1 with bounded heads, each request marked busy for the door.
+pub async fn serve_connection(app: Router, io: hyper_util::rt::TokioIo<door::Watched>) {
+    use tower::ServiceExt;
+    let marker = io.inner().marker();
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let busy = marker.begin();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(req.map(axum::body::Body::new)).await;
+            drop(busy);
+            response
+        }
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.max_headers(64)
+        .max_buf_size(door::Limits::default().max_head_bytes)
+        .header_read_timeout(None)
+        .keep_alive(true);
+    if let Err(e) = http.serve_connection(io, service).await {
+        tracing::debug!("HTTP API connection: {e}");
+    }
+}
+
+fn router(ctx: Arc<Ctx>) -> Router {
+    Router::new()
+        .route("/api/v1/status", get(get_status))
+        .route("/api/v1/plan", get(get_plan))
+        .route("/api/v1/asrun", get(get_asrun))
+        .route("/api/v1/report", get(get_report))
+        .route("/api/v1/push", post(push::post_push))
+        .route("/metrics", get(get_metrics))
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such endpoint; see /api/v1/status, /api/v1/plan, /api/v1/asrun, /api/v1/push, /metrics",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(ctx.clone(), admit))
+        .with_state(ctx)
+}
+
+/// The Host check on loopback and the token for reads off loopback.
+async fn admit(State(ctx): State<Arc<Ctx>>, request: Request, next: Next) -> Response {
+    let api = ctx.shared.config().station.api;
+    if api.listen.ip().is_loopback() {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if !is_local_host(host, api.listen.port()) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "host",
+                "this API answers only requests addressed to this machine (Host: 127.0.0.1, localhost or [::1])",
+            );
+        }
+    } else if request.method() != Method::POST {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "));
+        let ok = match (&api.token, given) {
+            (Some(token), Some(given)) => {
+                constant_time_eq(token.as_bytes(), given.trim().as_bytes())
+            }
+            _ => false,
+        };
+        if !ok {
+            let why = if api.token.is_none() {
+                "reads need a token, and none is set: add [api] token to station.toml"
+            } else {
+                "reads need Authorization: Bearer <the [api] token of station.toml>"
+            };
+            return error(StatusCode::UNAUTHORIZED, "token", why);
+        }
+    }
+    next.run(request).await
+}
+
+/// `Host` names this machine: a loopback address or localhost, with our port or none.
+fn is_local_host(host: &str, port: u16) -> bool {
+    let (name, given_port) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.ends_with(']') || host.starts_with('[') => match p.parse::<u16>() {
+            Ok(p) => (n, Some(p)),
+            Err(_) => (host, None),
+        },
+        _ => (host, None),
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    let local = name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    local && given_port.is_none_or(|p| p == port)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn error(status: StatusCode, label: &str, message: &str) -> Response {
+    let message = crate::text::clip_bytes(message, 1024);
+    (
+        status,
+        axum::Json(json!({ "error": label, "status": status.as_u16(), "message": message })),
+    )
+        .into_response()
+}
+
+async fn get_status(State(ctx): State<Arc<Ctx>>) -> Response {
+    match ctx.shared.status() {
+        Some(s) => axum::Json(s).into_response(),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting",
+            "the daemon has not made its first plan yet",
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DateQuery {
+    date: Option<String>,
+}
+
+/// The config, and the asked date or today in the station's time zone.
+fn dated(
+    ctx: &Ctx,
+    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<(Config, NaiveDate), String> {
+    let Query(q) = q.map_err(|e| e.body_text())?;
+    let config = ctx.shared.config();
+    let date = match &q.date {
+        None => ctx
+            .clock
+            .now()
+            .with_timezone(&config.schedule.timezone)
+            .date_naive(),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| format!("date {d:?} is not YYYY-MM-DD"))?,
+    };
+    Ok((config, date))
+}
+
+async fn get_plan(
+    State(ctx): State<Arc<Ctx>>,
+    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (config, date) = match dated(&ctx, q) {
+        Ok(d) => d,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
+    };
+    blocking_json(move || crate::plan_view::load(&config, date, None)).await
+}
+
+async fn get_asrun(
+    State(ctx): State<Arc<Ctx>>,
+    q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let (config, date) = match dated(&ctx, q) {
+        Ok(d) => d,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
+    };
+    blocking_json(move || {
+        crate::asrun::read_day(&config.station.state_dir, date, config.schedule.timezone)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+async fn get_report(
+    State(ctx): State<Arc<Ctx>>,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let bad = |why: &str| error(StatusCode::BAD_REQUEST, "malformed", why);
+    let Query(q) = match q {
+        Ok(q) => q,
+        Err(e) => {
+            return bad(&format!(
+                "{}; use ?from=YYYY-MM-DD&to=YYYY-MM-DD",
+                e.body_text()
+            ));
+        }
+    };
+    let day = |d: &str| {
+        NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| format!("{d:?} is not YYYY-MM-DD"))
+    };
+    let (from, to) = match (day(&q.from), day(&q.to)) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => return bad(&e),
+    };
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return bad(&format!("format {other:?}: use json or csv")),
+    };
+    let config = ctx.shared.config();
+    let built = tokio::task::spawn_blocking(move || {
+        let catalog = crate::catalog::Catalog::load(&config);
+        crate::report::build(
+            &config.station.station_id,
+            &config.station.state_dir,
+            config.schedule.timezone,
+            &catalog,
+            from,
+            to,
+        )
+    })
+    .await;
+    match built {
+        Ok(Ok(report)) if csv => (
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            crate::report::csv(&report, true),
+        )
+            .into_response(),
+        Ok(Ok(report)) => axum::Json(report).into_response(),
+        Ok(Err(why)) => bad(&why),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
+    }
+}
+
+/// Runs file-reading work off the async workers and answers with its result as JSON.
+async fn blocking_json<T: serde::Serialize + Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            &e.to_string(),
+        ),
+    }
+}
+
+async fn get_metrics(State(ctx): State<Arc<Ctx>>) -> Response {
+    let status = ctx.shared.status();
+    crate::metrics::door(&ctx.door.counts);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(status.as_ref()),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_this_machine_is_a_host() {
+        use super::is_local_host as local;
+        for ok in [
+            "127.0.0.1:8470",
+            "localhost:8470",
+            "[::1]:8470",
+            "localhost",
+            "127.0.0.1",
+        ] {
+            assert!(local(ok, 8470), "{ok}");
+        }
+        for bad in [
+            "evil.example:8470",
+            "127.0.0.1:9999",
+            "10.0.0.1:8470",
+            "",
+            "[::1]:1",
+        ] {
+            assert!(!local(bad, 8470), "{bad}");
+        }
+    }
+}

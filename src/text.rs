@@ -1,0 +1,39 @@
+//! Text from outside, made safe to repeat: in an answer, a log line, an as-run record.
+
+/// At most `max` characters of `text`, control characters shown as `?`, and an
+/// ellipsis when it was cut: a client cannot make the station echo megabytes.
+pub fn shorten(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if text.chars().nth(max).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` cut to at most `max_bytes` bytes on a character boundary (with an ellipsis).
+pub fn clip_bytes(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let mut end = max_bytes.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shortened_and_clipped() {
+        assert_eq!(super::shorten("abc\u{7}def", 4), "abc?…");
+        assert_eq!(super::shorten("abc", 4), "abc");
+        let clipped = super::clip_bytes(&"ạ".repeat(100), 50);
+        assert!(clipped.len() <= 50 && clipped.ends_with('…'), "{clipped}");
+        assert_eq!(super::clip_bytes("short", 50), "short");
+    }
+}
