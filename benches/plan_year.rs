@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use chrono::TimeDelta;
 use common::*;
-use loaxa::catalog::Priority;
-use loaxa::planner::{History, Kind, PlanInput, plan_day};
+use loaxa::core::catalog::Priority;
+use loaxa::core::planner::{History, Kind, PlanInput, plan_day};
 
 fn main() {
     let mut sang = session("Sáng", "daily", "05:30", "06:30");

@@ -38,12 +38,12 @@ fn now() -> DateTime<Utc> {
 
 /// A push manifest after its signature verified (SPEC §8, §11).
 pub fn push_manifest(data: &[u8]) {
-    let state = crate::push::PushState::default();
-    let clocks = crate::push::Clocks {
+    let state = crate::remote::push::PushState::default();
+    let clocks = crate::remote::push::Clocks {
         station: now(),
         real: Some(now() + chrono::TimeDelta::days(1800)),
     };
-    if let Ok(checked) = crate::push::check_signed(station(), clocks, data, &state) {
+    if let Ok(checked) = crate::remote::push::check_signed(station(), clocks, data, &state) {
         let _ = checked.audio_size();
     }
 }
@@ -51,9 +51,9 @@ pub fn push_manifest(data: &[u8]) {
 /// A feed manifest after its signature verified (SPEC §7, §11), and what the catalog makes
 /// of its campaigns.
 pub fn feed_manifest(data: &[u8]) {
-    if let Ok(v) = crate::feed::vet::vet(data, 50 * 1024 * 1024) {
+    if let Ok(v) = crate::remote::feed::vet::vet(data, 50 * 1024 * 1024) {
         for c in &v.manifest.campaigns {
-            let _ = crate::feed::vet::min_gap(c);
+            let _ = crate::remote::feed::vet::min_gap(c);
         }
     }
 }
@@ -108,5 +108,5 @@ pub fn schedule_toml(data: &[u8]) {
 /// A minisign signature file over a fixed message, against trusted keys.
 pub fn minisign(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let _ = crate::signing::verify(b"feed v1", &text, &station().feed.public_keys);
+    let _ = crate::remote::signing::verify(b"feed v1", &text, &station().feed.public_keys);
 }

@@ -1,36 +1,35 @@
 //! loaxa: the broadcast daemon of a Vietnamese commune loudspeaker radio.
+//!
+//! Layers, each using only those above it in this list (see docs/architecture.md and
+//! `scripts/check-layers`):
 
-pub mod amplifier;
-pub mod asrun;
-pub mod catalog;
-pub mod clock;
-pub mod command;
+/// Sound: decoding, resampling, loudness, the outputs, relays, speech, ingest.
+pub mod audio;
+/// The command line.
+pub mod cli;
+/// Reads station.toml and schedule.toml.
 pub mod config;
+/// Pure: catalog, schedule and plan types, the planner, the engine's decisions. No I/O,
+/// no clock reading, no threads.
+pub mod core;
+/// `loaxa run`: the runtime, its tasks and the engine's thread.
 pub mod daemon;
-pub mod decode;
-pub mod diag;
-pub mod emergency;
-pub mod feed;
-pub mod fsutil;
+/// Entry points for the fuzz harness.
 pub mod fuzzing;
+/// The HTTP API.
 pub mod http;
-pub mod limiter;
-pub mod media;
+/// Counters and gauges for `/metrics`.
 pub mod metrics;
-pub mod output;
-pub mod plan_view;
-pub mod planner;
+/// The playout engine (being split into `core::engine` and the daemon).
 pub mod playout;
-pub mod push;
-pub mod push_client;
-pub mod refusals;
-pub mod relay;
-pub mod report;
-pub mod signing;
-pub mod state_file;
-pub mod status;
-pub mod text;
-pub mod timefmt;
-pub mod trust;
-pub mod tts;
-pub mod units;
+/// The province's tools: keys, feed building, pushes.
+pub mod province;
+/// What comes from the province: the feed, pushes, signatures.
+pub mod remote;
+/// What the station makes of it all: its catalog, a day's plan, refusals.
+pub mod station;
+/// The only module that knows the state directory.
+pub mod store;
+/// Small system helpers with no knowledge of broadcasting: clocks, atomic files, child
+/// programs with a time limit.
+pub mod sys;

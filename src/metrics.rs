@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
-use crate::asrun::{Event, Record};
-use crate::status::Status;
+use crate::core::status::Status;
+use crate::store::asrun::{Event, Record};
 
 /// Upper bounds (ms) of the late_ms histogram: how late items start against their plan.
 const LATE_BUCKETS: [i64; 9] = [5, 10, 25, 50, 100, 250, 500, 1000, 5000];

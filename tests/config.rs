@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDate;
-use loaxa::catalog::Catalog;
 use loaxa::config::Config;
-use loaxa::diag::Diagnostic;
-use loaxa::planner::{History, PlanInput, plan_day};
+use loaxa::config::diag::Diagnostic;
+use loaxa::core::catalog::Catalog;
+use loaxa::core::planner::{History, PlanInput, plan_day};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -49,7 +49,7 @@ fn expect_at(errs: &[Diagnostic], file: &str, text: &str, marker: &str, nth: usi
         .nth(nth)
         .unwrap_or_else(|| panic!("marker {marker:?} not in text"))
         .0;
-    let (line, column) = loaxa::diag::line_column(text, offset);
+    let (line, column) = loaxa::config::diag::line_column(text, offset);
     let here: Vec<String> = errs
         .iter()
         .filter(|e| e.file.ends_with(file) && e.line == line && e.column == column)
@@ -619,7 +619,7 @@ fn check_command_exit_codes_and_output() {
     let bad = loaxa(&["check"], dir.path());
     assert_eq!(bad.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&bad.stderr);
-    let (line, col) = loaxa::diag::line_column(&schedule, schedule.find("\"3\"").unwrap());
+    let (line, col) = loaxa::config::diag::line_column(&schedule, schedule.find("\"3\"").unwrap());
     assert!(
         stderr.contains(&format!("schedule.toml:{line}:{col}: error:")),
         "{stderr}"

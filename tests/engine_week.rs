@@ -9,9 +9,9 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use live::*;
-use loaxa::clock::{Clock, ManualClock};
 use loaxa::config::Config;
 use loaxa::playout::{Command, Engine, Hooks};
+use loaxa::sys::clock::{Clock, ManualClock};
 use serde_json::Value;
 
 const SCHEDULE: &str = r#"

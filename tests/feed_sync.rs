@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use live::*;
-use loaxa::catalog::Catalog;
 use loaxa::config::Config;
-use loaxa::feed::sync::Syncer;
+use loaxa::core::catalog::Catalog;
+use loaxa::remote::feed::sync::Syncer;
 
 struct Province {
     dir: tempfile::TempDir,
@@ -146,7 +146,7 @@ fn station(url: &str, key: &str, max_bytes: u64) -> (tempfile::TempDir, Config) 
 }
 
 fn syncer(config: &Config) -> Syncer {
-    let trust = loaxa::trust::Trust::open(&config.station.state_dir, None).unwrap();
+    let trust = loaxa::store::trust::Trust::open(&config.station.state_dir, None).unwrap();
     Syncer::new(
         &config.station,
         PathBuf::from(env!("CARGO_BIN_EXE_loaxa")),
@@ -356,7 +356,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
             x["url"] = format!("audio/{file}").into();
             x["size"] = (bytes.len() as u64).into();
             x["sha256"] =
-                loaxa::signing::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)).into();
+                loaxa::remote::signing::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes)).into();
             x
         };
         let noise = listed("noise", "noise.mp3");

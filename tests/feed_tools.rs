@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use live::*;
-use loaxa::signing::{VerifyError, verify};
+use loaxa::remote::signing::{VerifyError, verify};
 
 fn public_key(pub_file: &Path) -> String {
     std::fs::read_to_string(pub_file)

@@ -6,7 +6,7 @@ mod live;
 use std::path::Path;
 
 use live::{ffmpeg_ms, run};
-use loaxa::media::{MediaCache, measure};
+use loaxa::audio::ingest::{MediaCache, measure};
 
 #[test]
 fn every_encoder_gives_the_duration_ffmpeg_decodes() {
@@ -73,7 +73,7 @@ fn every_encoder_gives_the_duration_ffmpeg_decodes() {
         "low.mp3",
     ] {
         let path = dir.path().join(name);
-        let ours = measure(&path, loaxa::media::DEFAULT_MAX_DURATION)
+        let ours = measure(&path, loaxa::audio::ingest::DEFAULT_MAX_DURATION)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .duration_ms;
         let theirs = ffmpeg_ms(&path);
@@ -134,7 +134,7 @@ fn a_lying_xing_header_does_not_fool_the_measurement() {
     std::fs::write(p("joined.mp3"), joined).unwrap();
     let info = measure(
         Path::new(&p("joined.mp3")),
-        loaxa::media::DEFAULT_MAX_DURATION,
+        loaxa::audio::ingest::DEFAULT_MAX_DURATION,
     )
     .unwrap();
     let ours = info.duration_ms;
@@ -143,9 +143,12 @@ fn a_lying_xing_header_does_not_fool_the_measurement() {
         "the lie is noticed, so playback will not trim either"
     );
     assert!(
-        measure(Path::new(&p("a.mp3")), loaxa::media::DEFAULT_MAX_DURATION)
-            .unwrap()
-            .gapless_trusted
+        measure(
+            Path::new(&p("a.mp3")),
+            loaxa::audio::ingest::DEFAULT_MAX_DURATION
+        )
+        .unwrap()
+        .gapless_trusted
     );
     // The Xing header: "Xing", 4 flag bytes, then the frame count (big-endian) when flag 1 is set.
     let bytes = std::fs::read(p("joined.mp3")).unwrap();
@@ -175,11 +178,11 @@ fn non_audio_is_refused_and_the_cache_remembers_measurements() {
         b"this is a text file pretending to be an mp3\n".repeat(200),
     )
     .unwrap();
-    assert!(measure(&junk, loaxa::media::DEFAULT_MAX_DURATION).is_err());
+    assert!(measure(&junk, loaxa::audio::ingest::DEFAULT_MAX_DURATION).is_err());
     assert!(
         measure(
             &dir.path().join("absent.mp3"),
-            loaxa::media::DEFAULT_MAX_DURATION
+            loaxa::audio::ingest::DEFAULT_MAX_DURATION
         )
         .is_err()
     );

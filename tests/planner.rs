@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, TimeDelta};
 use common::*;
-use loaxa::catalog::{Catalog, Priority};
 use loaxa::config::schedule::Schedule;
-use loaxa::planner::{History, Kind, Plan, PlanInput, Played, plan_day};
+use loaxa::core::catalog::{Catalog, Priority};
+use loaxa::core::planner::{History, Kind, Plan, PlanInput, Played, plan_day};
 
 fn plan(schedule: &Schedule, catalog: &Catalog, day: &str, history: &History) -> Plan {
     plan_day(&PlanInput {

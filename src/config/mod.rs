@@ -1,6 +1,7 @@
 //! Loading and validating the two config files. Every problem in either file is reported
 //! at once, each with file:line:column and a hint (see `diag`).
 
+pub mod diag;
 pub mod schedule;
 pub mod station;
 mod toml_reader;
@@ -10,8 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use toml::de::DeTable;
 
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::media::MediaCache;
+use crate::audio::ingest::MediaCache;
+use crate::config::diag::{Diagnostic, Diagnostics};
 pub use schedule::Schedule;
 pub use station::Station;
 use toml_reader::Fields;
@@ -48,7 +49,8 @@ impl Config {
         };
         let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {
             let speech = station.as_ref().map(|s| {
-                crate::tts::Speech::new(&s.tts, &s.state_dir).with_limits(s.audio.max_duration)
+                crate::audio::speech::Speech::new(&s.tts, &s.state_dir)
+                    .with_limits(s.audio.max_duration)
             });
             schedule::read(root, d, &dir, &mut media, speech, today)
         });
@@ -126,7 +128,7 @@ fn with_file<T>(
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
-            let (line, column) = crate::diag::line_column(&text, valid);
+            let (line, column) = crate::config::diag::line_column(&text, valid);
             errors.push(Diagnostic {
                 file: path.to_path_buf(),
                 line,

@@ -11,10 +11,10 @@ use toml::Spanned;
 
 use super::station::duration;
 use super::toml_reader::Fields;
-use crate::catalog::{Bulletin, Campaign, Priority, Source};
-use crate::diag::{Diagnostics, did_you_mean};
-use crate::media::MediaCache;
-use crate::units::{Days, parse_clock, parse_days};
+use crate::audio::ingest::MediaCache;
+use crate::config::diag::{Diagnostics, did_you_mean};
+use crate::core::catalog::{Bulletin, Campaign, Priority, Source};
+use crate::core::units::{Days, parse_clock, parse_days};
 
 pub const DEFAULT_TIMEZONE: Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
@@ -147,7 +147,7 @@ struct Reader<'m> {
     dir: PathBuf,
     media: &'m mut MediaCache,
     /// Speaks text bulletins; `None` when station.toml could not be read.
-    speech: Option<crate::tts::Speech>,
+    speech: Option<crate::audio::speech::Speech>,
 }
 
 impl Reader<'_> {
@@ -594,7 +594,7 @@ fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<SessionTime> {
                     start_text.span(),
                     format!(
                         "session starting {s} and lasting {} runs past midnight",
-                        crate::units::format_duration(length)
+                        crate::core::units::format_duration(length)
                     ),
                     "a session cannot cross midnight — split it in two",
                 );
@@ -650,7 +650,7 @@ fn check_fixed_items(s: &Session, spans: &[Range<usize>], d: &mut Diagnostics) {
                 format!(
                     "item at {} ({} long) does not fit in session {:?} ({}–{}{})",
                     at.format("%H:%M:%S"),
-                    crate::units::format_duration(item.content.duration()),
+                    crate::core::units::format_duration(item.content.duration()),
                     s.name,
                     start.format("%H:%M"),
                     end.format("%H:%M"),
@@ -697,7 +697,7 @@ pub fn read(
     d: &mut Diagnostics,
     dir: &Path,
     media: &mut MediaCache,
-    speech: Option<crate::tts::Speech>,
+    speech: Option<crate::audio::speech::Speech>,
     check_from: NaiveDate,
 ) -> Option<Schedule> {
     let errors_before = d.len();
@@ -814,7 +814,7 @@ fn duplicates(d: &mut Diagnostics, names: &[Spanned<String>], what: &str) {
     let mut first: HashMap<&str, usize> = HashMap::new();
     for (i, n) in names.iter().enumerate() {
         if let Some(&j) = first.get(n.get_ref().as_str()) {
-            let (line, _) = crate::diag::line_column(d.source(), names[j].span().start);
+            let (line, _) = crate::config::diag::line_column(d.source(), names[j].span().start);
             d.error_help(
                 n.span(),
                 format!("duplicate {what} {:?}", n.get_ref()),

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use chrono::TimeDelta;
 
 use super::toml_reader::Fields;
-use crate::diag::Diagnostics;
-use crate::units::parse_duration;
+use crate::config::diag::Diagnostics;
+use crate::core::units::parse_duration;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Station {
@@ -145,7 +145,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         volume: 1.0,
         loudness_target: None,
         trim_silence_below: Some(DEFAULT_TRIM_SILENCE_DB),
-        max_duration: crate::media::DEFAULT_MAX_DURATION,
+        max_duration: crate::audio::ingest::DEFAULT_MAX_DURATION,
     };
     if let Some(mut t) = root.table(d, "audio") {
         if let Some(out) = t.string(d, "output") {
@@ -338,7 +338,9 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         t.finish(d);
     }
 
-    let mut tts: Vec<String> = crate::tts::DEFAULT_COMMAND.map(String::from).to_vec();
+    let mut tts: Vec<String> = crate::audio::speech::DEFAULT_COMMAND
+        .map(String::from)
+        .to_vec();
     if let Some(mut t) = root.table(d, "tts") {
         if let Some(parts) = t.string_array(d, "command") {
             let span = t.value("command").map(|v| v.span()).unwrap_or(t.span());

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use crate::diag::{Diagnostics, did_you_mean};
+use crate::config::diag::{Diagnostics, did_you_mean};
 
 /// One TOML table being read. Keys asked for are remembered; `finish` reports the rest.
 pub struct Fields<'a, 'i> {

@@ -36,12 +36,12 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::clock::Clock;
 use crate::config::Config;
+use crate::core::status::Status;
 use crate::playout::Command;
-use crate::refusals::Refusals;
-use crate::status::Status;
-use crate::trust::Trust;
+use crate::station::refusals::Refusals;
+use crate::store::trust::Trust;
+use crate::sys::clock::Clock;
 
 /// What the engine shares with the API: its config (reloads included) and latest status.
 pub struct Shared {
@@ -270,7 +270,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn error(status: StatusCode, label: &str, message: &str) -> Response {
-    let message = crate::text::clip_bytes(message, 1024);
+    let message = crate::core::text::clip_bytes(message, 1024);
     (
         status,
         axum::Json(json!({ "error": label, "status": status.as_u16(), "message": message })),
@@ -322,7 +322,7 @@ async fn get_plan(
         Ok(d) => d,
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
-    blocking_json(move || crate::plan_view::load(&config, date, None)).await
+    blocking_json(move || crate::station::plan::load(&config, date, None)).await
 }
 
 async fn get_asrun(
@@ -334,7 +334,7 @@ async fn get_asrun(
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
     blocking_json(move || {
-        crate::asrun::read_day(&config.station.state_dir, date, config.schedule.timezone)
+        crate::store::asrun::read_day(&config.station.state_dir, date, config.schedule.timezone)
     })
     .await
 }
@@ -376,8 +376,8 @@ async fn get_report(
     };
     let config = ctx.shared.config();
     let built = tokio::task::spawn_blocking(move || {
-        let catalog = crate::catalog::Catalog::load(&config);
-        crate::report::build(
+        let catalog = crate::core::catalog::Catalog::load(&config);
+        crate::core::report::build(
             &config.station.station_id,
             &config.station.state_dir,
             config.schedule.timezone,
@@ -390,7 +390,7 @@ async fn get_report(
     match built {
         Ok(Ok(report)) if csv => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            crate::report::csv(&report, true),
+            crate::core::report::csv(&report, true),
         )
             .into_response(),
         Ok(Ok(report)) => axum::Json(report).into_response(),

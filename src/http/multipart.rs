@@ -11,7 +11,7 @@
 
 use memchr::memmem;
 
-use crate::text::shorten;
+use crate::core::text::shorten;
 
 /// The bounds of one body.
 #[derive(Debug, Clone, Copy)]

@@ -18,11 +18,11 @@ use sha2::{Digest, Sha256};
 
 use super::multipart::{self, MultipartError, Parts};
 use super::{Ctx, error};
-use crate::catalog::Priority;
 use crate::config::Config;
+use crate::core::catalog::Priority;
+use crate::core::text::shorten;
 use crate::playout::Command;
-use crate::push::{self, Accepted, Checked, PushError, UploadedAudio};
-use crate::text::shorten;
+use crate::remote::push::{self, Accepted, Checked, PushError, UploadedAudio};
 
 /// A body that sends nothing for this long is cut.
 const STALL: Duration = Duration::from_secs(10);
@@ -345,7 +345,7 @@ async fn receive(
             Some(UploadedAudio {
                 file: a.file,
                 size: a.size,
-                sha256: crate::signing::hex(&a.hasher.finalize()),
+                sha256: crate::remote::signing::hex(&a.hasher.finalize()),
             })
         }
         None => None,
@@ -412,7 +412,7 @@ async fn answer_accepted(ctx: &Ctx, config: &Config, accepted: Accepted) -> Resp
                     .await
                     .ok()
                     .flatten()
-                    .map(|t| json!(crate::timefmt::format(&t)))
+                    .map(|t| json!(crate::core::timefmt::format(&t)))
             };
             let note = match (&plays_at, p.priority) {
                 (Some(_), Priority::Emergency) if p.is_emergency() => {
@@ -447,7 +447,7 @@ fn first_play(
     id: &str,
     now: chrono::DateTime<chrono_tz::Tz>,
 ) -> Option<chrono::DateTime<chrono_tz::Tz>> {
-    let plan = crate::plan_view::load(config, now.date_naive(), Some(now));
+    let plan = crate::station::plan::load(config, now.date_naive(), Some(now));
     plan.sessions
         .iter()
         .flat_map(|s| &s.items)

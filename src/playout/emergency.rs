@@ -1,19 +1,19 @@
 //! Emergencies on air (SPEC §3): what is playing gives way with a short fade, the
 //! amplifier comes on (its warmup only if it was off), start chime, the bulletin `repeat`
 //! times, end chime; then the schedule resumes from a fresh plan in which the item that
-//! was cut starts again. Which emergencies are due is `crate::emergency`'s business.
+//! was cut starts again. Which emergencies are due is `crate::core::emergency`'s business.
 
 use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use super::{Engine, REPEAT_GAP};
-use crate::emergency::Emergency;
-use crate::planner::{Kind, PlanItem};
+use crate::core::emergency::Emergency;
+use crate::core::planner::{Kind, PlanItem};
 
 impl Engine {
     /// Adds emergencies that became due (a push, the feed, a restart) to the queue.
     pub(super) fn queue_emergencies(&mut self) {
-        let due = crate::emergency::due(
+        let due = crate::core::emergency::due(
             &self.config.station.state_dir,
             &self.catalog,
             self.now(),
@@ -128,7 +128,7 @@ impl Engine {
                 id: id.clone(),
                 title: e.bulletin.title.clone(),
                 campaign: None,
-                priority: crate::catalog::Priority::Emergency,
+                priority: crate::core::catalog::Priority::Emergency,
                 source: e.bulletin.source,
                 path: e.bulletin.path.to_string_lossy().into_owned(),
                 fixed: false,
@@ -144,7 +144,7 @@ impl Engine {
             let now = self.audible_now();
             self.play_chime(chime, "emergency-end-chime", "Emergency end chime", now);
         }
-        crate::push::mark_emergency_done(&self.config.station.state_dir, &id);
+        crate::remote::push::mark_emergency_done(&self.config.station.state_dir, &id);
         tracing::info!("emergency {id} done");
     }
 
@@ -161,8 +161,8 @@ impl Engine {
             id: id.to_string(),
             title: title.to_string(),
             campaign: None,
-            priority: crate::catalog::Priority::Emergency,
-            source: crate::catalog::Source::Local,
+            priority: crate::core::catalog::Priority::Emergency,
+            source: crate::core::catalog::Source::Local,
             path: path.to_string_lossy().into_owned(),
             fixed: false,
         };

@@ -17,18 +17,18 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use crate::amplifier::Amplifier;
-use crate::asrun::{self, AsRunLog, Event, Record};
-use crate::catalog::Catalog;
-use crate::clock::{Clock, std_duration};
+use crate::audio::decode::{AudioStream, CHANNELS};
+use crate::audio::ingest::MediaCache;
+use crate::audio::output::{self, Sink};
 use crate::config::Config;
 use crate::config::schedule::local;
-use crate::decode::{AudioStream, CHANNELS};
-use crate::emergency::Emergency;
-use crate::media::MediaCache;
-use crate::output::{self, Sink};
-use crate::planner::{Kind, Plan, PlanInput, PlanItem, plan_day};
-use crate::status::{self, Status};
+use crate::core::catalog::Catalog;
+use crate::core::emergency::Emergency;
+use crate::core::planner::{Kind, Plan, PlanInput, PlanItem, plan_day};
+use crate::core::status::{self, Status};
+use crate::daemon::amplifier::Amplifier;
+use crate::store::asrun::{self, AsRunLog, Event, Record};
+use crate::sys::clock::{Clock, std_duration};
 
 /// A due item is still played if we get to it this late (a stall, a slow device).
 const GRACE: TimeDelta = TimeDelta::minutes(5);
@@ -57,7 +57,7 @@ pub enum Command {
     CatalogChanged,
     /// A push was accepted: like `CatalogChanged`, and a priority bulletin does not wait
     /// for filler music to end.
-    Pushed(crate::catalog::Priority),
+    Pushed(crate::core::catalog::Priority),
     /// A bulletin (pushed or from the feed) was withdrawn: stop it if it plays, drop it
     /// from every plan and from the emergency queue.
     Cancel(String),
@@ -133,7 +133,7 @@ pub struct Engine {
     /// if the session is still open.
     resume_item: Option<(PlanItem, OnAir)>,
     shared: Option<Arc<crate::http::Shared>>,
-    trust: Arc<crate::trust::Trust>,
+    trust: Arc<crate::store::trust::Trust>,
 }
 
 impl Engine {
@@ -144,7 +144,7 @@ impl Engine {
         hooks: Hooks,
     ) -> Self {
         let tz = config.schedule.timezone;
-        let trust = Arc::new(crate::trust::Trust::empty(&config.station.state_dir));
+        let trust = Arc::new(crate::store::trust::Trust::empty(&config.station.state_dir));
         let asrun = Arc::new(AsRunLog::new(&config.station.state_dir).with_trust(trust.clone()));
         let amp = Amplifier::start(
             config.station.amplifier.clone(),
@@ -194,7 +194,7 @@ impl Engine {
     }
 
     /// The daemon's trust marks (see `trust`), told of every as-run record.
-    pub fn with_trust(mut self, trust: Arc<crate::trust::Trust>) -> Self {
+    pub fn with_trust(mut self, trust: Arc<crate::store::trust::Trust>) -> Self {
         self.asrun =
             Arc::new(AsRunLog::new(&self.config.station.state_dir).with_trust(trust.clone()));
         self.amp = Amplifier::start(
@@ -302,7 +302,7 @@ impl Engine {
             .take()
             .filter(|(_, session)| now < session.end && session.start.date_naive() == date);
         if let Some((item, _)) = &resume {
-            history.today.push(crate::planner::Played {
+            history.today.push(crate::core::planner::Played {
                 id: item.id.clone(),
                 kind: item.kind,
                 campaign: item.campaign.clone(),
@@ -349,7 +349,7 @@ impl Engine {
         if let Some(behind) = self.trust.clock_behind(self.clock.now()) {
             tracing::error!(
                 "THE CLOCK IS WRONG: {} behind the newest trusted time; expiry of pushes is judged by the trusted time",
-                crate::units::format_duration(behind)
+                crate::core::units::format_duration(behind)
             );
         }
         let items: usize = plan.sessions.iter().map(|s| s.items.len()).sum();
@@ -619,8 +619,8 @@ impl Engine {
             Command::CatalogChanged => {
                 tracing::info!("catalog changed: re-planning");
                 self.catalog = Catalog::load(&self.config);
-                let revoked =
-                    crate::feed::sync::revoked(&self.config.station.state_dir).unwrap_or_default();
+                let revoked = crate::remote::feed::sync::revoked(&self.config.station.state_dir)
+                    .unwrap_or_default();
                 if let Some(id) = self.playing_bulletin()
                     && revoked.contains(&id)
                 {
@@ -632,7 +632,7 @@ impl Engine {
             }
             Command::Pushed(priority) => {
                 self.handle(Command::CatalogChanged);
-                if priority >= crate::catalog::Priority::Priority
+                if priority >= crate::core::catalog::Priority::Priority
                     && self
                         .now_playing
                         .as_ref()
@@ -647,7 +647,7 @@ impl Engine {
                 self.emergencies.retain(|e| e.bulletin.id != id);
                 if self.emergency_on_air.as_ref() == Some(&id) {
                     self.emergency_cancelled = true;
-                    crate::push::mark_emergency_done(&self.config.station.state_dir, &id);
+                    crate::remote::push::mark_emergency_done(&self.config.station.state_dir, &id);
                 }
                 if self.playing_bulletin().as_ref() == Some(&id) {
                     self.stop_current = Some("cancelled by the province".into());
@@ -721,7 +721,7 @@ impl Engine {
             let span = info.span(audio.trim_silence_below);
             stream.trim(span.skip, span.len);
             if let Some(target) = audio.loudness_target {
-                stream.gain(info.gain_to(target), crate::media::PEAK_CEILING_DB);
+                stream.gain(info.gain_to(target), crate::audio::ingest::PEAK_CEILING_DB);
             }
         }
         Ok(stream)
@@ -729,7 +729,7 @@ impl Engine {
 
     fn play_relay(&mut self, item: &PlanItem) -> Outcome {
         let started = self.audible_now();
-        let opened = crate::relay::open(&item.path, self.rate());
+        let opened = crate::audio::relay::open(&item.path, self.rate());
         let outcome = match opened {
             Ok(mut stream) => self.stream_out(item, &mut stream, Some(item.end)),
             Err(why) => {
@@ -951,11 +951,11 @@ impl Engine {
         self.chain = Some((item.end, heard_end));
         self.asrun
             .log(&Record::new(heard_end, Event::End).item(item));
-        if item.source == crate::catalog::Source::Push
+        if item.source == crate::core::catalog::Source::Push
             && item.kind == Kind::Bulletin
             && !self.in_emergency
         {
-            crate::push::mark_aired(&self.config.station.state_dir, &item.id);
+            crate::remote::push::mark_aired(&self.config.station.state_dir, &item.id);
         }
         if item.kind == Kind::Bulletin
             && let Some(c) = &item.campaign
@@ -1007,7 +1007,7 @@ impl Engine {
                 .bulletins
                 .iter()
                 .chain(&self.catalog.emergencies)
-                .filter(|b| b.source == crate::catalog::Source::Feed)
+                .filter(|b| b.source == crate::core::catalog::Source::Feed)
                 .count(),
             last_success,
             last_error,
@@ -1021,7 +1021,7 @@ impl Engine {
         if let Some(behind) = self.trust.clock_behind(self.clock.now()) {
             out.push(format!(
                 "the clock is {} behind the newest trusted time ({}): expiry is judged by the trusted time until the clock is right",
-                crate::units::format_duration(behind),
+                crate::core::units::format_duration(behind),
                 self.trust.marks().trusted_time.map_or(String::new(), |t| t.to_rfc3339())
             ));
         }
@@ -1053,7 +1053,7 @@ impl Engine {
         let quotas = plan
             .quotas
             .iter()
-            .map(|q| crate::planner::Quota {
+            .map(|q| crate::core::planner::Quota {
                 done: self.done_today.get(&q.campaign).copied().unwrap_or(0),
                 planned: ahead(&q.campaign),
                 ..q.clone()

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
-use loaxa::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
 use loaxa::config::schedule::{
     Fill, ItemContent, MediaFile, Schedule, Session, SessionItem, SessionTime, local,
 };
-use loaxa::planner::{Kind, Plan, PlanItem};
-use loaxa::units::parse_days;
+use loaxa::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
+use loaxa::core::planner::{Kind, Plan, PlanItem};
+use loaxa::core::units::parse_days;
 
 pub const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;
 

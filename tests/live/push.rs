@@ -108,7 +108,7 @@ pub fn bulletin_at(
     let mut b = json!({
         "title": format!("Bản tin {id}"),
         "priority": priority,
-        "sha256": loaxa::signing::hex(&Sha256::digest(&bytes)),
+        "sha256": loaxa::remote::signing::hex(&Sha256::digest(&bytes)),
         "size": bytes.len(),
         "campaign": null,
         "valid_from": null,

@@ -1,0 +1,107 @@
+//! Text bulletins: a bulletin may carry `text` instead of audio (schedule.toml, the feed,
+//! a push). The station speaks it with its text-to-speech command (`[tts] command`,
+//! default `espeak-ng -v vi`), once, at ingest: the WAV is kept under `<state>/tts/`,
+//! named by a hash of the command and the text, and then plays like any audio file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+/// Without `[tts] command`: Vietnamese espeak-ng, text on stdin, WAV to `{out}`.
+pub const DEFAULT_COMMAND: [&str; 6] = ["espeak-ng", "-v", "vi", "-w", "{out}", "--stdin"];
+/// Longer texts are refused: a bulletin is minutes, not a book.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// A speech engine that takes longer than this is stuck.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The station's speech engine and where its recordings are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speech {
+    /// Program and arguments: `{out}` is the WAV to write; `{text}`, if present, is the
+    /// text, else the text goes to standard input.
+    pub command: Vec<String>,
+    pub dir: PathBuf,
+    /// The longest recording accepted (the station's `max_duration`).
+    pub max_duration: chrono::TimeDelta,
+}
+
+impl Speech {
+    pub fn new(command: &[String], state_dir: &Path) -> Speech {
+        Speech {
+            command: command.to_vec(),
+            dir: state_dir.join("tts"),
+            max_duration: crate::audio::ingest::DEFAULT_MAX_DURATION,
+        }
+    }
+
+    /// Recordings longer than `max_duration` are refused.
+    pub fn with_limits(mut self, max_duration: chrono::TimeDelta) -> Speech {
+        self.max_duration = max_duration;
+        self
+    }
+
+    /// Where `text` is (or will be) recorded.
+    pub fn path_for(&self, text: &str) -> PathBuf {
+        let mut h = Sha256::new();
+        for part in &self.command {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        h.update([0]);
+        h.update(text.as_bytes());
+        let name = crate::remote::signing::hex(&h.finalize()[..16]);
+        self.dir.join(format!("{name}.wav"))
+    }
+
+    /// The recording of `text`, made now if it does not exist yet.
+    pub fn render(&self, text: &str) -> Result<PathBuf, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("the text is empty".into());
+        }
+        if text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!("the text is over {MAX_TEXT_CHARS} characters"));
+        }
+        let out = self.path_for(text);
+        if out.metadata().is_ok_and(|m| m.len() > 44) {
+            return Ok(out);
+        }
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        let tmp = out.with_extension("part.wav");
+        let result = self.run(text, &tmp).and_then(|()| {
+            let info = crate::audio::ingest::measure(&tmp, self.max_duration)
+                .map_err(|e| e.to_string())?;
+            if info.duration_ms < 100 {
+                return Err("the speech engine made no audio".into());
+            }
+            // Measured once, kept beside it: the playout reads its loudness and silence there.
+            let json = serde_json::to_vec(&info).map_err(|e| e.to_string())?;
+            crate::sys::fs::write_atomic(&crate::audio::ingest::sidecar(&out), &json)
+                .and_then(|()| std::fs::rename(&tmp, &out))
+                .map_err(|e| format!("cannot keep the recording: {e}"))
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map(|()| out)
+    }
+
+    fn run(&self, text: &str, out: &Path) -> Result<(), String> {
+        if self.command.is_empty() {
+            return Err("[tts] command is empty".into());
+        }
+        let on_stdin = !self.command.iter().any(|a| a.contains("{text}"));
+        let argv: Vec<String> = self
+            .command
+            .iter()
+            .map(|a| {
+                a.replace("{out}", &out.to_string_lossy())
+                    .replace("{text}", text)
+            })
+            .collect();
+        crate::sys::command::run(&argv, on_stdin.then_some(text.as_bytes()), TIMEOUT)
+            .map_err(|e| format!("the speech engine failed: {e}"))
+    }
+}

@@ -1,0 +1,777 @@
+//! The day planner: a pure function from (schedule, catalog, date, what already played)
+//! to the day's plan. No I/O and no clock of its own: the caller passes "now" if it wants
+//! the rest of a day planned, so a test can plan a whole year in a blink.
+//!
+//! Rules, strongest first (SPEC §3):
+//! 1. fixed items at their times; a session never runs past its end;
+//! 2. emergency, then priority, then normal;
+//! 3. campaign quotas met where the day has room, spread over the allowed sessions,
+//!    never two plays of one campaign closer than `min_gap`;
+//! 4. leftover time gets filler, or the session ends early without `[fill]`.
+//!
+//! What cannot fit is dropped, lowest priority first, and `warnings` says so.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, TimeDelta};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::config::schedule::{ItemContent, MediaFile, Schedule, Session, local};
+use crate::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
+use crate::core::units::format_duration;
+
+/// Gaps shorter than this are left silent rather than filled with a sliver of music.
+const MIN_FILL: TimeDelta = TimeDelta::seconds(1);
+
+/// Everything the plan of one day depends on.
+pub struct PlanInput<'a> {
+    pub station_id: &'a str,
+    pub schedule: &'a Schedule,
+    pub catalog: &'a Catalog,
+    pub date: NaiveDate,
+    pub history: &'a History,
+    /// Plan nothing before this instant (the daemon passes "now"); `None` plans the whole day.
+    pub not_before: Option<DateTime<Tz>>,
+}
+
+/// What already played: today's plays, and earlier play counts for bulletin rotation.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub today: Vec<Played>,
+    /// Plays per bulletin id before this day (rotation takes the least played).
+    pub earlier_counts: HashMap<String, u32>,
+}
+
+/// One item that played to its end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Played {
+    pub id: String,
+    pub kind: Kind,
+    pub campaign: Option<String>,
+    pub start: DateTime<Tz>,
+    pub end: DateTime<Tz>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Opening,
+    Bulletin,
+    File,
+    Relay,
+    Fill,
+    Closing,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Opening => "opening",
+            Kind::Bulletin => "bulletin",
+            Kind::File => "file",
+            Kind::Relay => "relay",
+            Kind::Fill => "fill",
+            Kind::Closing => "closing",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub date: NaiveDate,
+    pub station_id: String,
+    pub sessions: Vec<PlannedSession>,
+    pub quotas: Vec<Quota>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedSession {
+    pub name: String,
+    #[serde(with = "crate::core::timefmt")]
+    pub start: DateTime<Tz>,
+    #[serde(with = "crate::core::timefmt")]
+    pub end: DateTime<Tz>,
+    pub items: Vec<PlanItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanItem {
+    #[serde(with = "crate::core::timefmt")]
+    pub start: DateTime<Tz>,
+    /// May be earlier than start + the file's length: the item is cut (fill before a fixed item).
+    #[serde(with = "crate::core::timefmt")]
+    pub end: DateTime<Tz>,
+    pub kind: Kind,
+    pub id: String,
+    pub title: String,
+    pub campaign: Option<String>,
+    pub priority: Priority,
+    pub source: Source,
+    /// The audio file, or the stream URL of a relay.
+    pub path: String,
+    /// Set at a clock time (`at = …`): nothing before it may run into it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
+}
+
+impl PlanItem {
+    /// An item that plays a file named in schedule.toml (opening, closing, fill, flexible
+    /// or fixed file); titled by `title`, else the file's name without extension.
+    pub fn from_media(
+        kind: Kind,
+        f: &MediaFile,
+        title: Option<&str>,
+        start: DateTime<Tz>,
+        end: DateTime<Tz>,
+    ) -> PlanItem {
+        let stem = std::path::Path::new(&f.name)
+            .file_stem()
+            .map_or(f.name.clone(), |s| s.to_string_lossy().into_owned());
+        PlanItem {
+            start,
+            end,
+            kind,
+            id: f.name.clone(),
+            title: title.map_or(stem, str::to_string),
+            campaign: None,
+            priority: Priority::Normal,
+            source: Source::Local,
+            path: f.path.to_string_lossy().into_owned(),
+            fixed: false,
+        }
+    }
+
+    pub fn duration(&self) -> TimeDelta {
+        self.end - self.start
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    pub campaign: String,
+    pub required: u32,
+    pub planned: u32,
+    pub done: u32,
+}
+
+/// Plans one day. Same input, same plan.
+pub fn plan_day(input: &PlanInput) -> Plan {
+    let mut day = DayPlanner::new(input);
+    let windows = day.windows();
+    let mut sessions = Vec::new();
+    for (i, w) in windows.iter().enumerate() {
+        let later: Vec<&Window> = windows[i..].iter().collect();
+        if let Some(s) = day.plan_session(w, &later) {
+            sessions.push(s);
+        }
+    }
+    day.finish(sessions)
+}
+
+/// One occurrence of a session on the day.
+struct Window<'a> {
+    session: &'a Session,
+    start: DateTime<Tz>,
+    end: DateTime<Tz>,
+}
+
+/// Per-campaign progress through the day.
+struct CampaignState<'a> {
+    campaign: &'a Campaign,
+    bulletins: Vec<&'a Bulletin>,
+    done: u32,
+    planned: u32,
+    last_start: Option<DateTime<Tz>>,
+}
+
+impl CampaignState<'_> {
+    fn remaining(&self) -> u32 {
+        self.campaign
+            .plays_per_day
+            .saturating_sub(self.done + self.planned)
+    }
+
+    fn earliest(&self) -> Option<DateTime<Tz>> {
+        self.last_start.map(|t| t + self.campaign.min_gap)
+    }
+}
+
+/// Something the session may play in its free time, in the order it is offered.
+#[derive(Clone, Copy)]
+enum Want<'a> {
+    /// One play of campaign number `.0`.
+    Campaign(usize),
+    /// A bulletin of no campaign: once a day while it is valid.
+    Standalone(&'a Bulletin),
+    /// The operator's flexible item (index within the session).
+    Operator(usize),
+}
+
+struct DayPlanner<'a> {
+    input: &'a PlanInput<'a>,
+    tz: Tz,
+    resume: Option<DateTime<Tz>>,
+    campaigns: Vec<CampaignState<'a>>,
+    standalone: Vec<&'a Bulletin>,
+    standalone_placed: Vec<bool>,
+    /// Plays per bulletin id: before today, today, and planned so far (for rotation).
+    counts: HashMap<&'a str, u32>,
+    fill_next: usize,
+    warnings: Vec<String>,
+}
+
+impl<'a> DayPlanner<'a> {
+    fn new(input: &'a PlanInput<'a>) -> Self {
+        let date = input.date;
+        let history = input.history;
+        let mut warnings = Vec::new();
+        let last_played_end = history.today.iter().map(|p| p.end).max();
+        let resume = match (input.not_before, last_played_end) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+
+        let mut campaigns = Vec::new();
+        for c in input.catalog.campaigns.iter().filter(|c| c.runs_on(date)) {
+            let bulletins: Vec<&Bulletin> = input
+                .catalog
+                .bulletins
+                .iter()
+                .filter(|b| b.campaign.as_deref() == Some(&c.id) && b.valid_on(date))
+                .collect();
+            if bulletins.is_empty() {
+                warnings.push(format!(
+                    "campaign {}: no valid bulletin on {date}; its {} plays cannot be planned",
+                    c.id, c.plays_per_day
+                ));
+            }
+            let plays: Vec<&Played> = history
+                .today
+                .iter()
+                .filter(|p| p.campaign.as_deref() == Some(&c.id))
+                .collect();
+            campaigns.push(CampaignState {
+                campaign: c,
+                bulletins,
+                done: plays.len() as u32,
+                planned: 0,
+                last_start: plays.iter().map(|p| p.start).max(),
+            });
+        }
+
+        let mut standalone = Vec::new();
+        for b in input.catalog.bulletins.iter().filter(|b| b.valid_on(date)) {
+            match &b.campaign {
+                None => {
+                    if !history
+                        .today
+                        .iter()
+                        .any(|p| p.id == b.id && p.kind == Kind::Bulletin)
+                    {
+                        standalone.push(b);
+                    }
+                }
+                Some(c) if input.catalog.campaign(c).is_none() => warnings.push(format!(
+                    "bulletin {}: its campaign {c} is unknown; it is not planned",
+                    b.id
+                )),
+                Some(_) => {}
+            }
+        }
+        standalone.sort_by_key(|b| (std::cmp::Reverse(b.priority), b.added));
+
+        let mut counts: HashMap<&str, u32> = HashMap::new();
+        for (id, n) in &history.earlier_counts {
+            *counts.entry(id.as_str()).or_default() += n;
+        }
+        for p in &history.today {
+            *counts.entry(p.id.as_str()).or_default() += 1;
+        }
+
+        DayPlanner {
+            tz: input.schedule.timezone,
+            input,
+            resume,
+            standalone_placed: vec![false; standalone.len()],
+            campaigns,
+            standalone,
+            counts,
+            fill_next: 0,
+            warnings,
+        }
+    }
+
+    /// The day's session windows in time order, overlapping ones dropped with a warning.
+    fn windows(&mut self) -> Vec<Window<'a>> {
+        let mut all: Vec<Window> = Vec::new();
+        for s in &self.input.schedule.sessions {
+            for (start, end) in s.windows_on(self.input.date, self.tz) {
+                all.push(Window {
+                    session: s,
+                    start,
+                    end,
+                });
+            }
+        }
+        all.sort_by_key(|w| w.start);
+        let mut kept: Vec<Window> = Vec::new();
+        for w in all {
+            if let Some(prev) = kept.last()
+                && w.start < prev.end
+            {
+                self.warnings.push(format!(
+                    "session {} at {} overlaps session {}; it is skipped",
+                    w.session.name,
+                    w.start.format("%H:%M"),
+                    prev.session.name
+                ));
+                continue;
+            }
+            kept.push(w);
+        }
+        kept
+    }
+
+    fn plan_session(&mut self, w: &Window<'a>, later: &[&Window<'a>]) -> Option<PlannedSession> {
+        if self.resume.is_some_and(|r| r >= w.end) {
+            return None;
+        }
+        let s = w.session;
+        let resumed = self.resume.filter(|r| *r > w.start);
+        let mut cursor = resumed.unwrap_or(w.start);
+        let mut items: Vec<PlanItem> = Vec::new();
+
+        let closing_len = s.closing.as_ref().map_or(TimeDelta::zero(), |f| f.duration);
+        let content_end = w.end - closing_len;
+        if resumed.is_none()
+            && let Some(opening) = &s.opening
+        {
+            if w.start + opening.duration <= content_end {
+                items.push(PlanItem::from_media(
+                    Kind::Opening,
+                    opening,
+                    None,
+                    w.start,
+                    w.start + opening.duration,
+                ));
+                cursor = w.start + opening.duration;
+            } else {
+                self.warn_session(w, "the opening does not fit; it is skipped");
+            }
+        }
+
+        let fixed = self.fixed_items(w, cursor, content_end);
+        let wants = self.wants(w, later);
+        let mut placed_operator = vec![false; s.items.len()];
+        let mut pos = cursor;
+        let mut fixed_iter = fixed.iter().peekable();
+        let mut flexible: Vec<PlanItem> = Vec::new();
+        while pos < content_end {
+            // Step over a fixed item that starts here.
+            if let Some(f) = fixed_iter.peek()
+                && f.start <= pos
+            {
+                pos = pos.max(f.end);
+                fixed_iter.next();
+                continue;
+            }
+            let segment_end = fixed_iter.peek().map_or(content_end, |f| f.start);
+            if let Some(item) = self.place_first(&wants, pos, segment_end, &mut placed_operator, w)
+            {
+                pos = item.end;
+                flexible.push(item);
+                continue;
+            }
+            // Nothing fits now: wait for a campaign's min_gap to pass, or jump the segment.
+            pos = self
+                .next_ready(&wants, pos, segment_end)
+                .unwrap_or(segment_end);
+        }
+        for (i, item) in s.items.iter().enumerate() {
+            if item.at.is_none() && !placed_operator[i] && !self.operator_already_played(w, i) {
+                self.warn_session(
+                    w,
+                    &format!("no room for {}; it is dropped", describe(&item.content)),
+                );
+            }
+        }
+
+        items.extend(fixed);
+        items.extend(flexible);
+        items.sort_by_key(|i| i.start);
+
+        let content_stop = items.last().map_or(cursor, |i| i.end).max(cursor);
+        let closing_at = if self.input.schedule.fill.is_some() {
+            content_end
+        } else {
+            content_stop.min(content_end)
+        };
+        self.fill_gaps(w, &mut items, cursor, closing_at);
+        if let Some(closing) = &s.closing
+            && closing_at >= cursor
+        {
+            items.push(PlanItem::from_media(
+                Kind::Closing,
+                closing,
+                None,
+                closing_at,
+                closing_at + closing.duration,
+            ));
+        }
+        Some(PlannedSession {
+            name: s.name.clone(),
+            start: w.start,
+            end: w.end,
+            items,
+        })
+    }
+
+    /// The session's fixed items still ahead, each kept inside [from, until).
+    fn fixed_items(
+        &mut self,
+        w: &Window<'a>,
+        from: DateTime<Tz>,
+        until: DateTime<Tz>,
+    ) -> Vec<PlanItem> {
+        let mut out: Vec<PlanItem> = Vec::new();
+        for item in &w.session.items {
+            let Some(at) = item.at else { continue };
+            let Some(start) = local(self.tz, self.input.date, at) else {
+                continue;
+            };
+            let mut end = start + item.content.duration();
+            let is_relay = matches!(item.content, ItemContent::Relay { .. });
+            if start < w.start || start >= until {
+                self.warn_session(
+                    w,
+                    &format!(
+                        "fixed item at {} is outside the session; it is dropped",
+                        at.format("%H:%M")
+                    ),
+                );
+                continue;
+            }
+            if end > until {
+                if !is_relay {
+                    self.warn_session(
+                        w,
+                        &format!(
+                            "fixed item at {} would run past the session end; it is dropped",
+                            at.format("%H:%M")
+                        ),
+                    );
+                    continue;
+                }
+                // Cut for the closing is normal; past the session's own end is worth a word.
+                if end > w.end {
+                    self.warn_session(
+                        w,
+                        &format!(
+                            "relay at {} is cut to end with the session",
+                            at.format("%H:%M")
+                        ),
+                    );
+                }
+                end = until;
+            }
+            // Past fixed items are not replayed; a live relay already running is rejoined.
+            let start = if start < from {
+                if !is_relay || end <= from {
+                    continue;
+                }
+                from
+            } else {
+                start
+            };
+            if out.last().is_some_and(|prev| start < prev.end) {
+                self.warn_session(
+                    w,
+                    &format!(
+                        "fixed item at {} collides with the one before; it is dropped",
+                        at.format("%H:%M")
+                    ),
+                );
+                continue;
+            }
+            let mut planned = match &item.content {
+                ItemContent::File(f) => {
+                    PlanItem::from_media(Kind::File, f, item.title.as_deref(), start, end)
+                }
+                ItemContent::Relay { url, .. } => PlanItem {
+                    start,
+                    end,
+                    kind: Kind::Relay,
+                    id: url.clone(),
+                    title: item.title.clone().unwrap_or_else(|| "Relay".into()),
+                    campaign: None,
+                    priority: Priority::Normal,
+                    source: Source::Local,
+                    path: url.clone(),
+                    fixed: true,
+                },
+            };
+            planned.end = end;
+            planned.fixed = true;
+            out.push(planned);
+        }
+        out.sort_by_key(|i| i.start);
+        out
+    }
+
+    /// What this session should try to play, best first.
+    fn wants(&self, w: &Window<'a>, later: &[&Window<'a>]) -> Vec<(Priority, Want<'a>)> {
+        let mut wants: Vec<(Priority, u8, Want)> = Vec::new();
+        for (ci, st) in self.campaigns.iter().enumerate() {
+            let c = st.campaign;
+            if !c.allows_session(&w.session.name) || st.bulletins.is_empty() {
+                continue;
+            }
+            // Spread what is left evenly over this and the later allowed sessions.
+            let sessions_left = later
+                .iter()
+                .filter(|l| c.allows_session(&l.session.name))
+                .count()
+                .max(1) as u32;
+            let here = st.remaining().div_ceil(sessions_left);
+            for _ in 0..here {
+                wants.push((c.priority, 0, Want::Campaign(ci)));
+            }
+        }
+        for (i, b) in self.standalone.iter().enumerate() {
+            if !self.standalone_placed[i] {
+                wants.push((b.priority, 0, Want::Standalone(b)));
+            }
+        }
+        for (i, item) in w.session.items.iter().enumerate() {
+            if item.at.is_none() && !self.operator_already_played(w, i) {
+                wants.push((Priority::Normal, 1, Want::Operator(i)));
+            }
+        }
+        // Stable: within a level, campaigns and bulletins in catalog order, then the operator's items.
+        wants.sort_by_key(|(p, class, _)| (std::cmp::Reverse(*p), *class));
+        wants.into_iter().map(|(p, _, want)| (p, want)).collect()
+    }
+
+    fn operator_already_played(&self, w: &Window, index: usize) -> bool {
+        let Some(ItemContent::File(f)) = w.session.items.get(index).map(|i| &i.content) else {
+            return false;
+        };
+        self.input.history.today.iter().any(|p| {
+            p.kind == Kind::File && p.id == f.name && w.start <= p.start && p.start < w.end
+        })
+    }
+
+    /// Places the first wanted thing that may start at `pos` and ends by `until`.
+    fn place_first(
+        &mut self,
+        wants: &[(Priority, Want<'a>)],
+        pos: DateTime<Tz>,
+        until: DateTime<Tz>,
+        placed_operator: &mut [bool],
+        w: &Window<'a>,
+    ) -> Option<PlanItem> {
+        for (_, want) in wants {
+            match *want {
+                Want::Campaign(ci) => {
+                    let st = &self.campaigns[ci];
+                    if st.remaining() == 0 || st.earliest().is_some_and(|t| t > pos) {
+                        continue;
+                    }
+                    let Some(b) = self
+                        .rotation(ci)
+                        .into_iter()
+                        .find(|b| pos + b.duration <= until)
+                    else {
+                        continue;
+                    };
+                    let st = &mut self.campaigns[ci];
+                    st.planned += 1;
+                    st.last_start = Some(pos);
+                    *self.counts.entry(b.id.as_str()).or_default() += 1;
+                    return Some(bulletin_item(b, st.campaign.priority, pos));
+                }
+                Want::Standalone(b) => {
+                    let i = self.standalone.iter().position(|s| s.id == b.id)?;
+                    if self.standalone_placed[i] || pos + b.duration > until {
+                        continue;
+                    }
+                    self.standalone_placed[i] = true;
+                    return Some(bulletin_item(b, b.priority, pos));
+                }
+                Want::Operator(i) => {
+                    let item = &w.session.items[i];
+                    let ItemContent::File(f) = &item.content else {
+                        continue;
+                    };
+                    if placed_operator[i] || pos + f.duration > until {
+                        continue;
+                    }
+                    placed_operator[i] = true;
+                    return Some(PlanItem::from_media(
+                        Kind::File,
+                        f,
+                        item.title.as_deref(),
+                        pos,
+                        pos + f.duration,
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// The campaign's bulletins in the order rotation would pick them: least played, then oldest.
+    fn rotation(&self, ci: usize) -> Vec<&'a Bulletin> {
+        let mut list = self.campaigns[ci].bulletins.clone();
+        list.sort_by_key(|b| {
+            (
+                self.counts.get(b.id.as_str()).copied().unwrap_or(0),
+                b.added,
+            )
+        });
+        list
+    }
+
+    /// The soonest instant after `pos` at which a campaign held back by min_gap may play and fit.
+    fn next_ready(
+        &self,
+        wants: &[(Priority, Want)],
+        pos: DateTime<Tz>,
+        until: DateTime<Tz>,
+    ) -> Option<DateTime<Tz>> {
+        wants
+            .iter()
+            .filter_map(|(_, want)| match want {
+                Want::Campaign(ci) => {
+                    let st = &self.campaigns[*ci];
+                    let t = st.earliest()?;
+                    let shortest = st.bulletins.iter().map(|b| b.duration).min()?;
+                    (st.remaining() > 0 && t > pos && t + shortest <= until).then_some(t)
+                }
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Fills every gap of a second or more between `from` and `until` with filler music.
+    fn fill_gaps(
+        &mut self,
+        w: &Window<'a>,
+        items: &mut Vec<PlanItem>,
+        from: DateTime<Tz>,
+        until: DateTime<Tz>,
+    ) {
+        let mut gaps = Vec::new();
+        let mut pos = from;
+        for item in items.iter() {
+            if item.start - pos >= MIN_FILL {
+                gaps.push((pos, item.start));
+            }
+            pos = pos.max(item.end);
+        }
+        if until - pos >= MIN_FILL {
+            gaps.push((pos, until));
+        }
+        let Some(fill) = &self.input.schedule.fill else {
+            for (a, b) in gaps
+                .iter()
+                .filter(|(a, b)| *b - *a >= TimeDelta::seconds(10) && *b < until)
+            {
+                self.warn_session(
+                    w,
+                    &format!(
+                        "{} of silence from {} (no [fill] configured)",
+                        format_duration(*b - *a),
+                        a.format("%H:%M:%S")
+                    ),
+                );
+            }
+            return;
+        };
+        let mut filler = Vec::new();
+        for (mut a, b) in gaps {
+            while b - a >= MIN_FILL {
+                let f = &fill.files[self.fill_next % fill.files.len()];
+                self.fill_next += 1;
+                let end = (a + f.duration).min(b);
+                filler.push(PlanItem::from_media(Kind::Fill, f, None, a, end));
+                a = end;
+            }
+        }
+        items.extend(filler);
+        items.sort_by_key(|i| i.start);
+    }
+
+    fn warn_session(&mut self, w: &Window, what: &str) {
+        self.warnings.push(format!(
+            "session {} at {}: {what}",
+            w.session.name,
+            w.start.format("%H:%M")
+        ));
+    }
+
+    fn finish(mut self, sessions: Vec<PlannedSession>) -> Plan {
+        let mut quotas = Vec::new();
+        for st in &self.campaigns {
+            let c = st.campaign;
+            let got = st.done + st.planned;
+            if got < c.plays_per_day && !st.bulletins.is_empty() {
+                let where_ = c.sessions.as_ref().map_or("any session".to_string(), |s| {
+                    format!("sessions {}", s.join(", "))
+                });
+                self.warnings.push(format!(
+                    "campaign {}: only {got} of {} plays fit today ({where_}, min_gap {}); {} dropped",
+                    c.id,
+                    c.plays_per_day,
+                    format_duration(c.min_gap),
+                    c.plays_per_day - got
+                ));
+            }
+            quotas.push(Quota {
+                campaign: c.id.clone(),
+                required: c.plays_per_day,
+                planned: st.planned,
+                done: st.done,
+            });
+        }
+        for (i, b) in self.standalone.iter().enumerate() {
+            if !self.standalone_placed[i] {
+                self.warnings.push(format!(
+                    "bulletin {}: no room in today's sessions; it is dropped",
+                    b.id
+                ));
+            }
+        }
+        Plan {
+            date: self.input.date,
+            station_id: self.input.station_id.to_string(),
+            sessions,
+            quotas,
+            warnings: self.warnings,
+        }
+    }
+}
+
+fn bulletin_item(b: &Bulletin, priority: Priority, start: DateTime<Tz>) -> PlanItem {
+    PlanItem {
+        start,
+        end: start + b.duration,
+        kind: Kind::Bulletin,
+        id: b.id.clone(),
+        title: b.title.clone(),
+        campaign: b.campaign.clone(),
+        priority,
+        source: b.source,
+        path: b.path.to_string_lossy().into_owned(),
+        fixed: false,
+    }
+}
+
+fn describe(content: &ItemContent) -> String {
+    match content {
+        ItemContent::File(f) => f.name.clone(),
+        ItemContent::Relay { url, .. } => format!("relay {url}"),
+    }
+}

@@ -1,0 +1,4 @@
+//! The province's tools: key pairs, building and signing a feed, pushing to a station.
+
+pub mod feed;
+pub mod push;

@@ -1,0 +1,128 @@
+//! Refusals (of pushes, feed manifests and files) as the station records them: every one
+//! is counted in `/metrics`, but only so many reach the daemon's log and the as-run log,
+//! and each record is small (SPEC §11): someone who sends a thousand bad pushes a second
+//! must not fill the disk, or bury the proof of what played.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeDelta};
+use chrono_tz::Tz;
+
+use crate::store::asrun::{AsRunLog, Event, Record};
+
+/// At most this many refusals are written per minute…
+pub const PER_MINUTE: u32 = 60;
+/// …each as an as-run line of at most this many bytes.
+pub const MAX_RECORD_BYTES: usize = 1024;
+
+pub struct Refusals {
+    asrun: Arc<AsRunLog>,
+    /// Start of the current minute window and refusals written in it.
+    window: Mutex<Option<(DateTime<Tz>, u32)>>,
+    unrecorded: AtomicU64,
+}
+
+impl Refusals {
+    pub fn new(asrun: Arc<AsRunLog>) -> Refusals {
+        Refusals {
+            asrun,
+            window: Mutex::new(None),
+            unrecorded: AtomicU64::new(0),
+        }
+    }
+
+    /// Refusals counted but not written (they came too fast).
+    pub fn unrecorded(&self) -> u64 {
+        self.unrecorded.load(Ordering::Relaxed)
+    }
+
+    /// One refusal from `source` ("push", "feed"), for `reason` (a metrics label).
+    pub fn record(&self, now: DateTime<Tz>, source: &str, reason: &str, message: &str) {
+        crate::metrics::rejected(source, reason);
+        let allowed = {
+            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            match &mut *w {
+                Some((start, n)) if now - *start < TimeDelta::minutes(1) && now >= *start => {
+                    *n += 1;
+                    *n <= PER_MINUTE
+                }
+                _ => {
+                    *w = Some((now, 1));
+                    true
+                }
+            }
+        };
+        if !allowed {
+            if self
+                .unrecorded
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1000)
+            {
+                tracing::warn!(
+                    "refusals are coming faster than {PER_MINUTE} a minute; the rest are only counted (loaxa_rejections_unrecorded_total)"
+                );
+            }
+            crate::metrics::rejection_unrecorded();
+            return;
+        }
+        let line = crate::core::text::shorten(message, 900);
+        tracing::warn!("{line}");
+        self.asrun
+            .log(&bounded(Record::new(now, Event::Rejected), &line));
+    }
+}
+
+/// The record with as much of `reason` as keeps its JSON line within the bound.
+fn bounded(record: Record, reason: &str) -> Record {
+    let mut budget = reason.len();
+    loop {
+        let r = record
+            .clone()
+            .reason(crate::core::text::clip_bytes(reason, budget));
+        let size = serde_json::to_vec(&r).map_or(usize::MAX, |v| v.len() + 1);
+        if size <= MAX_RECORD_BYTES || budget == 0 {
+            return r;
+        }
+        budget = budget.saturating_sub((size - MAX_RECORD_BYTES).max(budget / 4).max(8));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_small_and_few() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(AsRunLog::new(dir.path()));
+        let refusals = Refusals::new(log);
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let t0 = chrono::TimeZone::with_ymd_and_hms(&tz, 2021, 10, 1, 9, 0, 0).unwrap();
+        let huge = "\"".repeat(5_000_000);
+        for i in 0..200 {
+            refusals.record(
+                t0 + TimeDelta::milliseconds(i * 10),
+                "push",
+                "malformed",
+                &huge,
+            );
+        }
+        // A minute later the window opens again.
+        refusals.record(t0 + TimeDelta::seconds(61), "push", "malformed", "later");
+        let file = crate::store::asrun::day_file(dir.path(), t0.date_naive());
+        let text = std::fs::read_to_string(file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), PER_MINUTE as usize + 1);
+        assert!(
+            lines.iter().all(|l| l.len() < MAX_RECORD_BYTES),
+            "{}",
+            lines[0].len()
+        );
+        assert!(
+            lines[0].contains("\\\"\\\""),
+            "the reason is kept, cut short"
+        );
+        assert_eq!(refusals.unrecorded(), 200 - u64::from(PER_MINUTE));
+    }
+}
