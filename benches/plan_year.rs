@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::TimeDelta;
 use common::*;
 use loaxa::core::catalog::Priority;
-use loaxa::core::planner::{History, Kind, PlanInput, plan_day};
+use loaxa::core::plan::{History, Kind};
+use loaxa::core::planner::{PlanInput, plan_day};
 
 fn main() {
     let mut sang = session("Sáng", "daily", "05:30", "06:30");

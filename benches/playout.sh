@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: CPU seconds and peak RSS of `loaxa run` broadcasting SECONDS (default one
-# hour) of 128 kbps MP3 to a PulseAudio null sink, beside `mpg123 -o pulse` playing the
-# same file to the same sink at the same time; then the idle daemon's CPU and wakeups
-# between sessions over IDLE seconds (default 60).
+# hour) of 128 kbps MP3 to a PulseAudio null sink, and of `mpg123 -o pulse` playing the
+# same file to the same sink, one after the other. Each player's figure includes what it
+# cost the PulseAudio server (its CPU from /proc over the same span): the whole station.
+# Then the idle daemon's CPU and wakeups between sessions over IDLE seconds (default 60).
 # Usage: benches/playout.sh [SECONDS] [IDLE]   (needs a release build: cargo build --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ export HOME=$work XDG_RUNTIME_DIR=$work
 pulseaudio --daemonize=no --exit-idle-time=-1 -n --use-pid-file=no --disable-shm=yes \
   --load="module-null-sink sink_name=amp rate=48000" \
   --load="module-native-protocol-unix auth-anonymous=1 socket=$work/native" >/dev/null 2>&1 &
+ppid_=$!
 export PULSE_SERVER=unix:$work/native
 until pactl info >/dev/null 2>&1; do sleep 0.2; done
 
@@ -45,31 +47,38 @@ end = "$end"
 TOML
 "$bin" --config "$work/cfg" check >/dev/null   # measures the file once, outside the timing
 
+hz=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+s0=$(ticks $ppid_)
+/usr/bin/time -f "%U %S %M %e" -o "$work/mpg123.time" mpg123 -q -o pulse -a amp "$work/hour.mp3"
+s1=$(ticks $ppid_)
+
 /usr/bin/time -f "%U %S %M %e" -o "$work/loaxa.time" \
   "$bin" --config "$work/cfg" run --start-at "2021-10-01T23:59:59+00:00" 2>"$work/loaxa.log" &
 lpid=$!
-/usr/bin/time -f "%U %S %M %e" -o "$work/mpg123.time" mpg123 -q -o pulse -a amp "$work/hour.mp3" &
-mpid=$!
-wait $mpid
+s2=$(ticks $ppid_)
 # loaxa's item ends when its last sample is heard; then stop it.
 until grep -q '"event":"end"' "$work/cfg/state/asrun/"*.jsonl 2>/dev/null; do sleep 1; done
+s3=$(ticks $ppid_)
 pkill -TERM -P $lpid; wait $lpid || true
 
 read lu ls lrss lwall < "$work/loaxa.time"
 read mu ms mrss mwall < "$work/mpg123.time"
 lcpu=$(echo "$lu + $ls" | bc); mcpu=$(echo "$mu + $ms" | bc)
-echo "audio: ${secs}s of 128 kbps MP3 to a PulseAudio null sink"
-printf "loaxa run : cpu %6.2f s  peak rss %6d KiB  wall %7.1f s\n" "$lcpu" "$lrss" "$lwall"
-printf "mpg123    : cpu %6.2f s  peak rss %6d KiB  wall %7.1f s\n" "$mcpu" "$mrss" "$mwall"
-printf "ratio loaxa/mpg123: cpu %.2f  rss %.2f\n" "$(echo "$lcpu / $mcpu" | bc -l)" "$(echo "$lrss / $mrss" | bc -l)"
+lsrv=$(echo "($s3 - $s2) / $hz" | bc -l); msrv=$(echo "($s1 - $s0) / $hz" | bc -l)
+ltot=$(echo "$lcpu + $lsrv" | bc -l); mtot=$(echo "$mcpu + $msrv" | bc -l)
+echo "audio: ${secs}s of 128 kbps MP3 to a PulseAudio null sink, one player after the other"
+printf "loaxa run : cpu %6.2f s + server %6.2f s = %6.2f s  peak rss %6d KiB\n" "$lcpu" "$lsrv" "$ltot" "$lrss"
+printf "mpg123    : cpu %6.2f s + server %6.2f s = %6.2f s  peak rss %6d KiB\n" "$mcpu" "$msrv" "$mtot" "$mrss"
+printf "ratio loaxa/mpg123: whole station cpu %.2f  player cpu %.2f  rss %.2f\n" \
+  "$(echo "$ltot / $mtot" | bc -l)" "$(echo "$lcpu / $mcpu" | bc -l)" "$(echo "$lrss / $mrss" | bc -l)"
 
 # Idle: the daemon between sessions (next session 12 h away).
 "$bin" --config "$work/cfg" run --start-at "2021-10-01T12:00:00+00:00" 2>/dev/null &
 ipid=$!; sleep 3
-ticks() { awk '{print $14 + $15}' /proc/$ipid/stat; }
 switches() { cat /proc/$ipid/task/*/status | awk '/_ctxt_switches/ {s += $2} END {print s}'; }
-t0=$(ticks); w0=$(switches); sleep "$idle"; t1=$(ticks); w1=$(switches)
-hz=$(getconf CLK_TCK)
+t0=$(ticks $ipid); w0=$(switches); sleep "$idle"; t1=$(ticks $ipid); w1=$(switches)
 printf "idle daemon over %ss: cpu %.3f s (%.3f%%), %.1f wakeups/s, rss %s KiB\n" "$idle" \
   "$(echo "($t1 - $t0) / $hz" | bc -l)" "$(echo "($t1 - $t0) / $hz / $idle * 100" | bc -l)" \
   "$(echo "($w1 - $w0) / $idle" | bc -l)" "$(awk '/VmRSS/ {print $2}' /proc/$ipid/status)"

@@ -38,12 +38,12 @@ fn now() -> DateTime<Utc> {
 
 /// A push manifest after its signature verified (SPEC §8, §11).
 pub fn push_manifest(data: &[u8]) {
-    let state = crate::remote::push::PushState::default();
-    let clocks = crate::remote::push::Clocks {
+    let clocks = crate::core::push::Clocks {
         station: now(),
         real: Some(now() + chrono::TimeDelta::days(1800)),
     };
-    if let Ok(checked) = crate::remote::push::check_signed(station(), clocks, data, &state) {
+    let rules = crate::remote::push::rules(station());
+    if let Ok(checked) = crate::core::push::check_signed(rules, clocks, data, |id| id == "seen") {
         let _ = checked.audio_size();
     }
 }

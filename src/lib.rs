@@ -20,8 +20,6 @@ pub mod fuzzing;
 pub mod http;
 /// Counters and gauges for `/metrics`.
 pub mod metrics;
-/// The playout engine (being split into `core::engine` and the daemon).
-pub mod playout;
 /// The province's tools: keys, feed building, pushes.
 pub mod province;
 /// What comes from the province: the feed, pushes, signatures.

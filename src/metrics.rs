@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 
+use crate::core::asrun::{Event, Record};
 use crate::core::status::Status;
-use crate::store::asrun::{Event, Record};
 
 /// Upper bounds (ms) of the late_ms histogram: how late items start against their plan.
 const LATE_BUCKETS: [i64; 9] = [5, 10, 25, 50, 100, 250, 500, 1000, 5000];
@@ -96,18 +96,9 @@ pub fn rejection_unrecorded() {
     with(|c| c.rejections_unrecorded += 1);
 }
 
-/// The API door's counts, as they are now.
-pub fn door(counts: &crate::http::door::DoorCounts) {
-    use std::sync::atomic::Ordering::Relaxed;
-    with(|c| {
-        c.door = [
-            counts.open.load(Relaxed),
-            counts.accepted.load(Relaxed),
-            counts.refused.load(Relaxed),
-            counts.shed.load(Relaxed),
-            counts.timed_out.load(Relaxed),
-        ]
-    });
+/// The API door's counts, as they are now: open, accepted, refused, shed, timed out.
+pub fn door(counts: [u64; 5]) {
+    with(|c| c.door = counts);
 }
 
 pub fn push_accepted(action: &str) {

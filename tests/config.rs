@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDate;
-use loaxa::config::Config;
 use loaxa::config::diag::Diagnostic;
 use loaxa::core::catalog::Catalog;
-use loaxa::core::planner::{History, PlanInput, plan_day};
+use loaxa::core::plan::History;
+use loaxa::core::planner::{PlanInput, plan_day};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,7 +36,7 @@ fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
 
 fn errors(station: &str, schedule: &str) -> Vec<Diagnostic> {
     let dir = config_dir(station, schedule);
-    match Config::load(dir.path(), today()) {
+    match loaxa::station::config::load(dir.path(), today()) {
         Ok(_) => Vec::new(),
         Err(e) => e,
     }
@@ -87,7 +87,7 @@ duration = "60m"
 
 #[test]
 fn shipped_config_is_valid_and_meets_its_campaign_every_day() {
-    let config = Config::load(&repo().join("config"), today())
+    let config = loaxa::station::config::load(&repo().join("config"), today())
         .unwrap_or_else(|e| panic!("config/ has errors:\n{}", show(&e)));
     assert_eq!(config.station.station_id, "hn-ba-vi-tan-linh");
     let catalog = Catalog::assemble(&config.schedule);
@@ -250,7 +250,7 @@ fn missing_and_undecodable_audio_files() {
         "{GOOD_SESSIONS}\n[[bulletin]]\nid = \"a\"\nfile = \"audio/khong-co.mp3\"\n\n[[bulletin]]\nid = \"b\"\nfile = \"noise.mp3\"\n"
     );
     std::fs::write(dir.path().join("schedule.toml"), &schedule).unwrap();
-    let errs = Config::load(dir.path(), today()).unwrap_err();
+    let errs = loaxa::station::config::load(dir.path(), today()).unwrap_err();
     expect_at(
         &errs,
         "schedule.toml",

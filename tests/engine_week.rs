@@ -9,8 +9,8 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use live::*;
-use loaxa::config::Config;
-use loaxa::playout::{Command, Engine, Hooks};
+use loaxa::daemon::player::{Hooks, Player};
+use loaxa::station::command::Command;
 use loaxa::sys::clock::{Clock, ManualClock};
 use serde_json::Value;
 
@@ -75,7 +75,7 @@ fn a_week_of_broadcasting_in_seconds() {
     let start: DateTime<Utc> = tz.with_ymd_and_hms(2021, 10, 1, 0, 0, 0).unwrap().to_utc();
     let stop_at: DateTime<Utc> = tz.with_ymd_and_hms(2021, 10, 8, 0, 0, 0).unwrap().to_utc();
     let clock = ManualClock::new(start);
-    let config = Config::load(s.dir.path(), start.date_naive()).unwrap();
+    let config = loaxa::station::config::load(s.dir.path(), start.date_naive()).unwrap();
     let (tx, rx) = mpsc::channel();
     let watch = clock.clone();
     let hooks = Hooks {
@@ -87,7 +87,7 @@ fn a_week_of_broadcasting_in_seconds() {
         }),
     };
     let began = std::time::Instant::now();
-    Engine::new(config, Arc::new(clock.clone()), rx, hooks).run();
+    Player::new(config, Arc::new(clock.clone()), rx, hooks).run();
     let took = began.elapsed();
     assert!(clock.now() >= stop_at);
     println!("7 days broadcast in {:.1} s", took.as_secs_f64());

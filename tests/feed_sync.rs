@@ -9,7 +9,6 @@ use std::process::Command;
 
 use live::*;
 use loaxa::config::Config;
-use loaxa::core::catalog::Catalog;
 use loaxa::remote::feed::sync::Syncer;
 
 struct Province {
@@ -137,7 +136,7 @@ fn station(url: &str, key: &str, max_bytes: u64) -> (tempfile::TempDir, Config) 
     )
     .unwrap();
     std::fs::write(dir.path().join("schedule.toml"), "[[session]]\nname = \"Sáng\"\nstart = \"05:30\"\nend = \"06:00\"\n\n[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"17:30\"\n").unwrap();
-    let config = Config::load(
+    let config = loaxa::station::config::load(
         dir.path(),
         chrono::NaiveDate::from_ymd_opt(2021, 10, 1).unwrap(),
     )
@@ -146,7 +145,8 @@ fn station(url: &str, key: &str, max_bytes: u64) -> (tempfile::TempDir, Config) 
 }
 
 fn syncer(config: &Config) -> Syncer {
-    let trust = loaxa::store::trust::Trust::open(&config.station.state_dir, None).unwrap();
+    let trust =
+        loaxa::store::trust::Trust::open(&loaxa::store::Store::of(&config.station)).unwrap();
     Syncer::new(
         &config.station,
         PathBuf::from(env!("CARGO_BIN_EXE_loaxa")),
@@ -156,7 +156,7 @@ fn syncer(config: &Config) -> Syncer {
 }
 
 fn catalog_ids(config: &Config) -> Vec<String> {
-    Catalog::load(config)
+    loaxa::station::catalog::load(config)
         .bulletins
         .into_iter()
         .map(|b| b.id)
@@ -586,5 +586,5 @@ fn a_lost_or_corrupt_feed_state_reopens_no_door() {
     let e = syncer(&config).poll().unwrap_err();
     assert!(e.contains("feed state unreadable"), "{e}");
     assert_eq!(std::fs::read(&state).unwrap(), b"{\"manifest\": nu");
-    assert!(Catalog::load(&config).problems[0].contains("feed state unreadable"));
+    assert!(loaxa::station::catalog::load(&config).problems[0].contains("feed state unreadable"));
 }

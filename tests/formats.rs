@@ -181,7 +181,7 @@ fn every_format_measures_like_ffmpeg_and_plays_at_the_output_rate() {
     let mut report = String::new();
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let info = measure(path, loaxa::audio::ingest::DEFAULT_MAX_DURATION)
+        let info = measure(path, loaxa::core::media::DEFAULT_MAX_DURATION)
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let theirs = ffmpeg_ms(path);
         let ours = info.duration_ms;
@@ -248,7 +248,7 @@ fn opus_voice_notes_are_refused_with_a_clear_message() {
         "libopus",
         opus.to_str().unwrap(),
     ]);
-    let err = measure(&opus, loaxa::audio::ingest::DEFAULT_MAX_DURATION)
+    let err = measure(&opus, loaxa::core::media::DEFAULT_MAX_DURATION)
         .unwrap_err()
         .to_string();
     assert!(err.contains("Opus") && err.contains("ffmpeg -i"), "{err}");
@@ -298,7 +298,7 @@ fn loudness_and_true_peak_match_ffmpeg() {
         "ket-thuc.ogg",
     ] {
         let path = sample.join(name);
-        let info = measure(&path, loaxa::audio::ingest::DEFAULT_MAX_DURATION).unwrap();
+        let info = measure(&path, loaxa::core::media::DEFAULT_MAX_DURATION).unwrap();
         let (lufs, peak) = ffmpeg_r128(&path);
         let (ours, our_peak) = (info.loudness_lufs.unwrap(), info.true_peak_db.unwrap());
         println!(

@@ -97,6 +97,8 @@ fn a_flood_of_idle_connections_neither_silences_nor_locks_out_the_station() {
     });
 
     let pid = d.child.id();
+    let before = open_files(pid);
+    println!("open files before the flood: {before}");
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", port_of(&api)).parse().unwrap();
     let flood_started = Instant::now();
     // From 35 addresses (127.0.0.2–36), so that the cap on all connections is tried,

@@ -73,7 +73,7 @@ fn every_encoder_gives_the_duration_ffmpeg_decodes() {
         "low.mp3",
     ] {
         let path = dir.path().join(name);
-        let ours = measure(&path, loaxa::audio::ingest::DEFAULT_MAX_DURATION)
+        let ours = measure(&path, loaxa::core::media::DEFAULT_MAX_DURATION)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
             .duration_ms;
         let theirs = ffmpeg_ms(&path);
@@ -134,7 +134,7 @@ fn a_lying_xing_header_does_not_fool_the_measurement() {
     std::fs::write(p("joined.mp3"), joined).unwrap();
     let info = measure(
         Path::new(&p("joined.mp3")),
-        loaxa::audio::ingest::DEFAULT_MAX_DURATION,
+        loaxa::core::media::DEFAULT_MAX_DURATION,
     )
     .unwrap();
     let ours = info.duration_ms;
@@ -145,7 +145,7 @@ fn a_lying_xing_header_does_not_fool_the_measurement() {
     assert!(
         measure(
             Path::new(&p("a.mp3")),
-            loaxa::audio::ingest::DEFAULT_MAX_DURATION
+            loaxa::core::media::DEFAULT_MAX_DURATION
         )
         .unwrap()
         .gapless_trusted
@@ -178,23 +178,23 @@ fn non_audio_is_refused_and_the_cache_remembers_measurements() {
         b"this is a text file pretending to be an mp3\n".repeat(200),
     )
     .unwrap();
-    assert!(measure(&junk, loaxa::audio::ingest::DEFAULT_MAX_DURATION).is_err());
+    assert!(measure(&junk, loaxa::core::media::DEFAULT_MAX_DURATION).is_err());
     assert!(
         measure(
             &dir.path().join("absent.mp3"),
-            loaxa::audio::ingest::DEFAULT_MAX_DURATION
+            loaxa::core::media::DEFAULT_MAX_DURATION
         )
         .is_err()
     );
 
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio-samples/duong-day-nong.mp3");
     let state = dir.path().join("state");
-    let mut cache = MediaCache::open(&state);
+    let mut cache = MediaCache::open(&loaxa::store::Store::at(&state));
     let first = cache.info(&sample).unwrap();
     cache.save();
     let stored = std::fs::read_to_string(state.join("cache/media.json")).unwrap();
     assert!(stored.contains("duong-day-nong.mp3"), "{stored}");
     // A fresh cache answers from the file; a changed file would be measured again.
-    let mut again = MediaCache::open(&state);
+    let mut again = MediaCache::open(&loaxa::store::Store::at(&state));
     assert_eq!(again.info(&sample).unwrap(), first);
 }

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, TimeDelta};
 use common::*;
-use loaxa::config::schedule::Schedule;
 use loaxa::core::catalog::{Catalog, Priority};
-use loaxa::core::planner::{History, Kind, Plan, PlanInput, Played, plan_day};
+use loaxa::core::plan::{History, Kind, Plan, Played};
+use loaxa::core::planner::{PlanInput, plan_day};
+use loaxa::core::schedule::Schedule;
 
 fn plan(schedule: &Schedule, catalog: &Catalog, day: &str, history: &History) -> Plan {
     plan_day(&PlanInput {
@@ -504,7 +505,7 @@ fn campaign_without_valid_bulletins_or_allowed_sessions_is_reported() {
 fn weekday_sessions_and_cron_sessions_follow_the_calendar() {
     let mut sched = schedule(vec![session("Trưa", "mon-fri", "11:00", "11:30")]);
     let mut chieu = session("Chiều", "daily", "17:00", "18:00");
-    chieu.when = loaxa::config::schedule::SessionTime::Cron {
+    chieu.when = loaxa::core::schedule::SessionTime::Cron {
         schedule: Box::new("0 0 17 * * Mon-Sat".parse().unwrap()),
         duration: TimeDelta::minutes(45),
     };

@@ -63,23 +63,17 @@ fn a_session_of_tones_is_heard_in_order_and_on_time() {
     tone(&station.path("closing.flac"), CLOSING, 2.0);
 
     let recording = station.path("recording.wav");
-    let mut parec = pulse.record(&recording);
-    std::thread::sleep(Duration::from_millis(500));
+    let recorder = pulse.recorder(&recording);
+    std::thread::sleep(Duration::from_millis(200));
     let daemon = Daemon::start(&station, "2021-10-01T05:29:56+07:00", Some(&pulse));
     let log = station.wait_for("2021-10-01", 60, "the session to end", |r| {
         r["event"] == "end" && r["item"]["kind"] == "closing"
     });
-    std::thread::sleep(Duration::from_millis(500));
-    let rec_stopped = daemon.rehearsal_now();
-    let _ = parec.kill();
-    let _ = parec.wait();
+    std::thread::sleep(Duration::from_millis(200));
+    // Each chunk of the recording is placed by when it arrived (see `live::lay_out`).
+    let heard_rec = recorder.stop(&daemon);
     assert!(daemon.stop().success());
-
-    // The recording's last sample was captured as parec was stopped: count back from there
-    // (parec's start-up time is unknown, its stop is not).
-    let (rate, samples) = read_wav(&recording);
-    let rec_zero =
-        rec_stopped - TimeDelta::milliseconds(samples.len() as i64 * 1000 / i64::from(rate));
+    let (rate, samples, rec_zero) = (heard_rec.rate, heard_rec.samples, heard_rec.zero);
     let found = tone_segments(
         rate,
         &samples,
@@ -220,7 +214,11 @@ campaign = "c"
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["id"] == "fixed.mp3")
         .unwrap();
-    assert!(fixed["late_ms"].as_i64().unwrap().abs() <= 50, "{fixed}");
+    assert!(
+        fixed["late_ms"].as_i64().unwrap().abs() <= 50,
+        "{fixed}\n{}",
+        show(&log)
+    );
     let closing = log
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["kind"] == "closing")
@@ -322,4 +320,36 @@ fn play_is_a_sound_check_with_the_amplifier() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nonexistent.mp3"));
+}
+
+#[test]
+fn the_recording_timeline_ignores_a_late_reader_and_keeps_the_place_of_dropped_samples() {
+    use std::time::{Duration as D, SystemTime};
+    let t0 = SystemTime::UNIX_EPOCH + D::from_secs(1_000_000);
+    let rate = 1000;
+    // 10 chunks of 100 samples, each arriving 5 ms after it is complete (the pipe), except
+    // chunk 3, read 300 ms late (a busy machine); chunk 5 is lost, so from chunk 6 on the
+    // sample count is 100 behind the arrival times.
+    let mut chunks = Vec::new();
+    for i in 0..10u64 {
+        let mut arrive = t0 + D::from_millis(100 * (i + 1) + 5);
+        if i == 3 {
+            arrive += D::from_millis(300);
+        }
+        if i == 5 {
+            continue; // dropped
+        }
+        chunks.push((arrive, vec![i as f32; 100]));
+    }
+    let (zero, samples) = live::lay_out(&chunks, rate);
+    // First sample captured at t0 (+5 ms of pipe delay, which no stamp can reveal).
+    assert_eq!(zero, t0 + D::from_millis(5));
+    assert_eq!(samples.len(), 1000, "the dropped chunk is kept as silence");
+    for i in 0..10usize {
+        let want = if i == 5 { 0.0 } else { i as f32 };
+        assert!(
+            samples[i * 100..(i + 1) * 100].iter().all(|s| *s == want),
+            "chunk {i} out of place"
+        );
+    }
 }

@@ -203,6 +203,7 @@ end = "18:00"
     let (rate, samples) = (heard.rate, &heard.samples);
     let found = tone_segments(rate, samples, &[EMERGENCY, PUSHED, START_CHIME, END_CHIME]);
     let order: Vec<u32> = found.iter().map(|s| s.freq).collect();
+    println!("{}", show(&log));
     assert_eq!(
         order,
         [

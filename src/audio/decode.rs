@@ -219,10 +219,9 @@ impl AudioStream {
             });
             match decoded {
                 Ok(Ok(Some((rate, channels, _))))
-                    if crate::audio::ingest::out_of_bounds(rate, channels).is_some() =>
+                    if crate::core::media::out_of_bounds(rate, channels).is_some() =>
                 {
-                    let why =
-                        crate::audio::ingest::out_of_bounds(rate, channels).unwrap_or_default();
+                    let why = crate::core::media::out_of_bounds(rate, channels).unwrap_or_default();
                     tracing::warn!("decoding stopped: {why}");
                     self.failure = Some(why);
                     return self.finish();

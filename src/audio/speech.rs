@@ -9,7 +9,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 /// Without `[tts] command`: Vietnamese espeak-ng, text on stdin, WAV to `{out}`.
-pub const DEFAULT_COMMAND: [&str; 6] = ["espeak-ng", "-v", "vi", "-w", "{out}", "--stdin"];
+pub use crate::config::station::DEFAULT_TTS_COMMAND as DEFAULT_COMMAND;
 /// Longer texts are refused: a bulletin is minutes, not a book.
 pub const MAX_TEXT_CHARS: usize = 20_000;
 /// A speech engine that takes longer than this is stuck.
@@ -27,12 +27,19 @@ pub struct Speech {
 }
 
 impl Speech {
-    pub fn new(command: &[String], state_dir: &Path) -> Speech {
+    /// The speech engine `command`, keeping its recordings in `dir`.
+    pub fn new(command: &[String], dir: PathBuf) -> Speech {
         Speech {
             command: command.to_vec(),
-            dir: state_dir.join("tts"),
-            max_duration: crate::audio::ingest::DEFAULT_MAX_DURATION,
+            dir,
+            max_duration: crate::core::media::DEFAULT_MAX_DURATION,
         }
+    }
+
+    /// The station's own engine, recordings kept in its state, its bounds.
+    pub fn of(station: &crate::config::station::Station) -> Speech {
+        Speech::new(&station.tts, crate::store::Store::of(station).speech_dir())
+            .with_limits(station.audio.max_duration)
     }
 
     /// Recordings longer than `max_duration` are refused.
@@ -50,7 +57,7 @@ impl Speech {
         }
         h.update([0]);
         h.update(text.as_bytes());
-        let name = crate::remote::signing::hex(&h.finalize()[..16]);
+        let name = crate::sys::hex::hex(&h.finalize()[..16]);
         self.dir.join(format!("{name}.wav"))
     }
 
@@ -77,8 +84,7 @@ impl Speech {
                 return Err("the speech engine made no audio".into());
             }
             // Measured once, kept beside it: the playout reads its loudness and silence there.
-            let json = serde_json::to_vec(&info).map_err(|e| e.to_string())?;
-            crate::sys::fs::write_atomic(&crate::audio::ingest::sidecar(&out), &json)
+            crate::store::media::write_sidecar(&out, &info)
                 .and_then(|()| std::fs::rename(&tmp, &out))
                 .map_err(|e| format!("cannot keep the recording: {e}"))
         });

@@ -1,5 +1,7 @@
 //! The `loaxa` command line (SPEC §6): argument parsing and the commands.
 
+mod status;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -361,9 +363,9 @@ fn init_logging(format: LogFormat) {
 /// Loads the config or prints every problem with it.
 fn load(dir: &std::path::Path) -> Result<Config, ExitCode> {
     let today = Utc::now()
-        .with_timezone(&config::schedule::DEFAULT_TIMEZONE)
+        .with_timezone(&crate::core::schedule::DEFAULT_TIMEZONE)
         .date_naive();
-    Config::load(dir, today).map_err(|errors| {
+    crate::station::config::load(dir, today).map_err(|errors| {
         for e in &errors {
             eprintln!("{e}");
         }
@@ -428,15 +430,7 @@ fn report(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let catalog = crate::core::catalog::Catalog::load(&config);
-    let report = match crate::core::report::build(
-        &config.station.station_id,
-        &config.station.state_dir,
-        config.schedule.timezone,
-        &catalog,
-        from,
-        to,
-    ) {
+    let report = match crate::station::report::build(&config, from, to) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -478,14 +472,14 @@ fn status(dir: &std::path::Path, json: bool) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match crate::core::status::fetch(station.api.listen, station.api.token.as_deref()) {
-        Ok(status) => print_json_or(&status, json, crate::core::status::render),
+    match status::fetch(station.api.listen, station.api.token.as_deref()) {
+        Ok(status) => print_json_or(&status, json, status::render),
         Err(why) => {
             eprintln!("error: {why}");
             // The last status the daemon wrote, so the operator sees where it stopped.
-            if let Ok(last) = crate::core::status::read(&station.state_dir) {
+            if let Ok(last) = crate::store::Store::of(&station).read_status() {
                 eprintln!("last known status:");
-                eprint!("{}", crate::core::status::render(&last));
+                eprint!("{}", status::render(&last));
             }
             ExitCode::from(EXIT_RUNTIME)
         }
@@ -521,7 +515,7 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
     stream.trim(span.skip, span.len);
     let gain = audio.loudness_target.map_or(1.0, |t| info.gain_to(t));
     if audio.loudness_target.is_some() {
-        stream.gain(gain, crate::audio::ingest::PEAK_CEILING_DB);
+        stream.gain(gain, crate::core::media::PEAK_CEILING_DB);
     }
     let amp = config.station.amplifier.as_ref();
     if let Some(amp) = amp {

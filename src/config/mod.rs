@@ -3,6 +3,7 @@
 
 pub mod diag;
 pub mod schedule;
+mod sessions;
 pub mod station;
 mod toml_reader;
 
@@ -11,9 +12,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use toml::de::DeTable;
 
-use crate::audio::ingest::MediaCache;
 use crate::config::diag::{Diagnostic, Diagnostics};
-pub use schedule::Schedule;
+pub use crate::core::schedule::Schedule;
 pub use station::Station;
 use toml_reader::Fields;
 
@@ -35,26 +35,47 @@ pub fn config_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_DIR))
 }
 
+/// What the config reader asks about the audio files it names: it checks they exist,
+/// and leaves measuring (a full decode) and speaking text bulletins to its caller, which
+/// knows the station's decoder and speech engine (`station::config`).
+pub trait Media {
+    /// How long the file plays here (its silence trimmed), or why it cannot be played.
+    fn playing_time(&mut self, path: &Path) -> Result<chrono::TimeDelta, String>;
+    /// The recording of a text bulletin (spoken now, or found already spoken); `None`
+    /// when texts cannot be spoken here (station.toml could not be read).
+    fn speak(&mut self, text: &str) -> Option<Result<PathBuf, String>>;
+}
+
+/// Checks that files exist and measures nothing: every file lasts 0 s.
+pub struct Unmeasured;
+
+impl Media for Unmeasured {
+    fn playing_time(&mut self, _: &Path) -> Result<chrono::TimeDelta, String> {
+        Ok(chrono::TimeDelta::zero())
+    }
+
+    fn speak(&mut self, _: &str) -> Option<Result<PathBuf, String>> {
+        None
+    }
+}
+
 impl Config {
-    /// Loads both files. `today` anchors the checks that depend on the calendar.
-    pub fn load(dir: &Path, today: NaiveDate) -> Result<Config, Vec<Diagnostic>> {
+    /// Loads both files. `today` anchors the checks that depend on the calendar; `media`
+    /// measures and speaks for the schedule, given the station (if station.toml reads).
+    pub fn load(
+        dir: &Path,
+        today: NaiveDate,
+        media: impl FnOnce(Option<&Station>) -> Box<dyn Media>,
+    ) -> Result<Config, Vec<Diagnostic>> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut errors = Vec::new();
         let station = with_file(&dir.join(STATION_FILE), &mut errors, |root, d| {
             station::read(root, d, &dir)
         });
-        let mut media = match &station {
-            Some(s) => MediaCache::open(&s.state_dir).for_station(&s.audio),
-            None => MediaCache::in_memory(),
-        };
+        let mut media = media(station.as_ref());
         let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {
-            let speech = station.as_ref().map(|s| {
-                crate::audio::speech::Speech::new(&s.tts, &s.state_dir)
-                    .with_limits(s.audio.max_duration)
-            });
-            schedule::read(root, d, &dir, &mut media, speech, today)
+            schedule::read(root, d, &dir, media.as_mut(), today)
         });
-        media.save();
         match (station, schedule) {
             (Some(station), Some(schedule)) if errors.is_empty() => Ok(Config {
                 dir,
@@ -97,9 +118,8 @@ pub fn parse_schedule(
 ) -> Result<Schedule, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let path = dir.join(SCHEDULE_FILE);
-    let mut media = MediaCache::in_memory();
     let schedule = with_source(&path, text, &mut errors, |root, d| {
-        schedule::read(root, d, dir, &mut media, None, today)
+        schedule::read(root, d, dir, &mut Unmeasured, today)
     });
     schedule.filter(|_| errors.is_empty()).ok_or(errors)
 }

@@ -3,151 +3,26 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, TimeZone};
+use chrono::{NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 use toml::Spanned;
 
+use super::Media;
+use super::sessions::{check_fixed_items, check_overlaps, clock, session_time};
 use super::station::duration;
 use super::toml_reader::Fields;
-use crate::audio::ingest::MediaCache;
 use crate::config::diag::{Diagnostics, did_you_mean};
 use crate::core::catalog::{Bulletin, Campaign, Priority, Source};
-use crate::core::units::{Days, parse_clock, parse_days};
-
-pub const DEFAULT_TIMEZONE: Tz = chrono_tz::Asia::Ho_Chi_Minh;
-
-/// File extensions taken from the fill folder; anything else there is ignored.
-pub const AUDIO_EXTENSIONS: &[&str] = &["mp3", "ogg", "oga", "flac", "wav", "m4a", "aac", "mp4"];
-
-#[derive(Debug, Clone)]
-pub struct Schedule {
-    pub timezone: Tz,
-    pub fill: Option<Fill>,
-    pub sessions: Vec<Session>,
-    pub campaigns: Vec<Campaign>,
-    pub bulletins: Vec<Bulletin>,
-}
-
-/// An audio file named in the config, with its measured duration.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MediaFile {
-    /// Absolute (resolved against the config dir).
-    pub path: PathBuf,
-    /// As the operator wrote it, for messages and plan ids.
-    pub name: String,
-    pub duration: TimeDelta,
-}
-
-#[derive(Debug, Clone)]
-pub struct Fill {
-    pub folder: PathBuf,
-    /// Sorted by file name: the order fill rotates through.
-    pub files: Vec<MediaFile>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub name: String,
-    pub when: SessionTime,
-    pub opening: Option<MediaFile>,
-    pub closing: Option<MediaFile>,
-    pub items: Vec<SessionItem>,
-}
-
-#[derive(Debug, Clone)]
-pub enum SessionTime {
-    /// `days` + `start` + `end` (or `duration`).
-    Days {
-        days: Days,
-        start: NaiveTime,
-        end: NaiveTime,
-    },
-    /// `cron` gives start times; every occurrence lasts `duration`.
-    Cron {
-        schedule: Box<cron::Schedule>,
-        duration: TimeDelta,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub struct SessionItem {
-    /// A fixed clock time, or `None` for an ordered, flexible item.
-    pub at: Option<NaiveTime>,
-    pub title: Option<String>,
-    pub content: ItemContent,
-}
-
-#[derive(Debug, Clone)]
-pub enum ItemContent {
-    File(MediaFile),
-    /// A live HTTP audio stream, played for `duration`.
-    Relay {
-        url: String,
-        duration: TimeDelta,
-    },
-}
-
-impl ItemContent {
-    pub fn duration(&self) -> TimeDelta {
-        match self {
-            ItemContent::File(f) => f.duration,
-            ItemContent::Relay { duration, .. } => *duration,
-        }
-    }
-}
-
-impl Session {
-    /// The windows this session occupies on `date` (local day in `tz`), in order.
-    pub fn windows_on(&self, date: NaiveDate, tz: Tz) -> Vec<(DateTime<Tz>, DateTime<Tz>)> {
-        let Some(day_start) = local(tz, date, NaiveTime::MIN) else {
-            return Vec::new();
-        };
-        let Some(next_day) = date.succ_opt().and_then(|d| local(tz, d, NaiveTime::MIN)) else {
-            return Vec::new();
-        };
-        match &self.when {
-            SessionTime::Days { days, start, end } => {
-                if !days.contains(chrono::Datelike::weekday(&date)) {
-                    return Vec::new();
-                }
-                match (local(tz, date, *start), local(tz, date, *end)) {
-                    (Some(s), Some(e)) if s < e => vec![(s, e)],
-                    _ => Vec::new(),
-                }
-            }
-            SessionTime::Cron { schedule, duration } => {
-                let before = day_start - TimeDelta::seconds(1);
-                schedule
-                    .after(&before)
-                    .take_while(|s| *s < next_day)
-                    .filter(|s| *s >= day_start)
-                    .map(|s| (s, (s + *duration).min(next_day)))
-                    .collect()
-            }
-        }
-    }
-}
-
-/// The instant a local wall-clock time names (the earlier one if a clock change repeats it).
-pub fn local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Tz>> {
-    let naive = date.and_time(time);
-    tz.from_local_datetime(&naive)
-        .earliest()
-        // In a spring-forward gap the time does not exist: use the first instant after it.
-        .or_else(|| {
-            tz.from_local_datetime(&(naive + TimeDelta::hours(1)))
-                .earliest()
-        })
-}
+use crate::core::schedule::{
+    AUDIO_EXTENSIONS, DEFAULT_TIMEZONE, Fill, ItemContent, MediaFile, Schedule, Session,
+    SessionItem,
+};
 
 /// Reads everything the operator may write and resolves files against `dir`.
 struct Reader<'m> {
     dir: PathBuf,
-    media: &'m mut MediaCache,
-    /// Speaks text bulletins; `None` when station.toml could not be read.
-    speech: Option<crate::audio::speech::Speech>,
+    media: &'m mut dyn Media,
 }
 
 impl Reader<'_> {
@@ -177,16 +52,16 @@ impl Reader<'_> {
             );
             return None;
         }
-        match self.media.info(&path) {
-            Ok(info) => Some(MediaFile {
+        match self.media.playing_time(&path) {
+            Ok(duration) => Some(MediaFile {
                 path,
                 name: name.to_string(),
-                duration: self.media.playing_time(&info),
+                duration,
             }),
             Err(e) => {
                 d.error_help(
                     span,
-                    e.to_string(),
+                    e,
                     "re-export it as MP3, Ogg Vorbis, FLAC, WAV or AAC (M4A)",
                 );
                 None
@@ -197,8 +72,7 @@ impl Reader<'_> {
     /// A text bulletin: spoken now (or found already spoken) and measured like a file.
     fn spoken(&mut self, t: &mut Fields, d: &mut Diagnostics) -> Option<MediaFile> {
         let text = t.string(d, "text")?;
-        let speech = self.speech.clone()?;
-        match speech.render(text.get_ref()) {
+        match self.media.speak(text.get_ref())? {
             Ok(path) => {
                 let name = path.to_string_lossy().into_owned();
                 self.media_at(d, &name, text.span())
@@ -516,195 +390,19 @@ fn priority(t: &mut Fields, d: &mut Diagnostics) -> Option<Priority> {
     parsed
 }
 
-fn clock(d: &mut Diagnostics, text: &Spanned<String>) -> Option<NaiveTime> {
-    parse_clock(text.get_ref())
-        .map_err(|e| d.error(text.span(), e))
-        .ok()
-}
-
-fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<SessionTime> {
-    if let Some(cron_text) = t.string(d, "cron") {
-        for key in ["days", "start", "end"] {
-            if let Some(v) = t.value(key) {
-                d.error_help(
-                    v.span(),
-                    format!("`{key}` cannot be used with `cron`"),
-                    "give either `cron` and `duration`, or `days`, `start` and `end`",
-                );
-            }
-        }
-        let schedule = match cron::Schedule::from_str(cron_text.get_ref()) {
-            Ok(s) => Some(Box::new(s)),
-            Err(e) => {
-                d.error_help(cron_text.span(), format!("invalid cron expression {:?}: {e}", cron_text.get_ref()), "cron here has seconds first: \"0 0 17 * * Mon-Sat\" starts at 17:00:00 Monday to Saturday");
-                None
-            }
-        };
-        if !t.has("duration") {
-            d.error_help(
-                cron_text.span(),
-                "a cron session needs a `duration`",
-                "add e.g. duration = \"60m\"",
-            );
-            return None;
-        }
-        let duration = duration(t, d, "duration")?;
-        if duration <= TimeDelta::zero() || duration > TimeDelta::hours(24) {
-            d.error(
-                cron_text.span(),
-                "session duration must be between 1s and 24h",
-            );
-            return None;
-        }
-        return Some(SessionTime::Cron {
-            schedule: schedule?,
-            duration,
-        });
-    }
-    let days = match t.string(d, "days") {
-        Some(text) => parse_days(text.get_ref())
-            .map_err(|e| d.error(text.span(), e))
-            .ok(),
-        None => Some(Days::ALL),
-    };
-    let Some(start_text) = t.string(d, "start") else {
-        if !t.has("start") {
-            d.error_help(t.span(), format!("{} has no start time", t.what()), "add start = \"05:30\" and end = \"06:30\", or cron = \"0 30 5 * * *\" and duration = \"60m\"");
-        }
-        return None;
-    };
-    let start = clock(d, &start_text);
-    let end = match (t.string(d, "end"), t.has("duration")) {
-        (Some(end_text), false) => {
-            let end = clock(d, &end_text)?;
-            if let Some(s) = start
-                && end <= s
-            {
-                d.error_help(end_text.span(), format!("session ends ({end}) before it starts ({s})"), "`end` must be later the same day; a session cannot cross midnight — split it in two");
-                return None;
-            }
-            Some(end)
-        }
-        (None, true) => {
-            let length = duration(t, d, "duration")?;
-            let s = start?;
-            let (end, wrapped) = s.overflowing_add_signed(length);
-            if wrapped != 0 || end <= s {
-                d.error_help(
-                    start_text.span(),
-                    format!(
-                        "session starting {s} and lasting {} runs past midnight",
-                        crate::core::units::format_duration(length)
-                    ),
-                    "a session cannot cross midnight — split it in two",
-                );
-                return None;
-            }
-            Some(end)
-        }
-        (Some(end_text), true) => {
-            d.error_help(
-                end_text.span(),
-                "give `end` or `duration`, not both",
-                "remove one of them",
-            );
-            None
-        }
-        (None, false) => {
-            d.error_help(
-                start_text.span(),
-                format!("{} has no end", t.what()),
-                "add end = \"06:30\" or duration = \"60m\"",
-            );
-            None
-        }
-    };
-    Some(SessionTime::Days {
-        days: days?,
-        start: start?,
-        end: end?,
-    })
-}
-
-/// Fixed items must sit inside the session, clear of the jingles and of each other.
-fn check_fixed_items(s: &Session, spans: &[Range<usize>], d: &mut Diagnostics) {
-    let SessionTime::Days { start, end, .. } = s.when else {
-        return; // cron sessions move; the planner checks them each day
-    };
-    let first_free = start + s.opening.as_ref().map_or(TimeDelta::zero(), |f| f.duration);
-    let last_free = end - s.closing.as_ref().map_or(TimeDelta::zero(), |f| f.duration);
-    let mut fixed: Vec<(NaiveTime, NaiveTime, &Range<usize>)> = Vec::new();
-    for (item, span) in s.items.iter().zip(spans) {
-        let Some(at) = item.at else { continue };
-        let until = at + item.content.duration();
-        // A live relay may run into the closing: it is faded out for it, as on air.
-        let is_relay = matches!(item.content, ItemContent::Relay { .. });
-        let overruns = if is_relay {
-            at >= last_free
-        } else {
-            until > last_free || until < at
-        };
-        if at < first_free || overruns {
-            d.error_help(
-                span.clone(),
-                format!(
-                    "item at {} ({} long) does not fit in session {:?} ({}–{}{})",
-                    at.format("%H:%M:%S"),
-                    crate::core::units::format_duration(item.content.duration()),
-                    s.name,
-                    start.format("%H:%M"),
-                    end.format("%H:%M"),
-                    if s.opening.is_some() || s.closing.is_some() {
-                        ", less its opening and closing"
-                    } else {
-                        ""
-                    }
-                ),
-                "move `at`, shorten `duration`, or widen the session",
-            );
-        }
-        fixed.push((
-            at,
-            if is_relay {
-                until.min(last_free)
-            } else {
-                until
-            },
-            span,
-        ));
-    }
-    fixed.sort_by_key(|f| f.0);
-    for pair in fixed.windows(2) {
-        if pair[1].0 < pair[0].1 {
-            d.error_help(
-                pair[1].2.clone(),
-                format!(
-                    "item at {} starts before the item at {} has ended ({})",
-                    pair[1].0.format("%H:%M:%S"),
-                    pair[0].0.format("%H:%M:%S"),
-                    pair[0].1.format("%H:%M:%S")
-                ),
-                "move one of them",
-            );
-        }
-    }
-}
-
 /// Reads the whole of schedule.toml. `check_from` is the first day the overlap check looks at
 /// for cron sessions, whose occurrences depend on the date.
 pub fn read(
     root: &mut Fields,
     d: &mut Diagnostics,
     dir: &Path,
-    media: &mut MediaCache,
-    speech: Option<crate::audio::speech::Speech>,
+    media: &mut dyn Media,
     check_from: NaiveDate,
 ) -> Option<Schedule> {
     let errors_before = d.len();
     let mut r = Reader {
         dir: dir.to_path_buf(),
         media,
-        speech,
     };
     let timezone = match root.string(d, "timezone") {
         Some(tz) => match tz.get_ref().parse::<Tz>() {
@@ -824,57 +522,4 @@ fn duplicates(d: &mut Diagnostics, names: &[Spanned<String>], what: &str) {
             first.insert(n.get_ref(), i);
         }
     }
-}
-
-/// Sessions may not overlap: the amplifier and the schedule would fight.
-fn check_overlaps(
-    sessions: &[Session],
-    name_spans: &[Range<usize>],
-    tz: Tz,
-    check_from: NaiveDate,
-    d: &mut Diagnostics,
-) {
-    for i in 0..sessions.len() {
-        for j in i + 1..sessions.len() {
-            let (a, b) = (&sessions[i], &sessions[j]);
-            if let Some(when) = first_overlap(a, b, tz, check_from) {
-                d.error_help(
-                    name_spans[j].clone(),
-                    format!("session {:?} overlaps session {:?}{when}", b.name, a.name),
-                    "change the times so one ends before the other starts",
-                );
-            }
-        }
-    }
-}
-
-fn first_overlap(a: &Session, b: &Session, tz: Tz, check_from: NaiveDate) -> Option<String> {
-    if let (
-        SessionTime::Days {
-            days: da,
-            start: sa,
-            end: ea,
-        },
-        SessionTime::Days {
-            days: db,
-            start: sb,
-            end: eb,
-        },
-    ) = (&a.when, &b.when)
-    {
-        return (da.intersects(*db) && sa < eb && sb < ea).then(String::new);
-    }
-    // A cron session's days depend on the calendar: look a year and a bit ahead.
-    let mut date = check_from;
-    for _ in 0..400 {
-        for (s1, e1) in a.windows_on(date, tz) {
-            for (s2, e2) in b.windows_on(date, tz) {
-                if s1 < e2 && s2 < e1 {
-                    return Some(format!(" on {date}"));
-                }
-            }
-        }
-        date = date.succ_opt()?;
-    }
-    None
 }

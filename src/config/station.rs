@@ -9,6 +9,9 @@ use super::toml_reader::Fields;
 use crate::config::diag::Diagnostics;
 use crate::core::units::parse_duration;
 
+/// The speech engine `[tts] command` defaults to (`{out}`: the WAV it writes).
+pub const DEFAULT_TTS_COMMAND: [&str; 6] = ["espeak-ng", "-v", "vi", "-w", "{out}", "--stdin"];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Station {
     pub station_id: String,
@@ -145,7 +148,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         volume: 1.0,
         loudness_target: None,
         trim_silence_below: Some(DEFAULT_TRIM_SILENCE_DB),
-        max_duration: crate::audio::ingest::DEFAULT_MAX_DURATION,
+        max_duration: crate::core::media::DEFAULT_MAX_DURATION,
     };
     if let Some(mut t) = root.table(d, "audio") {
         if let Some(out) = t.string(d, "output") {
@@ -338,9 +341,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         t.finish(d);
     }
 
-    let mut tts: Vec<String> = crate::audio::speech::DEFAULT_COMMAND
-        .map(String::from)
-        .to_vec();
+    let mut tts: Vec<String> = DEFAULT_TTS_COMMAND.map(String::from).to_vec();
     if let Some(mut t) = root.table(d, "tts") {
         if let Some(parts) = t.string_array(d, "command") {
             let span = t.value("command").map(|v| v.span()).unwrap_or(t.span());

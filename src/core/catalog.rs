@@ -117,7 +117,7 @@ pub struct Catalog {
 
 impl Catalog {
     /// schedule.toml's own campaigns and bulletins only.
-    pub fn assemble(schedule: &crate::config::Schedule) -> Catalog {
+    pub fn assemble(schedule: &crate::core::schedule::Schedule) -> Catalog {
         Catalog {
             campaigns: schedule.campaigns.clone(),
             bulletins: schedule.bulletins.clone(),
@@ -127,62 +127,13 @@ impl Catalog {
         }
     }
 
-    /// The station's whole catalog: schedule.toml first, then what the feed brought (a
-    /// local campaign wins over a feed campaign of the same id), then pushed bulletins.
-    /// Cancelled bulletins are left out; emergencies from outside go to `emergencies`.
-    pub fn load(config: &crate::config::Config) -> Catalog {
-        let state_dir = &config.station.state_dir;
-        let mut catalog = Catalog::assemble(&config.schedule);
-        let feed = match crate::remote::feed::sync::catalog(&config.station) {
-            Ok(feed) => feed,
-            Err(e) => {
-                catalog.problem(format!(
-                    "feed state unreadable: {e}; feed bulletins are left out"
-                ));
-                crate::remote::feed::sync::Held::default()
-            }
-        };
-        catalog.feed_sequence = feed.sequence;
-        for c in feed.campaigns {
-            if catalog.campaign(&c.id).is_none() {
-                catalog.campaigns.push(c);
-            }
-        }
-        // Without a readable push state, cancels are unknown too: no pushed bulletin plays
-        // (never speak what may have been withdrawn), and no feed bulletin either.
-        let (pushed, cancelled) = match crate::remote::push::load(state_dir) {
-            Ok(state) => (
-                crate::remote::push::catalog_bulletins(&state, state_dir),
-                state.cancelled,
-            ),
-            Err(e) => {
-                catalog.problem(format!(
-                    "push state unreadable: {e}; pushed and feed bulletins are left out"
-                ));
-                return catalog;
-            }
-        };
-        let outside = feed
-            .bulletins
-            .into_iter()
-            .chain(pushed)
-            .filter(|b| !cancelled.contains(&b.id));
-        for b in outside {
-            if b.is_emergency() {
-                catalog.emergencies.push(b);
-            } else {
-                catalog.bulletins.push(b);
-            }
-        }
-        catalog
-    }
-
     pub fn campaign(&self, id: &str) -> Option<&Campaign> {
         self.campaigns.iter().find(|c| c.id == id)
     }
 
-    fn problem(&mut self, what: String) {
-        tracing::error!("{what}");
+    /// Notes state that could not be read while loading (its part is left out). The
+    /// loader logs it; the status shows it.
+    pub fn problem(&mut self, what: String) {
         self.problems.push(what);
     }
 }

@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::core::catalog::{Bulletin, Catalog, Source};
-use crate::remote::push::{self, DEFAULT_REPEAT};
+use super::catalog::{Bulletin, Catalog, Source};
+use super::push::DEFAULT_REPEAT;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Emergency {
@@ -17,33 +17,40 @@ pub struct Emergency {
     pub since: DateTime<Utc>,
 }
 
+/// What the station holds of a pushed emergency.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushedEmergency {
+    pub id: String,
+    pub repeat: u32,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub accepted_at: DateTime<Utc>,
+}
+
+/// What the emergencies due depend on, besides the catalog and the time.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub pushed: Vec<PushedEmergency>,
+    /// Played through, or cancelled.
+    pub done: Vec<String>,
+    pub revoked: Vec<String>,
+}
+
 /// The emergencies due now, oldest first. `trusted_now` judges expiry (the clock, or the
-/// trusted time when the clock is behind it: see `trust`). Without a readable push or
-/// feed state none is due: what was cancelled or revoked would be unknown.
+/// trusted time when the clock is behind it).
 pub fn due(
-    state_dir: &std::path::Path,
     catalog: &Catalog,
+    facts: &Facts,
     now: DateTime<Tz>,
     trusted_now: DateTime<Utc>,
 ) -> Vec<Emergency> {
-    let (state, revoked) = match (
-        push::load(state_dir),
-        crate::remote::feed::sync::revoked(state_dir),
-    ) {
-        (Ok(s), Ok(r)) => (s, r),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!("no emergency can be played: {e}");
-            return Vec::new();
-        }
-    };
     let today = now.date_naive();
     let mut out: Vec<Emergency> = catalog
         .emergencies
         .iter()
         .filter(|b| b.valid_on(today))
-        .filter(|b| !state.emergencies_done.contains(&b.id) && !revoked.contains(&b.id))
+        .filter(|b| !facts.done.contains(&b.id) && !facts.revoked.contains(&b.id))
         .filter_map(|b| {
-            let pushed = state.bulletins.iter().find(|p| p.id == b.id);
+            let pushed = facts.pushed.iter().find(|p| p.id == b.id);
             match (b.source, pushed) {
                 (Source::Push, Some(p)) => {
                     if p.expires_at.is_some_and(|t| t <= trusted_now) {

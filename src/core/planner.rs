@@ -15,10 +15,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
 
-use crate::config::schedule::{ItemContent, MediaFile, Schedule, Session, local};
 use crate::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
+use crate::core::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played, Quota};
+use crate::core::schedule::{ItemContent, Schedule, Session, local};
 use crate::core::units::format_duration;
 
 /// Gaps shorter than this are left silent rather than filled with a sliver of music.
@@ -33,127 +33,6 @@ pub struct PlanInput<'a> {
     pub history: &'a History,
     /// Plan nothing before this instant (the daemon passes "now"); `None` plans the whole day.
     pub not_before: Option<DateTime<Tz>>,
-}
-
-/// What already played: today's plays, and earlier play counts for bulletin rotation.
-#[derive(Debug, Clone, Default)]
-pub struct History {
-    pub today: Vec<Played>,
-    /// Plays per bulletin id before this day (rotation takes the least played).
-    pub earlier_counts: HashMap<String, u32>,
-}
-
-/// One item that played to its end.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Played {
-    pub id: String,
-    pub kind: Kind,
-    pub campaign: Option<String>,
-    pub start: DateTime<Tz>,
-    pub end: DateTime<Tz>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Opening,
-    Bulletin,
-    File,
-    Relay,
-    Fill,
-    Closing,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Opening => "opening",
-            Kind::Bulletin => "bulletin",
-            Kind::File => "file",
-            Kind::Relay => "relay",
-            Kind::Fill => "fill",
-            Kind::Closing => "closing",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
-    pub date: NaiveDate,
-    pub station_id: String,
-    pub sessions: Vec<PlannedSession>,
-    pub quotas: Vec<Quota>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlannedSession {
-    pub name: String,
-    #[serde(with = "crate::core::timefmt")]
-    pub start: DateTime<Tz>,
-    #[serde(with = "crate::core::timefmt")]
-    pub end: DateTime<Tz>,
-    pub items: Vec<PlanItem>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanItem {
-    #[serde(with = "crate::core::timefmt")]
-    pub start: DateTime<Tz>,
-    /// May be earlier than start + the file's length: the item is cut (fill before a fixed item).
-    #[serde(with = "crate::core::timefmt")]
-    pub end: DateTime<Tz>,
-    pub kind: Kind,
-    pub id: String,
-    pub title: String,
-    pub campaign: Option<String>,
-    pub priority: Priority,
-    pub source: Source,
-    /// The audio file, or the stream URL of a relay.
-    pub path: String,
-    /// Set at a clock time (`at = …`): nothing before it may run into it.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub fixed: bool,
-}
-
-impl PlanItem {
-    /// An item that plays a file named in schedule.toml (opening, closing, fill, flexible
-    /// or fixed file); titled by `title`, else the file's name without extension.
-    pub fn from_media(
-        kind: Kind,
-        f: &MediaFile,
-        title: Option<&str>,
-        start: DateTime<Tz>,
-        end: DateTime<Tz>,
-    ) -> PlanItem {
-        let stem = std::path::Path::new(&f.name)
-            .file_stem()
-            .map_or(f.name.clone(), |s| s.to_string_lossy().into_owned());
-        PlanItem {
-            start,
-            end,
-            kind,
-            id: f.name.clone(),
-            title: title.map_or(stem, str::to_string),
-            campaign: None,
-            priority: Priority::Normal,
-            source: Source::Local,
-            path: f.path.to_string_lossy().into_owned(),
-            fixed: false,
-        }
-    }
-
-    pub fn duration(&self) -> TimeDelta {
-        self.end - self.start
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quota {
-    pub campaign: String,
-    pub required: u32,
-    pub planned: u32,
-    pub done: u32,
 }
 
 /// Plans one day. Same input, same plan.

@@ -8,14 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
 
 use chrono::NaiveDate;
-use chrono_tz::Tz;
+
 use serde::{Deserialize, Serialize};
 
+use crate::core::asrun::Record;
 use crate::core::catalog::Catalog;
-use crate::core::planner::Kind;
+use crate::core::plan::Kind;
 
 /// The longest range one report covers (a few years of days).
 pub const MAX_DAYS: i64 = 3 * 366;
@@ -53,11 +53,10 @@ pub struct Total {
     pub days_short: u32,
 }
 
-/// Builds the report from the as-run logs under `state_dir`.
+/// Builds the report from the as-run log, one day's records at a time (`records_of`).
 pub fn build(
     station_id: &str,
-    state_dir: &Path,
-    tz: Tz,
+    mut records_of: impl FnMut(NaiveDate) -> Vec<Record>,
     catalog: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
@@ -73,7 +72,7 @@ pub fn build(
     let mut days = Vec::new();
     let mut date = from;
     while date <= to {
-        days.extend(day_rows(state_dir, tz, catalog, date));
+        days.extend(day_rows(&records_of(date), catalog, date));
         match date.succ_opt() {
             Some(next) => date = next,
             None => break,
@@ -105,10 +104,9 @@ pub fn build(
     })
 }
 
-fn day_rows(state_dir: &Path, tz: Tz, catalog: &Catalog, date: NaiveDate) -> Vec<Row> {
-    let records = crate::store::asrun::read_day(state_dir, date, tz);
+fn day_rows(records: &[Record], catalog: &Catalog, date: NaiveDate) -> Vec<Row> {
     let mut done: BTreeMap<String, u32> = BTreeMap::new();
-    for p in crate::store::asrun::completed_plays(&records) {
+    for p in crate::core::asrun::completed_plays(records) {
         if p.kind == Kind::Bulletin
             && let Some(c) = p.campaign
         {

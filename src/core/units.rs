@@ -139,6 +139,17 @@ fn weekday(name: &str) -> Option<Weekday> {
     })
 }
 
+/// Whole frames in a span of time, rounded to the nearest.
+pub fn frames_in(span: TimeDelta, rate: u32) -> u64 {
+    let us = span.num_microseconds().unwrap_or(0).max(0) as u64;
+    (us * u64::from(rate) + 500_000) / 1_000_000
+}
+
+/// How long `frames` last, to the nearest microsecond.
+pub fn span_of(frames: u64, rate: u32) -> TimeDelta {
+    TimeDelta::microseconds(((frames * 1_000_000 + u64::from(rate) / 2) / u64::from(rate)) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

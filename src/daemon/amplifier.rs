@@ -7,10 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use chrono::DateTime;
 use chrono_tz::Tz;
 
 use crate::config::station::Amplifier as AmpConfig;
-use crate::store::asrun::{AsRunLog, Event, Record};
+use crate::core::asrun::{Event, Record};
+use crate::store::asrun::AsRunLog;
 use crate::sys::clock::Clock;
 
 /// A command that has not finished in this long is killed and counts as failed.
@@ -18,9 +20,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 const RETRY_FIRST: Duration = Duration::from_secs(5);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 
+/// On or off, as of when it was asked; `None`: the daemon is exiting.
+type Request = Option<(bool, DateTime<Tz>)>;
+
 /// The engine's handle: say what state is wanted; the worker makes it so.
 pub struct Amplifier {
-    want: Option<Sender<Option<bool>>>,
+    want: Option<Sender<Request>>,
     worker: Option<std::thread::JoinHandle<()>>,
     on: Arc<AtomicBool>,
 }
@@ -41,12 +46,15 @@ impl Amplifier {
                 on,
             };
         };
-        let (tx, rx) = mpsc::channel::<Option<bool>>();
+        let (tx, rx) = mpsc::channel::<Request>();
         let state = on.clone();
         let spawned = std::thread::Builder::new()
             .name("amplifier".into())
             .spawn(move || {
                 let mut wanted: Option<bool> = None;
+                // When the switch was asked for: the record says so, however late the
+                // worker gets to it (a busy machine, a test's clock racing ahead).
+                let mut asked_at: Option<DateTime<Tz>> = None;
                 let mut retry_in = RETRY_FIRST;
                 let mut due: Option<Instant> = None;
                 loop {
@@ -56,11 +64,12 @@ impl Amplifier {
                     match rx.recv_timeout(wait) {
                         // `None`: the daemon is exiting; the requests before it are done.
                         Ok(None) => return,
-                        Ok(Some(w)) => {
+                        Ok(Some((w, at))) => {
                             if wanted == Some(w) && due.is_none() {
                                 continue;
                             }
                             wanted = Some(w);
+                            asked_at = Some(at);
                             retry_in = RETRY_FIRST;
                         }
                         Err(RecvTimeoutError::Timeout) if due.is_some() => {}
@@ -70,7 +79,9 @@ impl Amplifier {
                     let Some(w) = wanted else { continue };
                     let argv = if w { &config.on } else { &config.off };
                     let event = if w { Event::AmpOn } else { Event::AmpOff };
-                    let now = clock.now().with_timezone(&tz);
+                    let now = asked_at
+                        .take()
+                        .unwrap_or_else(|| clock.now().with_timezone(&tz));
                     match run(argv) {
                         Ok(()) => {
                             state.store(w, Ordering::Relaxed);
@@ -107,9 +118,10 @@ impl Amplifier {
         }
     }
 
-    pub fn switch(&self, on: bool) {
+    /// Asks for the relay `on` or off, as of `at`.
+    pub fn switch(&self, on: bool, at: DateTime<Tz>) {
         if let Some(tx) = &self.want {
-            let _ = tx.send(Some(on));
+            let _ = tx.send(Some((on, at)));
         } else {
             self.on.store(on, Ordering::Relaxed);
         }

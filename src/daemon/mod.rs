@@ -1,6 +1,8 @@
 //! `loaxa run`: the daemon around the playout engine — signals, config reloads, systemd.
 
 pub mod amplifier;
+pub mod player;
+pub mod status;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, FixedOffset};
 
 use crate::config::{Config, SCHEDULE_FILE, STATION_FILE};
-use crate::playout::{Command, Engine, Hooks};
+use crate::daemon::player::{Hooks, Player};
+use crate::station::command::Command;
 use crate::sys::clock::{Clock, SystemClock};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,41 +35,36 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         }
         None => Arc::new(SystemClock::new()),
     };
-    let config = Config::load(dir, clock.now().date_naive()).map_err(|errors| {
+    let config = crate::station::config::load(dir, clock.now().date_naive()).map_err(|errors| {
         for e in &errors {
             eprintln!("{e}");
         }
         RunError::Config(errors.len())
     })?;
-    let state = &config.station.state_dir;
-    std::fs::create_dir_all(state).map_err(|e| {
+    let store = crate::store::Store::of(&config.station);
+    store.create().map_err(|e| {
         RunError::Runtime(format!(
             "cannot create the state dir {}: {e}",
-            state.display()
+            store.root().display()
         ))
     })?;
     tracing::info!(
         "station {} starting; config {}, state {}",
         config.station.station_id,
         config.dir.display(),
-        state.display()
+        store.root().display()
     );
-
-    crate::http::clean_uploads(state);
-    let trust = Arc::new(crate::store::trust::Trust::open_or_refuse(
-        state,
-        crate::store::asrun::newest_record(state),
-    ));
+    store.clean_uploads();
+    let trust = Arc::new(crate::store::trust::Trust::open_or_refuse(&store));
     if let Some(behind) = trust.clock_behind(clock.now()) {
         tracing::error!(
             "THE CLOCK IS WRONG: it is {} behind the newest time this station has trusted; pushes are judged by that time until the clock is right",
             crate::core::units::format_duration(behind)
         );
     }
-    let asrun = Arc::new(crate::store::asrun::AsRunLog::new(state).with_trust(trust.clone()));
+    let asrun = Arc::new(crate::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
     let refusals = Arc::new(crate::station::refusals::Refusals::new(asrun));
-    crate::remote::push::cleanup(
-        state,
+    store.clean_pushes(
         clock
             .now()
             .with_timezone(&config.schedule.timezone)
@@ -92,7 +90,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         commands: tx,
         validator: validator(),
     });
-    Engine::new(config, clock, rx, systemd_hooks())
+    Player::new(config, clock, rx, systemd_hooks())
         .with_shared(shared)
         .with_trust(trust)
         .run();
@@ -101,7 +99,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
 
 /// Loads and validates the config; a bad one is logged and the last good one stays.
 fn reload(dir: &Path, clock: &dyn Clock, tx: &Sender<Command>) {
-    match Config::load(dir, clock.now().date_naive()) {
+    match crate::station::config::load(dir, clock.now().date_naive()) {
         Ok(config) => {
             let _ = tx.send(Command::Reload(Box::new(config)));
         }

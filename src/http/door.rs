@@ -166,6 +166,13 @@ impl Door {
                 door.forget(id);
                 door.counts.open.fetch_sub(1, Ordering::Relaxed);
             });
+            // A shed connection is closed by its own task: wait for it before accepting
+            // more, so the sockets held never run ahead of the cap.
+            while tasks.len() > self.limits.max_connections {
+                if tasks.join_next().await.is_none() {
+                    break;
+                }
+            }
         }
         tasks.shutdown().await;
     }

@@ -20,8 +20,6 @@ pub mod door;
 pub mod multipart;
 mod push;
 
-pub use push::clean_uploads;
-
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, RwLock};
@@ -38,7 +36,7 @@ use serde_json::json;
 
 use crate::config::Config;
 use crate::core::status::Status;
-use crate::playout::Command;
+use crate::station::command::Command;
 use crate::station::refusals::Refusals;
 use crate::store::trust::Trust;
 use crate::sys::clock::Clock;
@@ -334,7 +332,7 @@ async fn get_asrun(
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
     blocking_json(move || {
-        crate::store::asrun::read_day(&config.station.state_dir, date, config.schedule.timezone)
+        crate::store::Store::of(&config.station).read_day(date, config.schedule.timezone)
     })
     .await
 }
@@ -375,18 +373,8 @@ async fn get_report(
         Some(other) => return bad(&format!("format {other:?}: use json or csv")),
     };
     let config = ctx.shared.config();
-    let built = tokio::task::spawn_blocking(move || {
-        let catalog = crate::core::catalog::Catalog::load(&config);
-        crate::core::report::build(
-            &config.station.station_id,
-            &config.station.state_dir,
-            config.schedule.timezone,
-            &catalog,
-            from,
-            to,
-        )
-    })
-    .await;
+    let built =
+        tokio::task::spawn_blocking(move || crate::station::report::build(&config, from, to)).await;
     match built {
         Ok(Ok(report)) if csv => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -419,7 +407,17 @@ async fn blocking_json<T: serde::Serialize + Send + 'static>(
 
 async fn get_metrics(State(ctx): State<Arc<Ctx>>) -> Response {
     let status = ctx.shared.status();
-    crate::metrics::door(&ctx.door.counts);
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &ctx.door.counts;
+        crate::metrics::door([
+            c.open.load(Relaxed),
+            c.accepted.load(Relaxed),
+            c.refused.load(Relaxed),
+            c.shed.load(Relaxed),
+            c.timed_out.load(Relaxed),
+        ]);
+    }
     (
         [(
             header::CONTENT_TYPE,

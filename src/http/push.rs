@@ -21,8 +21,8 @@ use super::{Ctx, error};
 use crate::config::Config;
 use crate::core::catalog::Priority;
 use crate::core::text::shorten;
-use crate::playout::Command;
 use crate::remote::push::{self, Accepted, Checked, PushError, UploadedAudio};
+use crate::station::command::Command;
 
 /// A body that sends nothing for this long is cut.
 const STALL: Duration = Duration::from_secs(10);
@@ -147,7 +147,7 @@ impl Received<'_> {
                 _ => "a text bulletin carries no `audio` part".into(),
             })
         })?;
-        let dir = push::upload_dir(&self.config.station.state_dir);
+        let dir = crate::store::Store::of(&self.config.station).push_uploads();
         let internal =
             |e: std::io::Error| PushError::Internal(format!("cannot keep the upload: {e}"));
         std::fs::create_dir_all(&dir).map_err(internal)?;
@@ -453,13 +453,4 @@ fn first_play(
         .flat_map(|s| &s.items)
         .find(|i| i.id == id)
         .map(|i| i.start)
-}
-
-/// Removes uploads a crash left behind.
-pub fn clean_uploads(state_dir: &std::path::Path) {
-    if let Ok(entries) = std::fs::read_dir(push::upload_dir(state_dir)) {
-        for e in entries.flatten() {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
 }

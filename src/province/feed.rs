@@ -146,7 +146,7 @@ fn check_campaign(dir: &Path, manifest: &Manifest, campaign: Option<&str>) -> Re
 /// (unsigned until `publish`). Returns the bulletin id.
 pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
     let manifest = load(dir)?;
-    let info = crate::audio::ingest::measure(&new.file, crate::audio::ingest::DEFAULT_MAX_DURATION)
+    let info = crate::audio::ingest::measure(&new.file, crate::core::media::DEFAULT_MAX_DURATION)
         .map_err(|e| e.to_string())?;
     check_campaign(dir, &manifest, new.campaign.as_deref())?;
     let name = new

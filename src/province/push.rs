@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::core::catalog::Priority;
-use crate::remote::push::{FORMAT_VERSION, PushBulletin, PushManifest};
+use crate::core::push::{FORMAT_VERSION, PushBulletin, PushManifest};
 use crate::remote::signing::{SecretKey, hex};
 
 /// What to push.
@@ -69,7 +69,7 @@ pub fn send(req: Request) -> Result<Answer, String> {
         .map_err(|e| format!("cannot read the key {}: {e}", req.key.display()))?;
     let key = SecretKey::from_secret_file(&key_text).map_err(|e| e.to_string())?;
     let expires = req.expires.unwrap_or(DEFAULT_EXPIRES);
-    if expires <= TimeDelta::zero() || expires > crate::remote::push::MAX_VALIDITY {
+    if expires <= TimeDelta::zero() || expires > crate::core::push::MAX_VALIDITY {
         return Err("--expires must be more than 0 and at most 24h".into());
     }
     let now = req.issued_at.unwrap_or_else(Utc::now);

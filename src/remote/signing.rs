@@ -153,9 +153,7 @@ impl SecretKey {
 }
 
 /// Lower-case hex of bytes: how sha256 digests are written in manifests and file names.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::sys::hex::hex;
 
 fn checksum(key_id: &[u8; 8], sk: &[u8]) -> [u8; 32] {
     let mut h = Blake2b::<U32>::new();

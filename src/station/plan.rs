@@ -7,16 +7,15 @@ use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use crate::config::Config;
-use crate::core::catalog::Catalog;
-use crate::core::planner::{Kind, Plan, PlanInput, PlanItem, plan_day};
+use crate::core::plan::{Kind, Plan, PlanItem};
+use crate::core::planner::{PlanInput, plan_day};
 use crate::core::units::format_duration;
 
 /// The plan `loaxa plan` and `GET /api/v1/plan` show: the whole day (`not_before` None),
 /// or the rest of it.
 pub fn load(config: &Config, date: NaiveDate, not_before: Option<DateTime<Tz>>) -> Plan {
-    let catalog = Catalog::load(config);
-    let history =
-        crate::store::asrun::history(&config.station.state_dir, date, config.schedule.timezone);
+    let catalog = crate::station::catalog::load(config);
+    let history = crate::store::Store::of(&config.station).history(date, config.schedule.timezone);
     plan_day(&PlanInput {
         station_id: &config.station.station_id,
         schedule: &config.schedule,

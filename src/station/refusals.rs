@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 
-use crate::store::asrun::{AsRunLog, Event, Record};
+use crate::core::asrun::{Event, Record};
+use crate::store::asrun::AsRunLog;
 
 /// At most this many refusals are written per minute…
 pub const PER_MINUTE: u32 = 60;
@@ -95,7 +96,8 @@ mod tests {
     #[test]
     fn records_are_small_and_few() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(AsRunLog::new(dir.path()));
+        let store = crate::store::Store::at(dir.path());
+        let log = Arc::new(AsRunLog::new(&store));
         let refusals = Refusals::new(log);
         let tz = chrono_tz::Asia::Ho_Chi_Minh;
         let t0 = chrono::TimeZone::with_ymd_and_hms(&tz, 2021, 10, 1, 9, 0, 0).unwrap();
@@ -110,7 +112,7 @@ mod tests {
         }
         // A minute later the window opens again.
         refusals.record(t0 + TimeDelta::seconds(61), "push", "malformed", "later");
-        let file = crate::store::asrun::day_file(dir.path(), t0.date_naive());
+        let file = store.asrun_file(t0.date_naive());
         let text = std::fs::read_to_string(file).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), PER_MINUTE as usize + 1);

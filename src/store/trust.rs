@@ -9,13 +9,14 @@
 //! - the highest feed sequence accepted, kept apart from the feed's own state file so a
 //!   lost or deleted feed state does not reopen the door to an old, replayed manifest.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::store::files::{self, StateError};
+use super::Store;
+use super::files::{self, StateError};
 
 /// A clock this far behind the trusted time is reported as wrong.
 pub const BEHIND_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
@@ -33,19 +34,16 @@ pub struct Trust {
     problem: Option<String>,
 }
 
-pub fn path(state_dir: &Path) -> PathBuf {
-    state_dir.join("trust.json")
+fn path(store: &Store) -> PathBuf {
+    store.path("trust.json")
 }
 
 impl Trust {
-    /// Reads the marks, raised by the newest as-run record (`asrun_newest`).
-    pub fn open(
-        state_dir: &Path,
-        asrun_newest: Option<DateTime<Utc>>,
-    ) -> Result<Trust, StateError> {
-        let path = path(state_dir);
+    /// Reads the marks, raised by the newest record of the as-run log.
+    pub fn open(store: &Store) -> Result<Trust, StateError> {
+        let path = path(store);
         let mut marks: Marks = files::read(&path)?;
-        marks.trusted_time = marks.trusted_time.max(asrun_newest);
+        marks.trusted_time = marks.trusted_time.max(store.newest_record());
         Ok(Trust {
             path,
             marks: Mutex::new(marks),
@@ -55,16 +53,16 @@ impl Trust {
 
     /// `open`, or when the file is unreadable a trust that refuses everything from
     /// outside (pushes, the feed) until it is repaired, and says why.
-    pub fn open_or_refuse(state_dir: &Path, asrun_newest: Option<DateTime<Utc>>) -> Trust {
-        Trust::open(state_dir, asrun_newest).unwrap_or_else(|e| {
+    pub fn open_or_refuse(store: &Store) -> Trust {
+        Trust::open(store).unwrap_or_else(|e| {
             let why = format!(
                 "{e}: pushes and the feed are refused until it is repaired (the broadcast goes on)"
             );
             tracing::error!("{why}");
             Trust {
-                path: path(state_dir),
+                path: path(store),
                 marks: Mutex::new(Marks {
-                    trusted_time: asrun_newest,
+                    trusted_time: store.newest_record(),
                     feed_sequence: None,
                 }),
                 problem: Some(why),
@@ -77,9 +75,9 @@ impl Trust {
     }
 
     /// A trust that starts from nothing (tests, one-shot commands).
-    pub fn empty(state_dir: &Path) -> Trust {
+    pub fn empty(store: &Store) -> Trust {
         Trust {
-            path: path(state_dir),
+            path: path(store),
             marks: Mutex::new(Marks::default()),
             problem: None,
         }
@@ -153,7 +151,15 @@ mod tests {
         let t0 = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
             .unwrap()
             .to_utc();
-        let trust = Trust::open(dir.path(), Some(t0)).unwrap();
+        let store = Store::at(dir.path());
+        // The station's last as-run record was at t0.
+        store
+            .append_record(&crate::core::asrun::Record::new(
+                t0.with_timezone(&chrono_tz::UTC),
+                crate::core::asrun::Event::AmpOff,
+            ))
+            .unwrap();
+        let trust = Trust::open(&store).unwrap();
         assert_eq!(
             trust.now(t0 - TimeDelta::days(9000)),
             t0,
@@ -170,12 +176,12 @@ mod tests {
             .unwrap();
         trust.accepted_feed(7, None).unwrap();
         trust.saw_signed(t0).unwrap();
-        let again = Trust::open(dir.path(), None).unwrap();
+        let again = Trust::open(&store).unwrap();
         assert_eq!(again.marks().feed_sequence, Some(42));
         assert_eq!(again.marks().trusted_time, Some(t0 + TimeDelta::hours(2)));
-        std::fs::write(path(dir.path()), b"{not json").unwrap();
+        std::fs::write(path(&store), b"{not json").unwrap();
         assert!(matches!(
-            Trust::open(dir.path(), None),
+            Trust::open(&store),
             Err(StateError::Corrupt { .. })
         ));
     }

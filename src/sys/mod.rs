@@ -3,3 +3,4 @@
 pub mod clock;
 pub mod command;
 pub mod fs;
+pub mod hex;

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
-use loaxa::config::schedule::{
+use loaxa::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
+use loaxa::core::plan::{Kind, Plan, PlanItem};
+use loaxa::core::schedule::{
     Fill, ItemContent, MediaFile, Schedule, Session, SessionItem, SessionTime, local,
 };
-use loaxa::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
-use loaxa::core::planner::{Kind, Plan, PlanItem};
 use loaxa::core::units::parse_days;
 
 pub const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;

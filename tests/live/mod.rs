@@ -174,41 +174,159 @@ impl Pulse {
 }
 
 impl Pulse {
-    /// Starts recording the sink (and gives parec a moment to connect).
+    /// Starts recording the sink: parec writes raw samples to a pipe, and each chunk is
+    /// stamped with the time it arrives, so a recorder that starts late, stalls under
+    /// load or drops samples does not shift the heard times (see `Recorder::stop`).
     pub fn recorder(&self, to: &Path) -> Recorder {
-        let child = self.record(to);
+        let mut child = Command::new("parec")
+            .args([
+                "-d",
+                "amp.monitor",
+                "--rate=48000",
+                "--channels=1",
+                "--format=s16le",
+                "--latency-msec=10",
+            ])
+            .env("PULSE_SERVER", self.server())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("parec is needed (pulseaudio-utils)");
+        let mut out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            use std::io::Read;
+            let mut chunks = Vec::new();
+            let mut buf = vec![0u8; 9600];
+            let mut odd: Option<u8> = None;
+            loop {
+                let n = match out.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let at = SystemTime::now();
+                let mut bytes: Vec<u8> = odd.take().into_iter().collect();
+                bytes.extend_from_slice(&buf[..n]);
+                if bytes.len() % 2 == 1 {
+                    odd = bytes.pop();
+                }
+                let samples: Vec<f32> = bytes
+                    .chunks_exact(2)
+                    .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0)
+                    .collect();
+                chunks.push((at, samples));
+            }
+            chunks
+        });
         std::thread::sleep(Duration::from_millis(300));
         Recorder {
             child,
+            reader: Some(reader),
             path: to.to_path_buf(),
         }
     }
 }
 
-/// parec recording the sink's monitor.
+/// Samples as read from parec, with the time they arrived.
+pub type Chunk = (SystemTime, Vec<f32>);
+
+/// parec recording the sink's monitor, chunk by chunk.
 pub struct Recorder {
     child: Child,
+    reader: Option<std::thread::JoinHandle<Vec<Chunk>>>,
     path: PathBuf,
 }
 
+pub const RECORD_RATE: u32 = 48_000;
+
 impl Recorder {
-    /// Lets the last audio through, stops parec, and places the recording on the daemon's
-    /// rehearsal clock: its last sample was captured as parec was stopped (parec's
-    /// start-up time is unknown, its stop is not).
+    /// Lets the last audio through, stops parec, and lays the chunks on the daemon's
+    /// rehearsal clock by their arrival stamps (also written to the recorder's WAV path).
     pub fn stop(mut self, daemon: &Daemon) -> Heard {
         std::thread::sleep(Duration::from_millis(300));
-        let stopped = daemon.rehearsal_now();
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (rate, samples) = read_wav(&self.path);
-        let zero = stopped
-            - chrono::TimeDelta::milliseconds(samples.len() as i64 * 1000 / i64::from(rate));
+        let chunks = self.reader.take().unwrap().join().unwrap();
+        let (zero, samples) = lay_out(&chunks, RECORD_RATE);
+        write_wav(&self.path, RECORD_RATE, &samples);
+        let zero = daemon.start_at
+            + chrono::TimeDelta::from_std(zero.duration_since(daemon.spawned).unwrap_or_default())
+                .unwrap();
         Heard {
-            rate,
+            rate: RECORD_RATE,
             samples,
             zero,
         }
     }
+}
+
+/// Lays stamped chunks on a timeline. A chunk arrives at least a fixed pipe delay after
+/// its samples were captured, and later when the reader was slow: each chunk's delay is
+/// taken as the smallest delay of it and every chunk after it. A reader that was merely
+/// late is thus ignored (later chunks show the short delay again), while samples that were
+/// dropped (every later chunk shifted) become silence of their length. Returns the time
+/// of the first sample and the samples.
+pub fn lay_out(chunks: &[Chunk], rate: u32) -> (SystemTime, Vec<f32>) {
+    let Some((t_ref, _)) = chunks.first() else {
+        return (SystemTime::now(), Vec::new());
+    };
+    let secs = |t: &SystemTime| match t.duration_since(*t_ref) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    };
+    // Delay of each chunk's last sample, in samples, against a steady stream.
+    let mut end = 0i64;
+    let mut delays = Vec::with_capacity(chunks.len());
+    for (t, c) in chunks {
+        end += c.len() as i64;
+        delays.push((secs(t) * f64::from(rate)).round() as i64 - end);
+    }
+    let mut floor = vec![0i64; delays.len()];
+    let mut m = i64::MAX;
+    for i in (0..delays.len()).rev() {
+        m = m.min(delays[i]);
+        floor[i] = m;
+    }
+    let mut out = Vec::new();
+    for (i, (_, c)) in chunks.iter().enumerate() {
+        let gap = floor[i] - floor[0] - (out.len() as i64 - (delays_prefix(chunks, i) as i64));
+        if gap > 0 {
+            out.resize(out.len() + gap as usize, 0.0);
+        }
+        out.extend_from_slice(c);
+    }
+    let zero_secs = floor[0] as f64 / f64::from(rate);
+    let zero = if zero_secs >= 0.0 {
+        *t_ref + Duration::from_secs_f64(zero_secs)
+    } else {
+        *t_ref - Duration::from_secs_f64(-zero_secs)
+    };
+    (zero, out)
+}
+
+/// Samples in the chunks before `i`.
+fn delays_prefix(chunks: &[Chunk], i: usize) -> usize {
+    chunks[..i].iter().map(|(_, c)| c.len()).sum()
+}
+
+/// A 16-bit mono WAV of `samples`.
+pub fn write_wav(path: &Path, rate: u32, samples: &[f32]) {
+    let mut b = Vec::with_capacity(44 + samples.len() * 2);
+    let data = (samples.len() * 2) as u32;
+    b.extend_from_slice(b"RIFF");
+    b.extend_from_slice(&(36 + data).to_le_bytes());
+    b.extend_from_slice(b"WAVEfmt ");
+    b.extend_from_slice(&16u32.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&1u16.to_le_bytes());
+    b.extend_from_slice(&rate.to_le_bytes());
+    b.extend_from_slice(&(rate * 2).to_le_bytes());
+    b.extend_from_slice(&2u16.to_le_bytes());
+    b.extend_from_slice(&16u16.to_le_bytes());
+    b.extend_from_slice(b"data");
+    b.extend_from_slice(&data.to_le_bytes());
+    for s in samples {
+        b.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes());
+    }
+    std::fs::write(path, b).unwrap();
 }
 
 /// A recording, mono, with the rehearsal-clock time of its first sample.

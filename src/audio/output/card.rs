@@ -1,16 +1,18 @@
 //! A real sound card (or sound server) through cpal: `default`, `alsa:<pcm>`, `pulse[:<sink>]`.
 //!
-//! The engine's blocks go into a small ring that cpal's callback drains. The callback
+//! The engine's blocks go into a lock-free ring (rtrb) that cpal's real-time callback
+//! drains: the callback never takes a lock, never allocates and never waits for the
+//! playout thread (`fill`, tested for allocations in tests/card_callback.rs). The callback
 //! also reports how far ahead of the speaker it runs, so `latency()` tells the engine
 //! when a frame written now will really be heard.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{DeviceId, ErrorKind, FromSample, HostId, SampleFormat, SizedSample, StreamConfig};
+use rtrb::{Consumer, Producer, RingBuffer};
 
 use super::{OutputError, Sink};
 use crate::audio::decode::CHANNELS;
@@ -19,20 +21,32 @@ use crate::config::station::Output;
 /// Audio queued ahead of the device: enough to ride out a busy moment, small enough
 /// that an interruption (emergency) is heard quickly.
 const RING: Duration = Duration::from_millis(150);
+/// The ring's allocation: room for whatever period a device insists on (the fill level
+/// is held at `capacity()`, not at this).
+const RING_ROOM: Duration = Duration::from_secs(2);
 /// A device that takes nothing for this long has stopped.
 const STALL: Duration = Duration::from_secs(3);
-/// The period asked of the device. Left to itself PulseAudio asks for 2 s at a time.
+/// The period asked of the device. Left to itself PulseAudio asks for 2 s at a time;
+/// each period costs the sound server a wake-up, so not shorter than needed.
 const PERIOD: Duration = Duration::from_millis(25);
+/// A new stream is fed silence until it has taken this much…
+const START_TAKEN: Duration = Duration::from_millis(100);
+/// …or for this long at most.
+const START_WAIT: Duration = Duration::from_secs(3);
+/// How long the writer sleeps while the ring is full.
+const POLL: Duration = Duration::from_millis(5);
 
+/// What the callbacks tell the writer; only atomics on the real-time path.
 struct Shared {
-    ring: Mutex<VecDeque<f32>>,
-    room: Condvar,
+    /// Set by the error callback (not the data callback).
     failure: Mutex<Option<String>>,
     /// Time from a callback to its audio leaving the speaker, in ns.
     device_latency_ns: AtomicU64,
     /// The most samples one callback has asked for: the ring must hold more than that,
     /// or a callback would be padded with silence.
     largest_request: AtomicU64,
+    /// Samples the callback has taken from the ring since the stream was built.
+    taken: AtomicU64,
 }
 
 pub struct CardSink {
@@ -40,6 +54,7 @@ pub struct CardSink {
     rate: u32,
     shared: Arc<Shared>,
     stream: Option<cpal::Stream>,
+    ring: Option<Producer<f32>>,
 }
 
 impl CardSink {
@@ -53,13 +68,13 @@ impl CardSink {
             output,
             rate: config.sample_rate(),
             shared: Arc::new(Shared {
-                ring: Mutex::new(VecDeque::new()),
-                room: Condvar::new(),
                 failure: Mutex::new(None),
                 device_latency_ns: AtomicU64::new(0),
                 largest_request: AtomicU64::new(0),
+                taken: AtomicU64::new(0),
             }),
             stream: None,
+            ring: None,
         })
     }
 
@@ -71,9 +86,47 @@ impl CardSink {
             .clone()
     }
 
+    /// The fill level the writer keeps the ring at, in samples.
     fn capacity(&self) -> usize {
         let ring = (self.rate as usize * CHANNELS * RING.as_millis() as usize) / 1000;
-        ring.max(2 * self.shared.largest_request.load(Ordering::Relaxed) as usize)
+        let wanted = ring.max(2 * self.shared.largest_request.load(Ordering::Relaxed) as usize);
+        wanted.min(self.room())
+    }
+
+    fn room(&self) -> usize {
+        (self.rate as usize * CHANNELS * RING_ROOM.as_millis() as usize) / 1000
+    }
+
+    /// Samples written and not yet taken by the callback.
+    fn queued(&self) -> usize {
+        self.ring
+            .as_ref()
+            .map_or(0, |p| p.buffer().capacity() - p.slots())
+    }
+}
+
+impl CardSink {
+    /// A new stream may take a while to start taking audio (PulseAudio prebuffers, and a
+    /// restarted server takes about a second). Audio written before then would be heard
+    /// late by that much, and every item chained after it too: so the stream gets
+    /// silence until it has taken `START_TAKEN` of it (or `START_WAIT` has passed).
+    fn prime(&mut self) {
+        let want = (self.rate as usize * CHANNELS * START_TAKEN.as_millis() as usize / 1000) as u64;
+        let until = Instant::now() + START_WAIT;
+        let capacity = self.capacity();
+        while self.shared.taken.load(Ordering::Relaxed) < want && Instant::now() < until {
+            if self.failure().is_some() {
+                return;
+            }
+            let room = (capacity.saturating_sub(self.queued()) / CHANNELS) * CHANNELS;
+            if room > 0
+                && let Some(ring) = self.ring.as_mut()
+                && let Ok(chunk) = ring.write_chunk_uninit(room)
+            {
+                chunk.fill_from_iter(std::iter::repeat(0.0));
+            }
+            std::thread::sleep(POLL);
+        }
     }
 }
 
@@ -97,27 +150,37 @@ impl Sink for CardSink {
         let device = find_device(&self.output)?;
         let supported = device.default_output_config().map_err(unavailable)?;
         let period = (self.rate as u64 * PERIOD.as_millis() as u64 / 1000) as u32;
+        let room = self.room();
         let config = |buffer_size| StreamConfig {
             channels: supported.channels(),
             sample_rate: self.rate,
             buffer_size,
         };
-        let build_any = |config: StreamConfig| match supported.sample_format() {
-            SampleFormat::F32 => build::<f32>(&device, config, self.shared.clone()),
-            SampleFormat::I16 => build::<i16>(&device, config, self.shared.clone()),
-            SampleFormat::I32 => build::<i32>(&device, config, self.shared.clone()),
-            SampleFormat::U8 => build::<u8>(&device, config, self.shared.clone()),
-            other => Err(cpal::Error::with_message(
-                ErrorKind::UnsupportedConfig,
-                format!("unsupported sample format {other}"),
-            )),
+        // A fresh ring for each try: the callback owns its end.
+        let build_any = |config: StreamConfig| {
+            let (producer, consumer) = RingBuffer::<f32>::new(room);
+            let shared = self.shared.clone();
+            let stream = match supported.sample_format() {
+                SampleFormat::F32 => build::<f32>(&device, config, shared, consumer),
+                SampleFormat::I16 => build::<i16>(&device, config, shared, consumer),
+                SampleFormat::I32 => build::<i32>(&device, config, shared, consumer),
+                SampleFormat::U8 => build::<u8>(&device, config, shared, consumer),
+                other => Err(cpal::Error::with_message(
+                    ErrorKind::UnsupportedConfig,
+                    format!("unsupported sample format {other}"),
+                )),
+            };
+            stream.map(|s| (s, producer))
         };
         // Short periods if the device allows them, else whatever it prefers.
-        let stream = build_any(config(cpal::BufferSize::Fixed(period)))
+        let (stream, producer) = build_any(config(cpal::BufferSize::Fixed(period)))
             .or_else(|_| build_any(config(cpal::BufferSize::Default)))
             .map_err(unavailable)?;
+        self.shared.taken.store(0, Ordering::Relaxed);
         stream.play().map_err(unavailable)?;
         self.stream = Some(stream);
+        self.ring = Some(producer);
+        self.prime();
         Ok(())
     }
 
@@ -126,41 +189,42 @@ impl Sink for CardSink {
             self.start()?;
         }
         let capacity = self.capacity();
+        let mut blocked_since: Option<Instant> = None;
         while !frames.is_empty() {
             if let Some(f) = self.failure() {
                 return Err(OutputError::Failed(f));
             }
-            let mut ring = self.shared.ring.lock().unwrap_or_else(|e| e.into_inner());
-            let waited = Instant::now();
-            while ring.len() >= capacity {
-                let (r, timeout) = self
-                    .shared
-                    .room
-                    .wait_timeout(ring, Duration::from_millis(500))
-                    .unwrap_or_else(|e| e.into_inner());
-                ring = r;
-                if timeout.timed_out() && waited.elapsed() > STALL {
+            let queued = self.queued();
+            // Whole frames only, so the callback never gets a frame split in two.
+            let n = (capacity.saturating_sub(queued).min(frames.len()) / CHANNELS) * CHANNELS;
+            if n == 0 {
+                let since = *blocked_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > STALL {
                     return Err(OutputError::Failed(format!(
                         "{} stopped taking audio",
                         describe(&self.output)
                     )));
                 }
+                std::thread::sleep(POLL);
+                continue;
             }
-            let n = (capacity - ring.len()).min(frames.len());
-            ring.extend(&frames[..n]);
+            blocked_since = None;
+            let Some(ring) = self.ring.as_mut() else {
+                return Err(OutputError::Failed("the output is closed".into()));
+            };
+            match ring.write_chunk_uninit(n) {
+                Ok(chunk) => {
+                    chunk.fill_from_iter(frames[..n].iter().copied());
+                }
+                Err(_) => continue,
+            }
             frames = &frames[n..];
         }
         Ok(())
     }
 
     fn latency(&self) -> Duration {
-        let queued = self
-            .shared
-            .ring
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-            / CHANNELS;
+        let queued = self.queued() / CHANNELS;
         Duration::from_nanos(self.shared.device_latency_ns.load(Ordering::Relaxed))
             + Duration::from_secs_f64(queued as f64 / f64::from(self.rate))
     }
@@ -180,11 +244,35 @@ impl Sink for CardSink {
 
     fn stop(&mut self) {
         self.stream = None;
-        self.shared
-            .ring
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.ring = None;
+    }
+}
+
+/// The real-time callback's work: fills `out` (interleaved, `channels` wide) from the
+/// ring of stereo samples; what the ring lacks is silence, never stale audio. Takes no
+/// lock and allocates nothing.
+pub fn fill<T>(out: &mut [T], channels: usize, ring: &mut Consumer<f32>)
+where
+    T: SizedSample + FromSample<f32>,
+{
+    for frame in out.chunks_mut(channels.max(1)) {
+        let (l, r) = if ring.slots() >= 2 {
+            (ring.pop().unwrap_or(0.0), ring.pop().unwrap_or(0.0))
+        } else {
+            (0.0, 0.0)
+        };
+        match frame.len() {
+            1 => frame[0] = T::from_sample((l + r) * 0.5),
+            _ => {
+                for (i, s) in frame.iter_mut().enumerate() {
+                    *s = T::from_sample(match i {
+                        0 => l,
+                        1 => r,
+                        _ => 0.0,
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -192,6 +280,7 @@ fn build<T>(
     device: &cpal::Device,
     config: StreamConfig,
     shared: Arc<Shared>,
+    mut ring: Consumer<f32>,
 ) -> Result<cpal::Stream, cpal::Error>
 where
     T: SizedSample + FromSample<f32>,
@@ -206,7 +295,6 @@ where
             _ => {
                 tracing::warn!("sound device failed: {e}");
                 *shared.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                shared.room.notify_all();
             }
         }
     };
@@ -219,30 +307,13 @@ where
                     .device_latency_ns
                     .store(d.as_nanos() as u64, Ordering::Relaxed);
             }
-            let wanted = (out.len() / channels * CHANNELS) as u64;
+            let wanted = (out.len() / channels.max(1) * CHANNELS) as u64;
             shared.largest_request.fetch_max(wanted, Ordering::Relaxed);
-            let mut ring = shared.ring.lock().unwrap_or_else(|e| e.into_inner());
-            for frame in out.chunks_mut(channels) {
-                // Underrun plays silence rather than stale audio.
-                let (l, r) = match (ring.pop_front(), ring.pop_front()) {
-                    (Some(l), Some(r)) => (l, r),
-                    _ => (0.0, 0.0),
-                };
-                match frame.len() {
-                    1 => frame[0] = T::from_sample((l + r) * 0.5),
-                    _ => {
-                        for (i, s) in frame.iter_mut().enumerate() {
-                            *s = T::from_sample(match i {
-                                0 => l,
-                                1 => r,
-                                _ => 0.0,
-                            });
-                        }
-                    }
-                }
-            }
-            drop(ring);
-            shared.room.notify_all();
+            let before = ring.slots();
+            fill(out, channels, &mut ring);
+            shared
+                .taken
+                .fetch_add((before - ring.slots()) as u64, Ordering::Relaxed);
         },
         on_error,
         Some(Duration::from_secs(5)),

@@ -8,7 +8,7 @@ mod paced;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use card::{CardSink, list_devices};
+pub use card::{CardSink, fill, list_devices};
 pub use paced::{NullSink, WavSink};
 
 use crate::config::station::Output;

@@ -12,14 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::vet;
-use crate::audio::ingest::MediaInfo;
 use crate::config::station::Station;
 use crate::core::feed::{FeedBulletin, Manifest};
-use crate::store::files::{self, StateError};
+use crate::store::Store;
 use crate::store::trust::Trust;
 
 /// A manifest larger than this is refused (thousands of bulletins fit in far less).
@@ -30,24 +28,6 @@ const MAX_REDIRECTS: usize = 5;
 const SMALL_FETCH: Duration = Duration::from_secs(60);
 /// A file download may take 60 s plus this long per byte (16 KiB/s: a poor 3G link).
 const SLOWEST_BYTES_PER_SEC: u64 = 16 * 1024;
-
-/// What the station remembers of its feed between polls and restarts.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct FeedState {
-    /// The last accepted (verified, vetted) manifest.
-    pub manifest: Option<Manifest>,
-    /// The validators of the accepted manifest: a refused one's are never kept, so a
-    /// manifest refused once (its signature not there yet) is looked at again next poll.
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-    /// Files refused for what they are (not for a network error), by sha256: not fetched
-    /// again, nor logged again, until a new manifest is accepted.
-    #[serde(default)]
-    pub refused: Vec<String>,
-    /// The last manifest refused (its sha256 and why): logged once, not at every poll.
-    #[serde(default)]
-    pub last_refusal: Option<String>,
-}
 
 /// One refusal: a label for metrics, and a sentence for the log and the as-run record.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,30 +44,12 @@ pub struct Outcome {
     pub rejected: Vec<Refusal>,
 }
 
-pub fn dir(state_dir: &Path) -> PathBuf {
-    state_dir.join("feed")
-}
-
-fn state_path(state_dir: &Path) -> PathBuf {
-    dir(state_dir).join("state.json")
-}
-
-/// The stored feed state; a missing file is an empty state, an unreadable one an error.
-pub fn load_state(state_dir: &Path) -> Result<FeedState, StateError> {
-    files::read(&state_path(state_dir))
-}
-
-fn save_state(state_dir: &Path, state: &FeedState) -> Result<(), String> {
-    files::write(&state_path(state_dir), state).map_err(|e| e.to_string())
-}
-
-/// Where a bulletin's audio lives: a text bulletin's recording (see `tts`), else the
-/// verified file, named by its content so a changed file is a new file.
+/// Where a bulletin's audio lives: a text bulletin's recording (see `speech`), else the
+/// verified file.
 pub fn audio_path(station: &Station, b: &FeedBulletin) -> PathBuf {
     match &b.text {
-        Some(text) => crate::audio::speech::Speech::new(&station.tts, &station.state_dir)
-            .path_for(text.trim()),
-        None => stored_path(&station.state_dir, b),
+        Some(text) => crate::audio::speech::Speech::of(station).path_for(text.trim()),
+        None => Store::of(station).feed_file(b),
     }
 }
 
@@ -97,106 +59,6 @@ fn refusal_key(b: &FeedBulletin) -> String {
         Some(_) => format!("text:{}", b.id),
         None => b.sha256.clone(),
     }
-}
-
-pub fn stored_path(state_dir: &Path, b: &FeedBulletin) -> PathBuf {
-    let ext = Path::new(&b.url)
-        .extension()
-        .and_then(|e| e.to_str())
-        .filter(|e| e.len() <= 5 && e.chars().all(|c| c.is_ascii_alphanumeric()))
-        .unwrap_or("audio");
-    dir(state_dir)
-        .join("audio")
-        .join(format!("{}.{ext}", b.sha256.to_ascii_lowercase()))
-}
-
-fn info_path(stored: &Path) -> PathBuf {
-    crate::audio::ingest::sidecar(stored)
-}
-
-/// What the feed gives the catalog: its campaigns, the bulletins this station holds, and
-/// the sequence of the manifest they come from.
-#[derive(Debug, Default)]
-pub struct Held {
-    pub campaigns: Vec<crate::core::catalog::Campaign>,
-    pub bulletins: Vec<crate::core::catalog::Bulletin>,
-    pub sequence: Option<u64>,
-}
-
-/// The feed's campaigns and the bulletins this station holds, ready for the catalog.
-/// Bulletins not (yet) stored, revoked, or for other stations are left out.
-pub fn catalog(station: &Station) -> Result<Held, StateError> {
-    use crate::core::catalog::{Bulletin, Campaign, Source};
-    let state = load_state(&station.state_dir)?;
-    let Some(m) = state.manifest else {
-        return Ok(Held::default());
-    };
-    let campaigns = m
-        .campaigns
-        .iter()
-        .filter_map(|c| {
-            let min_gap = vet::min_gap(c)
-                .inspect_err(|e| tracing::warn!("feed campaign {}: {e}; ignored", c.id))
-                .ok()?;
-            Some(Campaign {
-                id: c.id.clone(),
-                title: c.title.clone(),
-                from: c.from,
-                until: c.until,
-                plays_per_day: c.plays_per_day,
-                min_gap,
-                sessions: c.sessions.clone(),
-                priority: c.priority,
-                source: Source::Feed,
-            })
-        })
-        .collect();
-    let bulletins = m
-        .bulletins
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| b.targets_station(&station.station_id) && !m.revoked.contains(&b.id))
-        .filter_map(|(n, b)| {
-            let path = audio_path(station, b);
-            let info: MediaInfo =
-                serde_json::from_slice(&std::fs::read(info_path(&path)).ok()?).ok()?;
-            // A stored file is the one the manifest names: its size at least, every time
-            // (its hash is checked when it is stored and when a new manifest names it).
-            let size = std::fs::metadata(&path).ok()?.len();
-            if b.text.is_none() && size != b.size {
-                tracing::warn!(
-                    "feed bulletin {}: stored file has the wrong size; not played",
-                    b.id
-                );
-                return None;
-            }
-            Some(Bulletin {
-                id: b.id.clone(),
-                title: b.title.clone(),
-                campaign: b.campaign.clone(),
-                priority: b.priority,
-                source: Source::Feed,
-                path,
-                duration: info.span(station.audio.trim_silence_below).len,
-                valid_from: b.valid_from,
-                valid_until: b.valid_until,
-                added: 1_000_000 + n as u64,
-            })
-        })
-        .collect();
-    Ok(Held {
-        campaigns,
-        bulletins,
-        sequence: Some(m.sequence),
-    })
-}
-
-/// Bulletin ids the province has revoked.
-pub fn revoked(state_dir: &Path) -> Result<Vec<String>, StateError> {
-    Ok(load_state(state_dir)?
-        .manifest
-        .map(|m| m.revoked)
-        .unwrap_or_default())
 }
 
 /// One fetched manifest with its validators.
@@ -236,8 +98,8 @@ impl Syncer {
         })
     }
 
-    fn state_dir(&self) -> &Path {
-        &self.station.state_dir
+    fn store(&self) -> Store {
+        Store::of(&self.station)
     }
 
     /// Fetches the manifest (conditionally), accepts it if it verifies and is newer, then
@@ -246,7 +108,7 @@ impl Syncer {
         if let Some(why) = self.trust.problem() {
             return Err(why.to_string());
         }
-        let mut state = load_state(self.state_dir()).map_err(|e| {
+        let mut state = self.store().feed_state().map_err(|e| {
             format!("feed state unreadable ({e}); nothing new is taken from the feed until it is repaired")
         })?;
         let mut outcome = Outcome::default();
@@ -275,7 +137,7 @@ impl Syncer {
                             .map(|t| t.to_utc())
                             .filter(|t| {
                                 *t <= self.trust.now(chrono::Utc::now())
-                                    + crate::remote::push::MAX_CLOCK_AHEAD
+                                    + crate::core::push::MAX_CLOCK_AHEAD
                             });
                         if let Err(e) = self.trust.accepted_feed(m.sequence, generated) {
                             tracing::error!("{e}");
@@ -308,7 +170,8 @@ impl Syncer {
                         }
                     }
                 }
-                save_state(self.state_dir(), &state)
+                self.store()
+                    .save_feed_state(&state)
                     .map_err(|e| format!("cannot save the feed state: {e}"))?;
             }
         }
@@ -322,7 +185,8 @@ impl Syncer {
             let before = state.refused.len();
             self.fetch_files(&manifest, &mut state.refused, &mut outcome);
             if state.refused.len() != before {
-                save_state(self.state_dir(), &state)
+                self.store()
+                    .save_feed_state(&state)
                     .map_err(|e| format!("cannot save the feed state: {e}"))?;
             }
         }
@@ -393,17 +257,10 @@ impl Syncer {
             })
             .map(|b| b.sha256.to_ascii_lowercase())
             .collect();
-        for sub in ["audio", "partial"] {
-            let Ok(entries) = std::fs::read_dir(dir(self.state_dir()).join(sub)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let sha = name.split('.').next().unwrap_or("");
-                if !keep.iter().any(|k| k == sha) {
-                    tracing::info!("feed: removing {sub}/{name}, no longer in the feed");
-                    let _ = std::fs::remove_file(entry.path());
-                }
+        for (sha, path) in self.store().feed_files() {
+            if !keep.contains(&sha) {
+                tracing::info!("feed: removing {}, no longer in the feed", path.display());
+                let _ = std::fs::remove_file(path);
             }
         }
     }
@@ -413,7 +270,7 @@ impl Syncer {
     /// fetched again.
     fn verify_stored(&self, manifest: &Manifest) {
         for b in manifest.bulletins.iter().filter(|b| b.text.is_none()) {
-            let path = stored_path(self.state_dir(), b);
+            let path = self.store().feed_file(b);
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
@@ -423,8 +280,7 @@ impl Syncer {
                     "feed bulletin {}: the stored file is not the one the manifest names; fetching it again",
                     b.id
                 );
-                let _ = std::fs::remove_file(info_path(&path));
-                let _ = std::fs::remove_file(&path);
+                self.store().remove_with_sidecar(&path);
             }
         }
     }
@@ -517,15 +373,12 @@ impl Syncer {
                 continue;
             }
             let fetched = match &b.text {
-                Some(text) => {
-                    crate::audio::speech::Speech::new(&self.station.tts, self.state_dir())
-                        .with_limits(self.station.audio.max_duration)
-                        .render(text)
-                        .map(|_| ())
-                        .map_err(|why| {
-                            Fetch::Refused("not_audio", format!("its text cannot be spoken: {why}"))
-                        })
-                }
+                Some(text) => crate::audio::speech::Speech::of(&self.station)
+                    .render(text)
+                    .map(|_| ())
+                    .map_err(|why| {
+                        Fetch::Refused("not_audio", format!("its text cannot be spoken: {why}"))
+                    }),
                 None => self.fetch_one(b, &target),
             };
             match fetched {
@@ -550,9 +403,7 @@ impl Syncer {
     fn fetch_one(&self, b: &FeedBulletin, target: &Path) -> Result<(), Fetch> {
         use Fetch::{Refused, Retry};
         let url = self.resolve(&b.url).map_err(|e| Refused("malformed", e))?;
-        let partial = dir(self.state_dir())
-            .join("partial")
-            .join(b.sha256.to_ascii_lowercase());
+        let partial = self.store().feed_partial(&b.sha256);
         std::fs::create_dir_all(partial.parent().unwrap_or(Path::new(".")))
             .map_err(|e| Retry(e.to_string()))?;
         let have = std::fs::metadata(&partial).map_or(0, |m| m.len());
@@ -638,9 +489,7 @@ impl Syncer {
         std::fs::create_dir_all(target.parent().unwrap_or(Path::new(".")))
             .map_err(|e| Retry(e.to_string()))?;
         // What the check measured, so the daemon never decodes an unvetted file itself.
-        let sidecar = serde_json::to_vec(&info).map_err(|e| Retry(e.to_string()))?;
-        crate::sys::fs::write_atomic(&info_path(target), &sidecar)
-            .map_err(|e| Retry(e.to_string()))?;
+        crate::store::media::write_sidecar(target, &info).map_err(|e| Retry(e.to_string()))?;
         std::fs::rename(&partial, target).map_err(|e| Retry(e.to_string()))?;
         if let Some(d) = target.parent().and_then(|p| std::fs::File::open(p).ok()) {
             let _ = d.sync_all();

@@ -1,0 +1,142 @@
+//! The as-run log's records (SPEC §9): what played, and what a restarted daemon continues
+//! from. Where they are kept is `store::asrun`'s business.
+
+use std::collections::HashMap;
+
+use chrono::DateTime;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::plan::{Kind, PlanItem, Played};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    Start,
+    End,
+    Interrupted,
+    Failed,
+    Skipped,
+    AmpOn,
+    AmpOff,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(with = "crate::core::timefmt::ms")]
+    pub ts: DateTime<Tz>,
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<PlanItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_time")]
+    pub scheduled: Option<DateTime<Tz>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+mod opt_time {
+    use chrono::DateTime;
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => crate::core::timefmt::ms::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Tz>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "crate::core::timefmt")] DateTime<Tz>);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+impl Record {
+    pub fn new(ts: DateTime<Tz>, event: Event) -> Self {
+        Record {
+            ts: round_ms(ts),
+            event,
+            item: None,
+            scheduled: None,
+            late_ms: None,
+            reason: None,
+        }
+    }
+
+    pub fn item(mut self, item: &PlanItem) -> Self {
+        self.item = Some(item.clone());
+        self
+    }
+
+    pub fn scheduled(mut self, at: DateTime<Tz>) -> Self {
+        self.late_ms = Some((self.ts - at).num_milliseconds());
+        self.scheduled = Some(at);
+        self
+    }
+
+    pub fn reason(mut self, why: impl Into<String>) -> Self {
+        self.reason = Some(why.into());
+        self
+    }
+}
+
+/// Times in the log have millisecond precision.
+pub fn round_ms(t: DateTime<Tz>) -> DateTime<Tz> {
+    let ns = t.timestamp_subsec_nanos() % 1_000_000;
+    t - chrono::TimeDelta::nanoseconds(i64::from(ns))
+}
+
+/// The same record with every time in `tz` (records are read back in any zone).
+pub fn rezone(r: &mut Record, tz: Tz) {
+    r.ts = r.ts.with_timezone(&tz);
+    r.scheduled = r.scheduled.map(|t| t.with_timezone(&tz));
+    if let Some(item) = &mut r.item {
+        item.start = item.start.with_timezone(&tz);
+        item.end = item.end.with_timezone(&tz);
+    }
+}
+
+/// The plays that finished, from one day's records: each `end` paired with its `start`.
+pub fn completed_plays(records: &[Record]) -> Vec<Played> {
+    let mut started: HashMap<(&str, Kind), DateTime<Tz>> = HashMap::new();
+    let mut out = Vec::new();
+    for r in records {
+        let Some(item) = &r.item else { continue };
+        let key = (item.id.as_str(), item.kind);
+        match r.event {
+            Event::Start => {
+                started.insert(key, r.ts);
+            }
+            Event::End => out.push(Played {
+                id: item.id.clone(),
+                kind: item.kind,
+                campaign: item.campaign.clone(),
+                start: started.remove(&key).unwrap_or(r.ts),
+                end: r.ts,
+            }),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Items that started and never ended, interrupted or failed: the daemon was killed.
+pub fn unfinished(records: &[Record]) -> Vec<PlanItem> {
+    let mut open: Vec<&PlanItem> = Vec::new();
+    for r in records {
+        let Some(item) = &r.item else { continue };
+        match r.event {
+            Event::Start => open.push(item),
+            Event::End | Event::Interrupted | Event::Failed => {
+                open.retain(|o| !(o.id == item.id && o.kind == item.kind && o.start == item.start));
+            }
+            _ => {}
+        }
+    }
+    open.into_iter().cloned().collect()
+}

@@ -1,0 +1,686 @@
+//! The playout thread: drives the pure engine (`core::engine`) with real audio and a real
+//! clock. It carries out the engine's actions — open the output, decode and write an item
+//! from the instant the engine asked, fade out, switch the amplifier, write the as-run
+//! record — and tells the engine what happened (started, ended, output failed) and what
+//! the rest of the daemon asked (`station::command::Command`).
+//!
+//! All decisions are the engine's; this file holds only what needs I/O: decoding, the
+//! sink, the clock and the command channel. Timing: a frame written now is heard after
+//! the sink's latency, so the player writes silence until the engine's `at` is reached
+//! in heard time, and an item chained to the one before starts exactly where that one's
+//! last frame is heard (counted in frames, not re-estimated).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta};
+use chrono_tz::Tz;
+
+use super::amplifier::Amplifier;
+use crate::audio::decode::{AudioStream, CHANNELS};
+use crate::audio::ingest::MediaCache;
+use crate::audio::output::{self, Sink};
+use crate::config::Config;
+use crate::config::station::Output;
+use crate::core::engine::{Action, CUT_FADE, Ending, Engine, Event, Level, Now, Play};
+use crate::core::plan::Kind;
+use crate::core::units::{frames_in, span_of};
+use crate::station::command::Command;
+use crate::station::config::setup_of;
+use crate::store::Store;
+use crate::store::asrun::AsRunLog;
+use crate::store::trust::Trust;
+use crate::store::writer::Writer;
+use crate::sys::clock::{Clock, std_duration};
+
+/// The longest the idle player sleeps before feeding the watchdog (commands wake it).
+const TICK: Duration = Duration::from_secs(5);
+
+/// Callbacks into the service manager.
+pub struct Hooks {
+    pub ready: Box<dyn FnMut() + Send>,
+    pub alive: Box<dyn FnMut() + Send>,
+}
+
+impl Hooks {
+    pub fn none() -> Self {
+        Hooks {
+            ready: Box::new(|| {}),
+            alive: Box::new(|| {}),
+        }
+    }
+}
+
+/// The item the engine asked for, as far as it has been written.
+struct Current {
+    play: Play,
+    /// Opened when its first frame is due.
+    stream: Option<AudioStream>,
+    written: u64,
+    /// When its first frame is heard.
+    heard: DateTime<Tz>,
+    limit_frames: Option<u64>,
+    fade_frames: u64,
+    /// The engine asked it to stop.
+    stopping: bool,
+}
+
+pub struct Player {
+    engine: Engine,
+    config: Config,
+    tz: Tz,
+    clock: Arc<dyn Clock>,
+    commands: Receiver<Command>,
+    hooks: Hooks,
+    asrun: Arc<AsRunLog>,
+    /// As-run records and the status file, written off this thread.
+    writer: Writer,
+    amp: Amplifier,
+    media: MediaCache,
+    /// The sink, and the `[audio] output` it was made for.
+    sink: Option<(Output, Box<dyn Sink>)>,
+    output_open: bool,
+    current: Option<Current>,
+    /// When the last frame written is heard, if nothing was written after it.
+    tail: Option<DateTime<Tz>>,
+    events: VecDeque<Event>,
+    status_due: bool,
+    exited: bool,
+    shared: Option<Arc<crate::http::Shared>>,
+    trust: Arc<Trust>,
+    store: Store,
+    buf: Vec<f32>,
+}
+
+impl Player {
+    pub fn new(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        commands: Receiver<Command>,
+        hooks: Hooks,
+    ) -> Self {
+        let tz = config.schedule.timezone;
+        let store = Store::of(&config.station);
+        let trust = Arc::new(Trust::empty(&store));
+        let asrun = Arc::new(AsRunLog::new(&store).with_trust(trust.clone()));
+        let amp = Amplifier::start(
+            config.station.amplifier.clone(),
+            asrun.clone(),
+            clock.clone(),
+            tz,
+        );
+        let mut media = MediaCache::open(&store).for_station(&config.station.audio);
+        let catalog = crate::station::catalog::load(&config);
+        let date = clock.now().with_timezone(&tz).date_naive();
+        let history = store.history(date, tz);
+        let engine = Engine::new(setup_of(&config, &mut media), catalog, history, date);
+        let writer = Writer::start(asrun.clone(), store.clone());
+        Player {
+            writer,
+            engine,
+            tz,
+            clock,
+            commands,
+            hooks,
+            asrun,
+            amp,
+            media,
+            sink: None,
+            output_open: false,
+            current: None,
+            tail: None,
+            events: VecDeque::new(),
+            status_due: false,
+            exited: false,
+            shared: None,
+            trust,
+            store,
+            buf: Vec::new(),
+            config,
+        }
+    }
+
+    /// Shares config and status with the HTTP API.
+    pub fn with_shared(mut self, shared: Arc<crate::http::Shared>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The daemon's trust marks (see `store::trust`), told of every as-run record.
+    pub fn with_trust(mut self, trust: Arc<Trust>) -> Self {
+        self.asrun = Arc::new(AsRunLog::new(&self.store).with_trust(trust.clone()));
+        self.writer = Writer::start(self.asrun.clone(), self.store.clone());
+        self.amp = Amplifier::start(
+            self.config.station.amplifier.clone(),
+            self.asrun.clone(),
+            self.clock.clone(),
+            self.tz,
+        );
+        self.trust = trust;
+        self
+    }
+
+    fn now(&self) -> DateTime<Tz> {
+        self.clock.now().with_timezone(&self.tz)
+    }
+
+    fn rate(&self) -> u32 {
+        self.sink
+            .as_ref()
+            .map_or(output::FILE_RATE, |(_, s)| s.rate())
+    }
+
+    /// When a frame written now is heard.
+    fn audible_now(&self) -> DateTime<Tz> {
+        let latency = match &self.sink {
+            Some((_, s)) if self.output_open => {
+                TimeDelta::from_std(s.latency()).unwrap_or_default()
+            }
+            _ => TimeDelta::zero(),
+        };
+        self.now() + latency
+    }
+
+    fn stamp(&self) -> Now {
+        Now {
+            clock: self.now(),
+            heard: self.audible_now(),
+        }
+    }
+
+    /// Runs until the engine exits (`Command::Shutdown`, or the command channel closes).
+    pub fn run(mut self) {
+        let now = self.stamp();
+        let date = now.clock.date_naive();
+        let yesterday = date
+            .pred_opt()
+            .map(|d| self.store.read_day(d, self.tz))
+            .unwrap_or_default();
+        let today = self.store.read_day(date, self.tz);
+        let catalog = crate::station::catalog::load(&self.config);
+        let due = self.due(&catalog);
+        let actions = self.engine.start(now, &yesterday, &today, due);
+        self.execute(actions);
+        self.drain();
+        (self.hooks.ready)();
+        while !self.exited {
+            (self.hooks.alive)();
+            self.poll_commands();
+            self.drain();
+            if self.exited {
+                break;
+            }
+            if self.current.is_some() {
+                self.step();
+            } else {
+                self.idle();
+            }
+            self.drain();
+        }
+        self.publish_status();
+        self.amp.finish();
+        self.writer.finish();
+        tracing::info!("playout stopped");
+    }
+
+    /// Hands the queued events to the engine and carries out what it says.
+    fn drain(&mut self) {
+        while let Some(event) = self.events.pop_front() {
+            if self.exited {
+                break;
+            }
+            let actions = self.engine.handle(self.stamp(), event);
+            self.execute(actions);
+        }
+        if std::mem::take(&mut self.status_due) {
+            self.publish_status();
+        }
+    }
+
+    fn execute(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Amplifier(on) => {
+                    self.amp.switch(on, self.now());
+                    self.events.push_back(Event::Amplifier { on });
+                }
+                Action::OpenOutput => self.open_output(),
+                Action::CloseOutput => self.close_output(),
+                Action::Play(play) => self.begin(play),
+                Action::Stop { fade } => self.stop(fade),
+                Action::Record(r) => self.writer.record(r),
+                Action::Aired(id) => {
+                    if let Err(e) = self.store.mark_aired(&id) {
+                        tracing::warn!("push state not saved: {e}");
+                    }
+                }
+                Action::EmergencyDone(id) => {
+                    if let Err(e) = self.store.mark_emergency_done(&id) {
+                        tracing::warn!("push state not saved: {e}");
+                    }
+                }
+                Action::StatusChanged => self.status_due = true,
+                Action::Log(Level::Info, text) => tracing::info!("{text}"),
+                Action::Log(Level::Warn, text) => tracing::warn!("{text}"),
+                Action::Log(Level::Error, text) => tracing::error!("{text}"),
+                Action::Exit => self.exited = true,
+            }
+        }
+    }
+
+    // --- commands ------------------------------------------------------------------------
+
+    fn poll_commands(&mut self) {
+        loop {
+            match self.commands.try_recv() {
+                Ok(c) => self.command(c),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => return self.command(Command::Shutdown),
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let event = match command {
+            Command::Reload(config) => {
+                let output_changed =
+                    config.station.audio.output != self.config.station.audio.output;
+                if let Some(shared) = &self.shared {
+                    *shared.config.write().unwrap_or_else(|p| p.into_inner()) = (*config).clone();
+                }
+                self.config = *config;
+                self.tz = self.config.schedule.timezone;
+                // The reload measured new files into the cache on disk.
+                self.store = Store::of(&self.config.station);
+                self.media = MediaCache::open(&self.store).for_station(&self.config.station.audio);
+                let catalog = crate::station::catalog::load(&self.config);
+                Event::Reload {
+                    setup: Box::new(setup_of(&self.config, &mut self.media)),
+                    catalog: Box::new(catalog),
+                    output_changed,
+                }
+            }
+            Command::Shutdown => {
+                tracing::info!("stopping the playout");
+                Event::Shutdown
+            }
+            Command::CatalogChanged => self.catalog_event(None),
+            Command::Pushed(priority) => self.catalog_event(Some(priority)),
+            Command::Cancel(id) => Event::Cancel {
+                id,
+                catalog: Box::new(crate::station::catalog::load(&self.config)),
+            },
+        };
+        self.events.push_back(event);
+    }
+
+    fn catalog_event(&self, pushed: Option<crate::core::catalog::Priority>) -> Event {
+        let catalog = crate::station::catalog::load(&self.config);
+        let revoked = self.store.feed_revoked().unwrap_or_default();
+        let due = self.due(&catalog);
+        Event::Catalog {
+            catalog: Box::new(catalog),
+            revoked,
+            due,
+            pushed,
+        }
+    }
+
+    fn due(
+        &self,
+        catalog: &crate::core::catalog::Catalog,
+    ) -> Vec<crate::core::emergency::Emergency> {
+        crate::station::catalog::due_emergencies(
+            &self.config.station,
+            catalog,
+            self.now(),
+            self.trust.now(self.clock.now()),
+        )
+    }
+
+    // --- waiting -------------------------------------------------------------------------
+
+    /// Nothing to play: silence on an open output, else sleep; until the engine's wake
+    /// time (a `Tick`) or a command.
+    fn idle(&mut self) {
+        let wake = self.engine.wake_at().unwrap_or_else(|| {
+            self.now() + TimeDelta::from_std(TICK).unwrap_or(TimeDelta::seconds(5))
+        });
+        if self.output_open {
+            let left = wake - self.audible_now();
+            if left > TimeDelta::zero() {
+                self.write_silence(left);
+            }
+            if self.now() >= wake || left <= TimeDelta::zero() {
+                self.events.push_back(Event::Tick);
+            }
+            return;
+        }
+        let left = wake - self.now();
+        if left <= TimeDelta::zero() {
+            self.events.push_back(Event::Tick);
+            return;
+        }
+        if self.clock.is_manual() {
+            // Time moves only when slept on: take what is waiting, then jump.
+            match self.commands.try_recv() {
+                Ok(c) => return self.command(c),
+                Err(TryRecvError::Disconnected) => return self.command(Command::Shutdown),
+                Err(TryRecvError::Empty) => {}
+            }
+            self.clock.sleep_until(wake.to_utc());
+            self.events.push_back(Event::Tick);
+            return;
+        }
+        match self.commands.recv_timeout(std_duration(left).min(TICK)) {
+            Ok(c) => self.command(c),
+            Err(RecvTimeoutError::Disconnected) => self.command(Command::Shutdown),
+            Err(RecvTimeoutError::Timeout) => {
+                if self.now() >= wake {
+                    self.events.push_back(Event::Tick);
+                }
+            }
+        }
+    }
+
+    /// Writes up to one block of silence, no more than `span`.
+    fn write_silence(&mut self, span: TimeDelta) {
+        let rate = self.rate();
+        let block = i64::from(rate / 50);
+        let frames = (span.num_microseconds().unwrap_or(i64::MAX) * i64::from(rate) / 1_000_000)
+            .clamp(1, block) as usize;
+        self.tail = None;
+        self.buf.clear();
+        self.buf.resize(frames * CHANNELS, 0.0);
+        let written = match &mut self.sink {
+            Some((_, sink)) => sink.write(&self.buf),
+            None => Err(output::OutputError::Unavailable("no output".into())),
+        };
+        if let Err(e) = written {
+            self.output_lost();
+            match self.current.take() {
+                Some(_) => self.events.push_back(Event::Ended {
+                    at: self.now(),
+                    how: Ending::OutputLost(e.to_string()),
+                }),
+                None => self.events.push_back(Event::OutputFailed {
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+
+    // --- the output ----------------------------------------------------------------------
+
+    fn open_output(&mut self) {
+        let wanted = self.config.station.audio.output.clone();
+        if self.sink.as_ref().is_some_and(|(o, _)| *o != wanted)
+            && let Some((_, mut old)) = self.sink.take()
+        {
+            old.stop();
+        }
+        let opened = match &mut self.sink {
+            Some((_, sink)) => sink.start(),
+            None => output::open(&wanted, self.clock.clone()).and_then(|mut sink| {
+                let started = sink.start();
+                self.sink = Some((wanted, sink));
+                started
+            }),
+        };
+        self.tail = None;
+        match opened {
+            Ok(()) => {
+                self.output_open = true;
+                self.events.push_back(Event::OutputReady);
+            }
+            Err(e) => {
+                self.output_lost();
+                self.events.push_back(Event::OutputFailed {
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+
+    /// Lets what was written be heard, then closes the device.
+    fn close_output(&mut self) {
+        if let Some((_, sink)) = &mut self.sink
+            && self.output_open
+        {
+            if let Err(e) = sink.drain() {
+                tracing::warn!("{e}");
+            }
+            sink.stop();
+        }
+        self.output_open = false;
+        self.tail = None;
+    }
+
+    fn output_lost(&mut self) {
+        if let Some((_, sink)) = &mut self.sink {
+            sink.stop();
+        }
+        self.output_open = false;
+        self.tail = None;
+    }
+
+    // --- playing -------------------------------------------------------------------------
+
+    fn begin(&mut self, play: Play) {
+        self.current = Some(Current {
+            heard: play.at,
+            play,
+            stream: None,
+            written: 0,
+            limit_frames: None,
+            fade_frames: frames_in(CUT_FADE, self.rate()).max(1),
+            stopping: false,
+        });
+    }
+
+    fn stop(&mut self, fade: TimeDelta) {
+        let rate = self.rate();
+        match &mut self.current {
+            Some(c) if c.written > 0 => {
+                c.stopping = true;
+                // Fade out quickly (no click), then stop.
+                c.fade_frames = frames_in(fade, rate).max(1);
+                let until = c.written + c.fade_frames;
+                c.limit_frames = Some(c.limit_frames.map_or(until, |l| l.min(until)));
+            }
+            Some(_) => {
+                self.current = None;
+                self.events.push_back(Event::Ended {
+                    at: self.audible_now(),
+                    how: Ending::Stopped,
+                });
+            }
+            None => {}
+        }
+    }
+
+    /// One step of the item asked for: silence until it is due, then one block of it.
+    fn step(&mut self) {
+        let rate = self.rate();
+        let Some(c) = &self.current else { return };
+        if c.stream.is_none() {
+            let chained = c.play.chain && self.tail.is_some();
+            let left = c.play.at - self.audible_now();
+            if !chained && left > TimeDelta::zero() {
+                if self.output_open {
+                    self.write_silence(left);
+                } else {
+                    self.idle_until(c.play.at);
+                }
+                return;
+            }
+            let item = &c.play.item;
+            let opened = match item.kind {
+                Kind::Relay => crate::audio::relay::open(&item.path, rate),
+                _ => self.open_measured(std::path::Path::new(&item.path)),
+            };
+            match opened {
+                Ok(stream) => {
+                    if let Some(c) = &mut self.current {
+                        c.stream = Some(stream);
+                    }
+                }
+                Err(why) => {
+                    self.current = None;
+                    self.tail = None;
+                    self.events.push_back(Event::Ended {
+                        at: self.audible_now(),
+                        how: Ending::Failed(why),
+                    });
+                    return;
+                }
+            }
+        }
+        self.write_block(rate);
+    }
+
+    /// Waits for a command or `t`, the output closed (the engine asked to play on an
+    /// output that is not open: it will hear of it).
+    fn idle_until(&mut self, t: DateTime<Tz>) {
+        if self.clock.is_manual() {
+            self.clock.sleep_until(t.to_utc());
+            return;
+        }
+        let left = std_duration(t - self.now()).min(TICK);
+        match self.commands.recv_timeout(left) {
+            Ok(c) => self.command(c),
+            Err(RecvTimeoutError::Disconnected) => self.command(Command::Shutdown),
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+    }
+
+    fn write_block(&mut self, rate: u32) {
+        let block = (rate / 50) as usize;
+        let heard_now = self.audible_now();
+        let tail = self.tail;
+        let volume = self.config.station.audio.volume as f32;
+        let Some(c) = &mut self.current else { return };
+        let Some(stream) = &mut c.stream else { return };
+        let mut want = block;
+        if let Some(l) = c.limit_frames {
+            want = want.min(l.saturating_sub(c.written) as usize);
+        }
+        self.buf.clear();
+        self.buf.resize(block * CHANNELS, 0.0);
+        let n = if want == 0 {
+            0
+        } else {
+            stream.read(&mut self.buf[..want * CHANNELS])
+        };
+        if n == 0 {
+            return self.finish(rate);
+        }
+        if c.written == 0 {
+            c.heard = match (c.play.chain, tail) {
+                (true, Some(t)) => t,
+                _ => heard_now,
+            };
+            c.limit_frames = c.play.limit.map(|l| frames_in(l - c.heard, rate));
+            let at = c.heard;
+            self.events.push_back(Event::Started { at });
+            if c.limit_frames == Some(0) {
+                return self.finish(rate);
+            }
+        }
+        for (i, frame) in self.buf[..n * CHANNELS].chunks_mut(CHANNELS).enumerate() {
+            let mut gain = volume;
+            if let Some(l) = c.limit_frames {
+                let left = l.saturating_sub(c.written + i as u64);
+                if left < c.fade_frames {
+                    gain *= left as f32 / c.fade_frames as f32;
+                }
+            }
+            for s in frame {
+                *s *= gain;
+            }
+        }
+        let result = match &mut self.sink {
+            Some((_, sink)) => sink.write(&self.buf[..n * CHANNELS]),
+            None => Err(output::OutputError::Unavailable("no output".into())),
+        };
+        match result {
+            Ok(()) => c.written += n as u64,
+            Err(e) => {
+                self.current = None;
+                self.output_lost();
+                self.events.push_back(Event::Ended {
+                    at: self.now(),
+                    how: Ending::OutputLost(e.to_string()),
+                });
+            }
+        }
+    }
+
+    /// The item asked for has no more to write: tell the engine how it ended.
+    fn finish(&mut self, rate: u32) {
+        let Some(c) = self.current.take() else { return };
+        if c.written == 0 {
+            self.tail = None;
+            self.events.push_back(Event::Ended {
+                at: self.audible_now(),
+                how: if c.stopping {
+                    Ending::Stopped
+                } else {
+                    Ending::Finished
+                },
+            });
+            return;
+        }
+        let end = c.heard + span_of(c.written, rate);
+        let failure = c
+            .stream
+            .as_ref()
+            .and_then(|s| s.failure().map(str::to_string));
+        let how = match failure {
+            _ if c.stopping => Ending::Stopped,
+            Some(why) => Ending::BrokeOff(why),
+            None => Ending::Finished,
+        };
+        self.tail = (how == Ending::Finished).then_some(end);
+        self.events.push_back(Event::Ended { at: end, how });
+    }
+
+    /// Opens a file as measured at ingest: its silence trimmed, brought to
+    /// `loudness_target` with its peaks limited (as it is without a target or a measurement).
+    fn open_measured(&self, path: &std::path::Path) -> Result<AudioStream, String> {
+        let info = self.media.cached(path);
+        let gapless = info.as_ref().is_none_or(|i| i.gapless_trusted);
+        let mut stream = AudioStream::open_file(path, self.rate(), gapless)?;
+        let audio = &self.config.station.audio;
+        if let Some(info) = info {
+            let span = info.span(audio.trim_silence_below);
+            stream.trim(span.skip, span.len);
+            if let Some(target) = audio.loudness_target {
+                stream.gain(info.gain_to(target), crate::core::media::PEAK_CEILING_DB);
+            }
+        }
+        Ok(stream)
+    }
+
+    // --- status --------------------------------------------------------------------------
+
+    fn publish_status(&self) {
+        let snapshot = self.engine.status();
+        let Some(status) = super::status::build(
+            &self.config,
+            snapshot,
+            self.now(),
+            self.amp.is_on(),
+            &self.trust,
+            self.clock.now(),
+        ) else {
+            return;
+        };
+        if let Some(shared) = &self.shared {
+            *shared.status.write().unwrap_or_else(|p| p.into_inner()) = Some(status.clone());
+        }
+        self.writer.status(status);
+    }
+}

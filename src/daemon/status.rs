@@ -1,0 +1,69 @@
+//! The daemon's status (`status.json`, `GET /api/v1/status`): the engine's snapshot with
+//! what only the daemon knows — the relay as it reports, the feed, trust problems.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::Config;
+use crate::core::engine::Snapshot;
+use crate::core::status::{FeedSummary, Status};
+use crate::store::trust::Trust;
+
+/// `None` before the engine has planned a day.
+pub fn build(
+    config: &Config,
+    snapshot: Snapshot,
+    now: DateTime<Tz>,
+    amplifier_on: bool,
+    trust: &Trust,
+    utc_now: DateTime<Utc>,
+) -> Option<Status> {
+    let plan_date = snapshot.plan_date?;
+    Some(Status {
+        updated: now,
+        pid: std::process::id(),
+        station_id: config.station.station_id.clone(),
+        timezone: config.schedule.timezone.name().to_string(),
+        plan_date,
+        session: snapshot.session,
+        emergency: snapshot.emergency,
+        emergencies_waiting: snapshot.emergencies_waiting,
+        amplifier_on,
+        output: config.station.audio.output.to_string(),
+        output_ok: snapshot.output_ok,
+        now_playing: snapshot.now_playing,
+        feed: feed_summary(config, snapshot.feed_sequence, snapshot.feed_bulletins),
+        next: snapshot.next,
+        quotas: snapshot.quotas,
+        warnings: snapshot.warnings,
+        problems: problems(snapshot.catalog_problems, trust, utc_now),
+    })
+}
+
+fn feed_summary(config: &Config, sequence: Option<u64>, bulletins: usize) -> Option<FeedSummary> {
+    let url = config.station.feed.url.clone()?;
+    let (last_success, last_error) = crate::metrics::feed_seen();
+    Some(FeedSummary {
+        url,
+        sequence,
+        bulletins,
+        last_success,
+        last_error,
+    })
+}
+
+/// What keeps the station from taking in anything new, or makes its clock suspect.
+fn problems(mut out: Vec<String>, trust: &Trust, now: DateTime<Utc>) -> Vec<String> {
+    out.extend(trust.problem().map(str::to_string));
+    if let Some(behind) = trust.clock_behind(now) {
+        out.push(format!(
+            "the clock is {} behind the newest trusted time ({}): expiry is judged by the trusted time until the clock is right",
+            crate::core::units::format_duration(behind),
+            trust
+                .marks()
+                .trusted_time
+                .map_or(String::new(), |t| t.to_rfc3339())
+        ));
+    }
+    out
+}

@@ -1,0 +1,21 @@
+//! `loaxa report` and `GET /api/v1/report`: proof of play from the store's as-run log
+//! (see `core::report`).
+
+use chrono::NaiveDate;
+
+use crate::config::Config;
+use crate::core::report::Report;
+use crate::store::Store;
+
+pub fn build(config: &Config, from: NaiveDate, to: NaiveDate) -> Result<Report, String> {
+    let catalog = super::catalog::load(config);
+    let store = Store::of(&config.station);
+    let tz = config.schedule.timezone;
+    crate::core::report::build(
+        &config.station.station_id,
+        |date| store.read_day(date, tz),
+        &catalog,
+        from,
+        to,
+    )
+}
