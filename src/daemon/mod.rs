@@ -11,10 +11,12 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{DateTime, FixedOffset};
 
-use crate::config::{Config, SCHEDULE_FILE, STATION_FILE};
+use crate::config::{SCHEDULE_FILE, STATION_FILE};
 use crate::daemon::player::{Hooks, Player};
 use crate::station::command::Command;
 use crate::sys::clock::{Clock, SystemClock};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -24,8 +26,12 @@ pub enum RunError {
     Runtime(String),
 }
 
-/// How often the config files are looked at for changes.
+/// How often the config files are looked at where they cannot be watched.
 const WATCH_EVERY: Duration = Duration::from_secs(2);
+/// After a change is seen, the wait for the editor to finish writing.
+const SETTLE: Duration = Duration::from_millis(300);
+/// How long each task has to stop at exit.
+const JOIN_WAIT: Duration = Duration::from_secs(5);
 
 pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), RunError> {
     let clock: Arc<dyn Clock> = match start_at {
@@ -71,29 +77,79 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             .date_naive(),
     );
 
+    // One runtime for everything that waits on the outside world; the playout keeps its
+    // own thread (this one). Every task stops at `stop` and is joined before we return.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("loaxa-io")
+        .enable_all()
+        .build()
+        .map_err(|e| RunError::Runtime(format!("cannot start the runtime: {e}")))?;
+    let stop = CancellationToken::new();
     let (tx, rx) = mpsc::channel();
-    watch_signals(dir.to_path_buf(), clock.clone(), tx.clone())?;
-    watch_files(dir.to_path_buf(), clock.clone(), tx.clone());
-    follow_feed(
-        &config,
+    let mut tasks = Vec::new();
+    let signals = {
+        let _guard = runtime.enter();
+        Signals::new()?
+    };
+    tasks.push(runtime.spawn(watch_signals(
+        signals,
+        dir.to_path_buf(),
         clock.clone(),
-        trust.clone(),
-        refusals.clone(),
         tx.clone(),
-    );
+        stop.clone(),
+    )));
+    tasks.push(runtime.spawn(watch_files(
+        dir.to_path_buf(),
+        clock.clone(),
+        tx.clone(),
+        stop.clone(),
+    )));
+    if let Some(syncer) =
+        crate::remote::feed::sync::Syncer::new(&config.station, validator(), trust.clone())
+    {
+        let poll = config
+            .station
+            .feed
+            .poll
+            .to_std()
+            .unwrap_or(Duration::from_secs(60));
+        tasks.push(runtime.spawn(follow_feed(
+            syncer,
+            poll,
+            config.schedule.timezone,
+            clock.clone(),
+            refusals.clone(),
+            tx.clone(),
+            stop.clone(),
+        )));
+    }
     let shared = crate::http::Shared::new(config.clone());
-    crate::http::serve(crate::http::Parts {
-        shared: shared.clone(),
-        clock: clock.clone(),
-        trust: trust.clone(),
-        refusals,
-        commands: tx,
-        validator: validator(),
-    });
+    tasks.push(runtime.spawn(crate::http::serve(
+        crate::http::Parts {
+            shared: shared.clone(),
+            clock: clock.clone(),
+            trust: trust.clone(),
+            refusals,
+            commands: tx,
+            validator: validator(),
+        },
+        stop.clone(),
+    )));
     Player::new(config, clock, rx, systemd_hooks())
         .with_shared(shared)
         .with_trust(trust)
         .run();
+    stop.cancel();
+    runtime.block_on(async {
+        for task in tasks {
+            if tokio::time::timeout(JOIN_WAIT, task).await.is_err() {
+                tracing::warn!("a task did not stop within {}s", JOIN_WAIT.as_secs());
+            }
+        }
+    });
+    // A feed poll still in a blocking thread is left to its own timeouts.
+    runtime.shutdown_timeout(JOIN_WAIT);
     Ok(())
 }
 
@@ -115,113 +171,188 @@ fn reload(dir: &Path, clock: &dyn Clock, tx: &Sender<Command>) {
     }
 }
 
-fn watch_signals(dir: PathBuf, clock: Arc<dyn Clock>, tx: Sender<Command>) -> Result<(), RunError> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGHUP, SIGINT, SIGTERM])
-        .map_err(|e| RunError::Runtime(format!("cannot watch signals: {e}")))?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                if signal == SIGHUP {
-                    tracing::info!("SIGHUP: reloading the configuration");
-                    reload(&dir, clock.as_ref(), &tx);
-                } else {
-                    tracing::info!("stopping (signal {signal})");
-                    let _ = tx.send(Command::Shutdown);
-                    return;
-                }
-            }
-        })
-        .map_err(|e| RunError::Runtime(e.to_string()))?;
-    Ok(())
+/// SIGHUP, SIGINT and SIGTERM, registered before anything can send them.
+struct Signals {
+    hup: Signal,
+    int: Signal,
+    term: Signal,
 }
 
-/// Reloads when station.toml or schedule.toml is saved, so an operator's edit takes
-/// effect without a signal.
-fn watch_files(dir: PathBuf, clock: Arc<dyn Clock>, tx: Sender<Command>) {
-    let stamp = |dir: &Path| -> Vec<Option<(SystemTime, u64)>> {
-        [STATION_FILE, SCHEDULE_FILE]
-            .iter()
-            .map(|f| {
-                std::fs::metadata(dir.join(f))
-                    .ok()
-                    .and_then(|m| Some((m.modified().ok()?, m.len())))
-            })
-            .collect()
-    };
-    let spawned = std::thread::Builder::new()
-        .name("config-watch".into())
-        .spawn(move || {
-            let mut last = stamp(&dir);
-            loop {
-                std::thread::sleep(WATCH_EVERY);
-                let now = stamp(&dir);
-                if now != last {
-                    last = now;
-                    tracing::info!("configuration changed on disk: reloading");
-                    reload(&dir, clock.as_ref(), &tx);
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!("config files are not watched ({e}); send SIGHUP after editing");
+impl Signals {
+    fn new() -> Result<Signals, RunError> {
+        let watch = |kind: SignalKind| {
+            signal(kind).map_err(|e| RunError::Runtime(format!("cannot watch signals: {e}")))
+        };
+        Ok(Signals {
+            hup: watch(SignalKind::hangup())?,
+            int: watch(SignalKind::interrupt())?,
+            term: watch(SignalKind::terminate())?,
+        })
     }
 }
 
-/// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
-/// the broadcast goes on with what the station has.
+async fn watch_signals(
+    mut signals: Signals,
+    dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    tx: Sender<Command>,
+    stop: CancellationToken,
+) {
+    loop {
+        let name = tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = signals.hup.recv() => "SIGHUP",
+            _ = signals.int.recv() => "SIGINT",
+            _ = signals.term.recv() => "SIGTERM",
+        };
+        if name == "SIGHUP" {
+            tracing::info!("SIGHUP: reloading the configuration");
+            reload_in_background(&dir, &clock, &tx).await;
+        } else {
+            tracing::info!("stopping ({name})");
+            let _ = tx.send(Command::Shutdown);
+            return;
+        }
+    }
+}
+
+/// Config loading decodes new media and may speak text: off the runtime's workers.
+async fn reload_in_background(dir: &Path, clock: &Arc<dyn Clock>, tx: &Sender<Command>) {
+    let (dir, clock, tx) = (dir.to_path_buf(), clock.clone(), tx.clone());
+    if let Err(e) = tokio::task::spawn_blocking(move || reload(&dir, clock.as_ref(), &tx)).await {
+        tracing::error!("configuration reload failed: {e}");
+    }
+}
+
+/// What the two config files look like on disk, to tell a real change from a touch.
+fn stamp(dir: &Path) -> Vec<Option<(SystemTime, u64)>> {
+    [STATION_FILE, SCHEDULE_FILE]
+        .iter()
+        .map(|f| {
+            std::fs::metadata(dir.join(f))
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())))
+        })
+        .collect()
+}
+
+/// Reloads when station.toml or schedule.toml is saved, so an operator's edit takes
+/// effect without a signal. The directory is watched (`notify`: inotify on Linux), so an
+/// editor that saves by renaming is seen too; where no watch can be set (inotify
+/// limits), the files are looked at every `WATCH_EVERY`.
+async fn watch_files(
+    dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    tx: Sender<Command>,
+    stop: CancellationToken,
+) {
+    use notify::Watcher;
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let watched = notify::recommended_watcher(move |e: notify::Result<notify::Event>| {
+        let ours = e.is_ok_and(|e| {
+            e.paths.iter().any(|p| {
+                p.file_name()
+                    .is_some_and(|n| n == STATION_FILE || n == SCHEDULE_FILE)
+            })
+        });
+        if ours {
+            let _ = events_tx.send(());
+        }
+    })
+    .and_then(|mut w| {
+        w.watch(&dir, notify::RecursiveMode::NonRecursive)
+            .map(|()| w)
+    });
+    // Kept alive for as long as the task runs.
+    let _watcher = match watched {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(
+                "config directory not watched ({e}): looking at the files every {}s",
+                WATCH_EVERY.as_secs()
+            );
+            None
+        }
+    };
+    let polling = _watcher.is_none();
+    let mut last = stamp(&dir);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = events.recv(), if !polling => {
+                // An editor writes in several steps: let them finish.
+                tokio::time::sleep(SETTLE).await;
+                while events.try_recv().is_ok() {}
+            }
+            _ = tokio::time::sleep(WATCH_EVERY), if polling => {}
+        }
+        let now = stamp(&dir);
+        if now != last {
+            last = now;
+            tracing::info!("configuration changed on disk: reloading");
+            reload_in_background(&dir, &clock, &tx).await;
+        }
+    }
+}
+
 /// This program: it checks audio in a child process (`loaxa validate-audio`).
 fn validator() -> PathBuf {
     std::env::current_exe().unwrap_or_else(|_| PathBuf::from("loaxa"))
 }
 
-fn follow_feed(
-    config: &Config,
+/// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
+/// the broadcast goes on with what the station has. Each poll (blocking HTTP, audio
+/// checks in a child) runs on a blocking thread.
+async fn follow_feed(
+    syncer: crate::remote::feed::sync::Syncer,
+    poll: Duration,
+    tz: chrono_tz::Tz,
     clock: Arc<dyn Clock>,
-    trust: Arc<crate::store::trust::Trust>,
     refusals: Arc<crate::station::refusals::Refusals>,
     tx: Sender<Command>,
+    stop: CancellationToken,
 ) {
-    let Some(syncer) = crate::remote::feed::sync::Syncer::new(&config.station, validator(), trust)
-    else {
-        return;
-    };
-    let poll = config
-        .station
-        .feed
-        .poll
-        .to_std()
-        .unwrap_or(Duration::from_secs(60));
-    let tz = config.schedule.timezone;
-    let spawned = std::thread::Builder::new()
-        .name("feed".into())
-        .spawn(move || {
-            let mut wait = Duration::ZERO;
-            loop {
-                std::thread::sleep(wait);
-                match syncer.poll() {
-                    Ok(outcome) => {
-                        crate::metrics::feed_poll(None, clock.now().timestamp());
-                        for r in &outcome.rejected {
-                            let now = clock.now().with_timezone(&tz);
-                            refusals.record(now, "feed", r.reason, &r.message);
-                        }
-                        if outcome.changed && tx.send(Command::CatalogChanged).is_err() {
-                            return;
-                        }
-                        wait = poll;
-                    }
-                    Err(why) => {
-                        crate::metrics::feed_poll(Some(&why), clock.now().timestamp());
-                        wait = (wait * 2).clamp(poll, poll * 16);
-                        tracing::warn!("{why}; next try in {}s", wait.as_secs());
-                    }
-                }
+    let mut syncer = Some(syncer);
+    let mut wait = Duration::ZERO;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let Some(s) = syncer.take() else { return };
+        let polled = tokio::task::spawn_blocking(move || {
+            let result = s.poll();
+            (s, result)
+        })
+        .await;
+        let result = match polled {
+            Ok((s, result)) => {
+                syncer = Some(s);
+                result
             }
-        });
-    if let Err(e) = spawned {
-        tracing::error!("feed not followed: {e}");
+            Err(e) => {
+                tracing::error!("feed poll failed: {e}; the feed is no longer followed");
+                return;
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                crate::metrics::feed_poll(None, clock.now().timestamp());
+                for r in &outcome.rejected {
+                    let now = clock.now().with_timezone(&tz);
+                    refusals.record(now, "feed", r.reason, &r.message);
+                }
+                if outcome.changed && tx.send(Command::CatalogChanged).is_err() {
+                    return;
+                }
+                wait = poll;
+            }
+            Err(why) => {
+                crate::metrics::feed_poll(Some(&why), clock.now().timestamp());
+                wait = (wait * 2).clamp(poll, poll * 16);
+                tracing::warn!("{why}; next try in {}s", wait.as_secs());
+            }
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 //! - `POST /api/v1/push`: a signed bulletin or cancel from the province (SPEC §8)
 //! - `GET /metrics`: Prometheus text format
 //!
-//! It runs on its own small tokio runtime beside the playout engine and only talks to it
-//! through the engine's command channel, so no request can hold up the broadcast. Audio
+//! It runs as a task on the daemon's tokio runtime, beside the playout thread, and only
+//! talks to the playout through its command channel, so no request can hold up the
+//! broadcast. Audio
 //! checks run one at a time in a child process, leaving the other core to the playout.
 //!
 //! Who may come in (SPEC §11): connections are bounded by `door`; on loopback the Host
@@ -104,9 +105,9 @@ pub struct Parts {
     pub validator: PathBuf,
 }
 
-/// Starts the API in its own thread. A port that cannot be opened is logged; the
-/// broadcast goes on without the API.
-pub fn serve(parts: Parts) {
+/// Serves the API until `stop` is cancelled; a task on the daemon's runtime. A port that
+/// cannot be opened is logged; the broadcast goes on without the API.
+pub async fn serve(parts: Parts, stop: tokio_util::sync::CancellationToken) {
     let listen = parts.shared.config().station.api.listen;
     let ctx = Arc::new(Ctx {
         shared: parts.shared,
@@ -118,50 +119,29 @@ pub fn serve(parts: Parts) {
         checks: tokio::sync::Semaphore::new(1),
         door: door::Door::new(door::Limits::default()),
     });
-    let spawned = std::thread::Builder::new()
-        .name("api".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("api-worker")
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!("HTTP API not started: {e}");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::bind(listen).await {
-                    Ok(l) => l,
-                    Err(e) => {
-                        tracing::error!(
-                            "HTTP API not started: cannot listen on {listen}: {e}; broadcasting goes on without it"
-                        );
-                        return;
-                    }
-                };
-                tracing::info!("HTTP API on http://{listen}/api/v1/status");
-                if ctx.shared.config().station.api.reads_need_token()
-                    && ctx.shared.config().station.api.token.is_none()
-                {
-                    tracing::warn!(
-                        "[api] listen {listen} is not a loopback address and [api] token is not set: every read is refused; set a token in station.toml"
-                    );
-                }
-                let door = ctx.door.clone();
-                let app = router(ctx);
-                door.run(listener, tokio_util::sync::CancellationToken::new(), move |io, _peer| {
-                    serve_connection(app.clone(), io)
-                })
-                .await;
-            });
-        });
-    if let Err(e) = spawned {
-        tracing::error!("HTTP API not started: {e}");
+    let listener = match tokio::net::TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(
+                "HTTP API not started: cannot listen on {listen}: {e}; broadcasting goes on without it"
+            );
+            return;
+        }
+    };
+    tracing::info!("HTTP API on http://{listen}/api/v1/status");
+    if ctx.shared.config().station.api.reads_need_token()
+        && ctx.shared.config().station.api.token.is_none()
+    {
+        tracing::warn!(
+            "[api] listen {listen} is not a loopback address and [api] token is not set: every read is refused; set a token in station.toml"
+        );
     }
+    let door = ctx.door.clone();
+    let app = router(ctx);
+    door.run(listener, stop, move |io, _peer| {
+        serve_connection(app.clone(), io)
+    })
+    .await;
 }
 
 /// One connection: HTTP/1.1 with bounded heads, each request marked busy for the door.
