@@ -90,7 +90,10 @@ fn shipped_config_is_valid_and_meets_its_campaign_every_day() {
     let config = loaxa::station::config::load(&repo().join("config"), today())
         .unwrap_or_else(|e| panic!("config/ has errors:\n{}", show(&e)));
     assert_eq!(config.station.station_id, "hn-ba-vi-tan-linh");
-    let catalog = Catalog::assemble(&config.schedule);
+    let catalog = Catalog::local(
+        config.schedule.campaigns.clone(),
+        config.schedule.bulletins.clone(),
+    );
     let c = catalog
         .campaign("bcd389-2021h2")
         .expect("the 2021 anti-smuggling campaign");

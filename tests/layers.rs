@@ -1,5 +1,6 @@
 //! The shape of the house, checked (docs/architecture.md is its map): the top-level
-//! modules form layers that point one way, only `store` (and `config`, which reads where
+//! modules form layers that point one way, no two files import each other even through
+//! others, only `store` (and `config`, which reads where
 //! it is) knows the state directory, the core reads no clock and does no I/O, and every
 //! source file can be read in one sitting.
 
@@ -152,4 +153,132 @@ fn every_source_file_reads_in_one_sitting() {
         "longer than {MAX_LINES} lines:\n{}",
         long.join("\n")
     );
+}
+
+/// The file a module path names (`core::engine` → src/core/engine/mod.rs), if any.
+fn file_of(parts: &[&str]) -> Option<PathBuf> {
+    let mut best = None;
+    for n in 1..=parts.len() {
+        let rel: PathBuf = parts[..n].iter().collect();
+        let as_file = src().join(&rel).with_extension("rs");
+        let as_dir = src().join(&rel).join("mod.rs");
+        if as_file.is_file() {
+            best = Some(as_file);
+        } else if as_dir.is_file() {
+            best = Some(as_dir);
+        } else {
+            break;
+        }
+    }
+    best
+}
+
+/// The module path of a file (src/core/engine/mod.rs → [core, engine]).
+fn module_of(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src()).unwrap().with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The files a file imports: `crate::a::b…` and `super::x…` paths, resolved to files.
+/// A module's own children (`mod x;` below it) do not count: a parent holding its parts
+/// is not a cycle.
+fn imports(file: &Path, text: &str) -> BTreeSet<PathBuf> {
+    let me = module_of(file);
+    let mut out = BTreeSet::new();
+    let path_after = |rest: &str| -> Vec<String> {
+        rest.split("::")
+            .map(|seg| {
+                seg.chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect::<String>()
+            })
+            .take_while(|seg| !seg.is_empty())
+            .collect()
+    };
+    // `super` of a/b.rs and of a/b/mod.rs (module a::b) is a.
+    let mut parent = me.clone();
+    parent.pop();
+    for (marker, base) in [("crate::", Vec::new()), ("super::", parent)] {
+        let mut rest = text;
+        while let Some(i) = rest.find(marker) {
+            let after = &rest[i + marker.len()..];
+            let mut parts = base.clone();
+            parts.extend(path_after(after));
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            if let Some(f) = file_of(&refs)
+                && f != file
+            {
+                out.insert(f);
+            }
+            rest = after;
+        }
+    }
+    // Children of this module are its parts, not imports.
+    out.retain(|f| {
+        let m = module_of(f);
+        !(m.len() > me.len() && m[..me.len()] == me[..])
+    });
+    out
+}
+
+#[test]
+fn no_two_files_import_each_other_even_through_others() {
+    let files = all_files();
+    let graph: Vec<(PathBuf, BTreeSet<PathBuf>)> = files
+        .iter()
+        .map(|f| (f.clone(), imports(f, &std::fs::read_to_string(f).unwrap())))
+        .collect();
+    let index = |f: &Path| graph.iter().position(|(g, _)| g == f);
+    // Depth-first search for a back edge.
+    let mut state = vec![0u8; graph.len()]; // 0 new, 1 on the path, 2 done
+    let mut cycles = Vec::new();
+    fn visit(
+        i: usize,
+        graph: &[(PathBuf, BTreeSet<PathBuf>)],
+        index: &dyn Fn(&Path) -> Option<usize>,
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+        cycles: &mut Vec<String>,
+    ) {
+        state[i] = 1;
+        path.push(i);
+        for f in &graph[i].1 {
+            let Some(j) = index(f) else { continue };
+            match state[j] {
+                0 => visit(j, graph, index, state, path, cycles),
+                1 => {
+                    let from = path.iter().position(|k| *k == j).unwrap_or(0);
+                    let names: Vec<String> = path[from..]
+                        .iter()
+                        .chain(std::iter::once(&j))
+                        .map(|k| {
+                            graph[*k]
+                                .0
+                                .strip_prefix(src())
+                                .unwrap()
+                                .display()
+                                .to_string()
+                        })
+                        .collect();
+                    cycles.push(names.join(" -> "));
+                }
+                _ => {}
+            }
+        }
+        path.pop();
+        state[i] = 2;
+    }
+    for i in 0..graph.len() {
+        if state[i] == 0 {
+            visit(i, &graph, &index, &mut state, &mut Vec::new(), &mut cycles);
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }

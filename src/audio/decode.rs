@@ -14,7 +14,7 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::probe::Hint;
 
 /// Output channel count: everything is mixed to stereo.
-pub const CHANNELS: usize = 2;
+pub use crate::core::media::CHANNELS;
 
 /// A decoded audio source, read block by block.
 pub struct AudioStream {

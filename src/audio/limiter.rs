@@ -6,7 +6,7 @@
 //! It works on interleaved stereo frames and adds no delay to the caller: it reads its
 //! look-ahead from the source before handing frames out.
 
-use crate::audio::decode::CHANNELS;
+use crate::core::media::CHANNELS;
 
 /// How far ahead peaks are seen, and how long the gain takes to come down for one.
 const LOOKAHEAD_MS: u32 = 5;

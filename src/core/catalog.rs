@@ -116,11 +116,12 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// schedule.toml's own campaigns and bulletins only.
-    pub fn assemble(schedule: &crate::core::schedule::Schedule) -> Catalog {
+    /// A catalog of the operator's own campaigns and bulletins (what the feed and pushes
+    /// add comes later).
+    pub fn local(campaigns: Vec<Campaign>, bulletins: Vec<Bulletin>) -> Catalog {
         Catalog {
-            campaigns: schedule.campaigns.clone(),
-            bulletins: schedule.bulletins.clone(),
+            campaigns,
+            bulletins,
             emergencies: Vec::new(),
             feed_sequence: None,
             problems: Vec::new(),

@@ -21,7 +21,10 @@ pub fn load(config: &Config) -> Catalog {
 
 fn gather(config: &Config) -> Catalog {
     let store = Store::of(&config.station);
-    let mut catalog = Catalog::assemble(&config.schedule);
+    let mut catalog = Catalog::local(
+        config.schedule.campaigns.clone(),
+        config.schedule.bulletins.clone(),
+    );
     let feed = match feed_part(&config.station) {
         Ok(feed) => feed,
         Err(e) => {
