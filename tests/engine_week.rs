@@ -87,7 +87,10 @@ fn a_week_of_broadcasting_in_seconds() {
         }),
     };
     let began = std::time::Instant::now();
-    Player::new(config, Arc::new(clock.clone()), rx, hooks).run();
+    let store = loaxa::store::Store::of(&config.station);
+    let trust = Arc::new(loaxa::store::trust::Trust::empty(&store));
+    let asrun = Arc::new(loaxa::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
+    Player::new(config, Arc::new(clock.clone()), trust, asrun, rx, hooks).run();
     let took = began.elapsed();
     assert!(clock.now() >= stop_at);
     println!("7 days broadcast in {:.1} s", took.as_secs_f64());

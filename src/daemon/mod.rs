@@ -69,7 +69,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         );
     }
     let asrun = Arc::new(crate::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
-    let refusals = Arc::new(crate::station::refusals::Refusals::new(asrun));
+    let refusals = Arc::new(crate::station::refusals::Refusals::new(asrun.clone()));
     store.clean_pushes(
         clock
             .now()
@@ -136,9 +136,8 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         },
         stop.clone(),
     )));
-    Player::new(config, clock, rx, systemd_hooks())
+    Player::new(config, clock, trust, asrun, rx, systemd_hooks())
         .with_shared(shared)
-        .with_trust(trust)
         .run();
     stop.cancel();
     runtime.block_on(async {

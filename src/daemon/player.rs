@@ -74,7 +74,6 @@ pub struct Player {
     clock: Arc<dyn Clock>,
     commands: Receiver<Command>,
     hooks: Hooks,
-    asrun: Arc<AsRunLog>,
     /// As-run records and the status file, written off this thread.
     writer: Writer,
     amp: Amplifier,
@@ -95,16 +94,17 @@ pub struct Player {
 }
 
 impl Player {
+    /// `asrun` is the daemon's one as-run log (told of `trust`, the daemon's trust marks).
     pub fn new(
         config: Config,
         clock: Arc<dyn Clock>,
+        trust: Arc<Trust>,
+        asrun: Arc<AsRunLog>,
         commands: Receiver<Command>,
         hooks: Hooks,
     ) -> Self {
         let tz = config.schedule.timezone;
         let store = Store::of(&config.station);
-        let trust = Arc::new(Trust::empty(&store));
-        let asrun = Arc::new(AsRunLog::new(&store).with_trust(trust.clone()));
         let amp = Amplifier::start(
             config.station.amplifier.clone(),
             asrun.clone(),
@@ -116,7 +116,7 @@ impl Player {
         let date = clock.now().with_timezone(&tz).date_naive();
         let history = store.history(date, tz);
         let engine = Engine::new(setup_of(&config, &mut media), catalog, history, date);
-        let writer = Writer::start(asrun.clone(), store.clone());
+        let writer = Writer::start(asrun, store.clone());
         Player {
             writer,
             engine,
@@ -124,7 +124,6 @@ impl Player {
             clock,
             commands,
             hooks,
-            asrun,
             amp,
             media,
             sink: None,
@@ -145,20 +144,6 @@ impl Player {
     /// Shares config and status with the HTTP API.
     pub fn with_shared(mut self, shared: Arc<crate::http::Shared>) -> Self {
         self.shared = Some(shared);
-        self
-    }
-
-    /// The daemon's trust marks (see `store::trust`), told of every as-run record.
-    pub fn with_trust(mut self, trust: Arc<Trust>) -> Self {
-        self.asrun = Arc::new(AsRunLog::new(&self.store).with_trust(trust.clone()));
-        self.writer = Writer::start(self.asrun.clone(), self.store.clone());
-        self.amp = Amplifier::start(
-            self.config.station.amplifier.clone(),
-            self.asrun.clone(),
-            self.clock.clone(),
-            self.tz,
-        );
-        self.trust = trust;
         self
     }
 
@@ -358,31 +343,36 @@ impl Player {
             }
             return;
         }
-        let left = wake - self.now();
-        if left <= TimeDelta::zero() {
+        if self.wait_closed(wake) {
             self.events.push_back(Event::Tick);
-            return;
+        }
+    }
+
+    /// With the output closed, waits for `t` or a command (taken in), at most `TICK`;
+    /// true when `t` has come.
+    fn wait_closed(&mut self, t: DateTime<Tz>) -> bool {
+        let left = t - self.now();
+        if left <= TimeDelta::zero() {
+            return true;
         }
         if self.clock.is_manual() {
             // Time moves only when slept on: take what is waiting, then jump.
             match self.commands.try_recv() {
-                Ok(c) => return self.command(c),
-                Err(TryRecvError::Disconnected) => return self.command(Command::Shutdown),
-                Err(TryRecvError::Empty) => {}
+                Ok(c) => self.command(c),
+                Err(TryRecvError::Disconnected) => self.command(Command::Shutdown),
+                Err(TryRecvError::Empty) => {
+                    self.clock.sleep_until(t.to_utc());
+                    return true;
+                }
             }
-            self.clock.sleep_until(wake.to_utc());
-            self.events.push_back(Event::Tick);
-            return;
+            return false;
         }
         match self.commands.recv_timeout(std_duration(left).min(TICK)) {
             Ok(c) => self.command(c),
             Err(RecvTimeoutError::Disconnected) => self.command(Command::Shutdown),
-            Err(RecvTimeoutError::Timeout) => {
-                if self.now() >= wake {
-                    self.events.push_back(Event::Tick);
-                }
-            }
+            Err(RecvTimeoutError::Timeout) => {}
         }
+        self.now() >= t
     }
 
     /// Writes up to one block of silence, no more than `span`.
@@ -512,7 +502,10 @@ impl Player {
                 if self.output_open {
                     self.write_silence(left);
                 } else {
-                    self.idle_until(c.play.at);
+                    // The engine asked to play on an output that is not open: it will
+                    // hear of it; meanwhile commands are taken in.
+                    let at = c.play.at;
+                    self.wait_closed(at);
                 }
                 return;
             }
@@ -539,21 +532,6 @@ impl Player {
             }
         }
         self.write_block(rate);
-    }
-
-    /// Waits for a command or `t`, the output closed (the engine asked to play on an
-    /// output that is not open: it will hear of it).
-    fn idle_until(&mut self, t: DateTime<Tz>) {
-        if self.clock.is_manual() {
-            self.clock.sleep_until(t.to_utc());
-            return;
-        }
-        let left = std_duration(t - self.now()).min(TICK);
-        match self.commands.recv_timeout(left) {
-            Ok(c) => self.command(c),
-            Err(RecvTimeoutError::Disconnected) => self.command(Command::Shutdown),
-            Err(RecvTimeoutError::Timeout) => {}
-        }
     }
 
     fn write_block(&mut self, rate: u32) {

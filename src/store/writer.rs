@@ -72,13 +72,8 @@ impl Writer {
         }
     }
 
-    /// Writes everything sent so far, then stops the thread.
-    pub fn finish(mut self) {
-        self.tx = None;
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
-    }
+    /// Writes everything sent so far, then stops the thread (as dropping it does).
+    pub fn finish(self) {}
 }
 
 impl Drop for Writer {

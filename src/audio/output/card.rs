@@ -113,19 +113,12 @@ impl CardSink {
     fn prime(&mut self) {
         let want = (self.rate as usize * CHANNELS * START_TAKEN.as_millis() as usize / 1000) as u64;
         let until = Instant::now() + START_WAIT;
-        let capacity = self.capacity();
+        // `write` paces like any other audio: it waits while the ring is full.
+        const SILENCE: [f32; 1024 * CHANNELS] = [0.0; 1024 * CHANNELS];
         while self.shared.taken.load(Ordering::Relaxed) < want && Instant::now() < until {
-            if self.failure().is_some() {
+            if self.write(&SILENCE).is_err() {
                 return;
             }
-            let room = (capacity.saturating_sub(self.queued()) / CHANNELS) * CHANNELS;
-            if room > 0
-                && let Some(ring) = self.ring.as_mut()
-                && let Ok(chunk) = ring.write_chunk_uninit(room)
-            {
-                chunk.fill_from_iter(std::iter::repeat(0.0));
-            }
-            std::thread::sleep(POLL);
         }
     }
 }
