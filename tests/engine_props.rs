@@ -65,6 +65,7 @@ fn setup() -> Setup {
         station_id: "xa".into(),
         schedule,
         warmup: TimeDelta::seconds(2),
+        quiet_hours: None,
         start_chime: Some(media("chime-start.wav", 2)),
         end_chime: Some(media("chime-end.wav", 2)),
     }

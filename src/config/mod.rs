@@ -73,8 +73,9 @@ impl Config {
             station::read(root, d, &dir)
         });
         let mut media = media(station.as_ref());
+        let quiet = station.as_ref().and_then(|s| s.audio.quiet_hours);
         let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {
-            schedule::read(root, d, &dir, media.as_mut(), today)
+            schedule::read(root, d, &dir, media.as_mut(), today, quiet)
         });
         match (station, schedule) {
             (Some(station), Some(schedule)) if errors.is_empty() => Ok(Config {
@@ -119,7 +120,7 @@ pub fn parse_schedule(
     let mut errors = Vec::new();
     let path = dir.join(SCHEDULE_FILE);
     let schedule = with_source(&path, text, &mut errors, |root, d| {
-        schedule::read(root, d, dir, &mut Unmeasured, today)
+        schedule::read(root, d, dir, &mut Unmeasured, today, None)
     });
     schedule.filter(|_| errors.is_empty()).ok_or(errors)
 }

@@ -72,6 +72,8 @@ pub struct Audio {
     pub trim_silence_below: Option<f64>,
     /// The longest audio taken from any source (SPEC §11).
     pub max_duration: TimeDelta,
+    /// Only an emergency may sound in these hours (SPEC §12).
+    pub quiet_hours: Option<crate::core::schedule::QuietHours>,
 }
 
 pub const DEFAULT_TRIM_SILENCE_DB: f64 = -50.0;
@@ -149,6 +151,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         loudness_target: None,
         trim_silence_below: Some(DEFAULT_TRIM_SILENCE_DB),
         max_duration: crate::core::media::DEFAULT_MAX_DURATION,
+        quiet_hours: None,
     };
     if let Some(mut t) = root.table(d, "audio") {
         if let Some(out) = t.string(d, "output") {
@@ -208,6 +211,12 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
                 );
             } else {
                 audio.max_duration = max;
+            }
+        }
+        if let Some(q) = t.string(d, "quiet_hours") {
+            match crate::core::schedule::QuietHours::parse(q.get_ref()) {
+                Ok(quiet) => audio.quiet_hours = Some(quiet),
+                Err(e) => d.error(q.span(), format!("quiet_hours: {e}")),
             }
         }
         t.finish(d);

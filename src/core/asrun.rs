@@ -20,6 +20,8 @@ pub enum Event {
     AmpOn,
     AmpOff,
     Rejected,
+    /// The clock stepped (SPEC §12): forward, back, or to a time that cannot be true.
+    ClockJump,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

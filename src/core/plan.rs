@@ -55,6 +55,9 @@ impl Kind {
 pub struct Plan {
     pub date: NaiveDate,
     pub station_id: String,
+    /// The `[[special]]` day that made this day, or `None` for the weekday rules.
+    #[serde(default)]
+    pub special: Option<String>,
     pub sessions: Vec<PlannedSession>,
     pub quotas: Vec<Quota>,
     pub warnings: Vec<String>,
@@ -128,4 +131,13 @@ pub struct Quota {
     pub required: u32,
     pub planned: u32,
     pub done: u32,
+    /// Where the planned plays went: per session, in time order.
+    #[serde(default)]
+    pub sessions: Vec<SessionPlays>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionPlays {
+    pub session: String,
+    pub plays: u32,
 }

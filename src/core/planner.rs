@@ -17,8 +17,10 @@ use chrono::{DateTime, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
-use crate::core::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played, Quota};
-use crate::core::schedule::{ItemContent, Schedule, Session, local};
+use crate::core::plan::{
+    History, Kind, Plan, PlanItem, PlannedSession, Played, Quota, SessionPlays,
+};
+use crate::core::schedule::{ItemContent, Schedule, Session, SessionItem, local};
 use crate::core::units::format_duration;
 
 /// Gaps shorter than this are left silent rather than filled with a sliver of music.
@@ -54,6 +56,8 @@ struct Window<'a> {
     session: &'a Session,
     start: DateTime<Tz>,
     end: DateTime<Tz>,
+    /// A special day's fixed items that fall in this window.
+    extra: Vec<&'a SessionItem>,
 }
 
 /// Per-campaign progress through the day.
@@ -63,6 +67,10 @@ struct CampaignState<'a> {
     done: u32,
     planned: u32,
     last_start: Option<DateTime<Tz>>,
+    /// Plays this session may still take: the campaign's share of it (spreading).
+    share: u32,
+    /// Plays planned per session, in time order, for the quota table.
+    placed: Vec<(String, u32)>,
 }
 
 impl CampaignState<'_> {
@@ -137,6 +145,8 @@ impl<'a> DayPlanner<'a> {
                 done: plays.len() as u32,
                 planned: 0,
                 last_start: plays.iter().map(|p| p.start).max(),
+                share: 0,
+                placed: Vec::new(),
             });
         }
 
@@ -183,18 +193,41 @@ impl<'a> DayPlanner<'a> {
     }
 
     /// The day's session windows in time order, overlapping ones dropped with a warning.
+    /// A special day's `sessions` replace the weekday rules; its items join the window
+    /// they fall in.
     fn windows(&mut self) -> Vec<Window<'a>> {
+        let date = self.input.date;
+        let special = self.input.schedule.special_on(date);
         let mut all: Vec<Window> = Vec::new();
         for s in &self.input.schedule.sessions {
-            for (start, end) in s.windows_on(self.input.date, self.tz) {
+            let spans = match special.and_then(|sp| sp.sessions.as_ref()) {
+                Some(names) if names.contains(&s.name) => s.windows_any_day(date, self.tz),
+                Some(_) => Vec::new(),
+                None => s.windows_on(date, self.tz),
+            };
+            for (start, end) in spans {
                 all.push(Window {
                     session: s,
                     start,
                     end,
+                    extra: Vec::new(),
                 });
             }
         }
         all.sort_by_key(|w| w.start);
+        for item in special.map_or(&[][..], |sp| &sp.items[..]) {
+            let at = item.at.and_then(|at| local(self.tz, date, at));
+            match at.and_then(|t| all.iter_mut().find(|w| w.start <= t && t < w.end)) {
+                Some(w) => w.extra.push(item),
+                None => self.warnings.push(format!(
+                    "special day {}: {} at {} falls in none of the day's sessions; it is dropped",
+                    special.map_or("", |sp| sp.name.as_str()),
+                    describe(&item.content),
+                    item.at
+                        .map_or(String::new(), |t| t.format("%H:%M").to_string())
+                )),
+            }
+        }
         let mut kept: Vec<Window> = Vec::new();
         for w in all {
             if let Some(prev) = kept.last()
@@ -315,7 +348,14 @@ impl<'a> DayPlanner<'a> {
         until: DateTime<Tz>,
     ) -> Vec<PlanItem> {
         let mut out: Vec<PlanItem> = Vec::new();
-        for item in &w.session.items {
+        let mut all: Vec<&SessionItem> = w
+            .session
+            .items
+            .iter()
+            .chain(w.extra.iter().copied())
+            .collect();
+        all.sort_by_key(|i| i.at);
+        for item in all {
             let Some(at) = item.at else { continue };
             let Some(start) = local(self.tz, self.input.date, at) else {
                 continue;
@@ -400,10 +440,11 @@ impl<'a> DayPlanner<'a> {
     }
 
     /// What this session should try to play, best first.
-    fn wants(&self, w: &Window<'a>, later: &[&Window<'a>]) -> Vec<(Priority, Want<'a>)> {
+    fn wants(&mut self, w: &Window<'a>, later: &[&Window<'a>]) -> Vec<(Priority, Want<'a>)> {
         let mut wants: Vec<(Priority, u8, Want)> = Vec::new();
-        for (ci, st) in self.campaigns.iter().enumerate() {
+        for (ci, st) in self.campaigns.iter_mut().enumerate() {
             let c = st.campaign;
+            st.share = 0;
             if !c.allows_session(&w.session.name) || st.bulletins.is_empty() {
                 continue;
             }
@@ -413,8 +454,9 @@ impl<'a> DayPlanner<'a> {
                 .filter(|l| c.allows_session(&l.session.name))
                 .count()
                 .max(1) as u32;
-            let here = st.remaining().div_ceil(sessions_left);
-            for _ in 0..here {
+            // What an earlier session could not take is in `remaining`, so it moves on.
+            st.share = st.remaining().div_ceil(sessions_left);
+            if st.share > 0 {
                 wants.push((c.priority, 0, Want::Campaign(ci)));
             }
         }
@@ -455,7 +497,10 @@ impl<'a> DayPlanner<'a> {
             match *want {
                 Want::Campaign(ci) => {
                     let st = &self.campaigns[ci];
-                    if st.remaining() == 0 || st.earliest().is_some_and(|t| t > pos) {
+                    if st.remaining() == 0
+                        || st.share == 0
+                        || st.earliest().is_some_and(|t| t > pos)
+                    {
                         continue;
                     }
                     let Some(b) = self
@@ -467,7 +512,12 @@ impl<'a> DayPlanner<'a> {
                     };
                     let st = &mut self.campaigns[ci];
                     st.planned += 1;
+                    st.share -= 1;
                     st.last_start = Some(pos);
+                    match st.placed.last_mut() {
+                        Some((name, n)) if *name == w.session.name => *n += 1,
+                        _ => st.placed.push((w.session.name.clone(), 1)),
+                    }
                     *self.counts.entry(b.id.as_str()).or_default() += 1;
                     return Some(bulletin_item(b, st.campaign.priority, pos));
                 }
@@ -527,7 +577,8 @@ impl<'a> DayPlanner<'a> {
                     let st = &self.campaigns[*ci];
                     let t = st.earliest()?;
                     let shortest = st.bulletins.iter().map(|b| b.duration).min()?;
-                    (st.remaining() > 0 && t > pos && t + shortest <= until).then_some(t)
+                    (st.remaining() > 0 && st.share > 0 && t > pos && t + shortest <= until)
+                        .then_some(t)
                 }
                 _ => None,
             })
@@ -613,6 +664,14 @@ impl<'a> DayPlanner<'a> {
                 required: c.plays_per_day,
                 planned: st.planned,
                 done: st.done,
+                sessions: st
+                    .placed
+                    .iter()
+                    .map(|(session, plays)| SessionPlays {
+                        session: session.clone(),
+                        plays: *plays,
+                    })
+                    .collect(),
             });
         }
         for (i, b) in self.standalone.iter().enumerate() {
@@ -626,6 +685,11 @@ impl<'a> DayPlanner<'a> {
         Plan {
             date: self.input.date,
             station_id: self.input.station_id.to_string(),
+            special: self
+                .input
+                .schedule
+                .special_on(self.input.date)
+                .map(|s| s.name.clone()),
             sessions,
             quotas,
             warnings: self.warnings,

@@ -36,6 +36,9 @@ pub struct Status {
     /// its clock suspect. Empty when all is well.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// The clock went back (or cannot be true): nothing but an emergency plays (SPEC §12).
+    #[serde(default)]
+    pub clock_held: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

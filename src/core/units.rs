@@ -88,6 +88,8 @@ pub struct Days(u8);
 
 impl Days {
     pub const ALL: Days = Days(0x7f);
+    /// `days = "none"`: a session that runs only when a special day names it.
+    pub const NONE: Days = Days(0);
 
     pub fn contains(self, day: Weekday) -> bool {
         self.0 & (1 << day.num_days_from_monday()) != 0
@@ -104,6 +106,9 @@ pub fn parse_days(text: &str) -> Result<Days, String> {
     let s = text.trim().to_ascii_lowercase();
     if s == "daily" || s == "everyday" {
         return Ok(Days::ALL);
+    }
+    if s == "none" {
+        return Ok(Days::NONE);
     }
     let mut bits = 0u8;
     for part in s.split(',').map(str::trim) {

@@ -24,6 +24,7 @@ use crate::audio::ingest::MediaCache;
 use crate::audio::output::{self, Sink};
 use crate::config::Config;
 use crate::config::station::Output;
+use crate::core::engine::clock::{JUMP_MIN, clock_floor};
 use crate::core::engine::{Action, CUT_FADE, Ending, Engine, Event, Level, Now, Play};
 use crate::core::plan::Kind;
 use crate::core::units::{frames_in, span_of};
@@ -91,6 +92,9 @@ pub struct Player {
     trust: Arc<Trust>,
     store: Store,
     buf: Vec<f32>,
+    /// The monotonic and wall clocks when last looked at: a step of one against the
+    /// other is a clock jump.
+    clock_seen: (std::time::Duration, DateTime<chrono::Utc>),
 }
 
 impl Player {
@@ -115,8 +119,17 @@ impl Player {
         let catalog = crate::station::catalog::load(&config);
         let date = clock.now().with_timezone(&tz).date_naive();
         let history = store.history(date, tz);
-        let engine = Engine::new(setup_of(&config, &mut media), catalog, history, date);
+        let mut engine = Engine::new(setup_of(&config, &mut media), catalog, history, date);
+        if clock.shifted_by().is_none() && !clock.is_manual() {
+            // The real clock: one that shows a time before loaxa existed, or behind the
+            // newest time trusted before, is not believed. A rehearsal's clock is set to
+            // the past on purpose.
+            engine = engine
+                .with_clock_floor(clock_floor().with_timezone(&tz))
+                .with_trusted_time(trust.marks().trusted_time.map(|t| t.with_timezone(&tz)));
+        }
         let writer = Writer::start(asrun, store.clone());
+        let clock_seen = (clock.monotonic(), clock.now());
         Player {
             writer,
             engine,
@@ -137,6 +150,7 @@ impl Player {
             trust,
             store,
             buf: Vec::new(),
+            clock_seen,
             config,
         }
     }
@@ -192,6 +206,7 @@ impl Player {
         (self.hooks.ready)();
         while !self.exited {
             (self.hooks.alive)();
+            self.watch_clock();
             self.poll_commands();
             self.drain();
             if self.exited {
@@ -208,6 +223,21 @@ impl Player {
         self.amp.finish();
         self.writer.finish();
         tracing::info!("playout stopped");
+    }
+
+    /// Tells the engine when the wall clock stepped against the monotonic one, with what
+    /// already played on the day it now shows.
+    fn watch_clock(&mut self) {
+        let seen = (self.clock.monotonic(), self.clock.now());
+        let (mono, wall) = std::mem::replace(&mut self.clock_seen, seen);
+        let ran = TimeDelta::from_std(seen.0.saturating_sub(mono)).unwrap_or_default();
+        let by = (seen.1 - wall) - ran;
+        if by.abs() >= JUMP_MIN {
+            tracing::warn!("the clock stepped by {} s", by.num_seconds());
+            let date = self.now().date_naive();
+            let history = Box::new(self.store.history(date, self.tz));
+            self.events.push_back(Event::ClockJumped { by, history });
+        }
     }
 
     /// Hands the queued events to the engine and carries out what it says.

@@ -18,7 +18,19 @@ pub fn build(
     trust: &Trust,
     utc_now: DateTime<Utc>,
 ) -> Option<Status> {
-    let plan_date = snapshot.plan_date?;
+    // Held by a wrong clock at start there is no plan yet; the status must still say why.
+    let plan_date = match (snapshot.plan_date, snapshot.clock_held) {
+        (Some(d), _) => d,
+        (None, Some(_)) => now.date_naive(),
+        (None, None) => return None,
+    };
+    let mut problems = problems(snapshot.catalog_problems, trust, utc_now);
+    if let Some(until) = snapshot.clock_held {
+        problems.push(format!(
+            "the clock is not believed (it went back, or shows a time before loaxa existed): nothing but an emergency plays until it reaches {}",
+            until.to_rfc3339()
+        ));
+    }
     Some(Status {
         updated: now,
         pid: std::process::id(),
@@ -36,7 +48,8 @@ pub fn build(
         next: snapshot.next,
         quotas: snapshot.quotas,
         warnings: snapshot.warnings,
-        problems: problems(snapshot.catalog_problems, trust, utc_now),
+        problems,
+        clock_held: snapshot.clock_held.is_some(),
     })
 }
 

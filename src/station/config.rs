@@ -81,6 +81,7 @@ pub fn setup_of(
             .amplifier
             .as_ref()
             .map_or(chrono::TimeDelta::zero(), |a| a.warmup),
+        quiet_hours: config.station.audio.quiet_hours,
         start_chime: chime(&emergency.start_chime),
         end_chime: chime(&emergency.end_chime),
     }

@@ -35,6 +35,10 @@ pub fn render(plan: &Plan) -> String {
         plan.date.weekday(),
         plan.station_id
     );
+    let _ = match &plan.special {
+        Some(name) => writeln!(out, "Special day: {name} ([[special]] in schedule.toml)"),
+        None => writeln!(out, "Weekday rules (no special day)"),
+    };
     if plan.sessions.is_empty() {
         let _ = writeln!(out, "\nNo sessions on this day.");
     }
@@ -78,7 +82,8 @@ pub fn render(plan: &Plan) -> String {
     }
     if !plan.quotas.is_empty() {
         let _ = writeln!(out, "\nCampaign quotas");
-        let mut rows = vec![["CAMPAIGN", "REQUIRED", "DONE", "PLANNED", ""].map(String::from)];
+        let mut rows =
+            vec![["CAMPAIGN", "REQUIRED", "DONE", "PLANNED", "WHERE", ""].map(String::from)];
         for q in &plan.quotas {
             let short = q.required.saturating_sub(q.done + q.planned);
             let flag = if short > 0 {
@@ -91,6 +96,11 @@ pub fn render(plan: &Plan) -> String {
                 q.required.to_string(),
                 q.done.to_string(),
                 q.planned.to_string(),
+                q.sessions
+                    .iter()
+                    .map(|s| format!("{} ×{}", s.session, s.plays))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 flag,
             ]);
         }

@@ -19,18 +19,23 @@ pub trait Clock: Send + Sync {
     fn shifted_by(&self) -> Option<TimeDelta> {
         None
     }
+    /// Time that only ever moves forward at its own pace, whatever is done to the wall
+    /// clock: the driver compares the two to see the wall clock step.
+    fn monotonic(&self) -> Duration;
 }
 
 /// The system clock, optionally shifted so that "now" started at another instant.
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
     offset: TimeDelta,
+    origin: std::time::Instant,
 }
 
 impl SystemClock {
     pub fn new() -> Self {
         SystemClock {
             offset: TimeDelta::zero(),
+            origin: std::time::Instant::now(),
         }
     }
 
@@ -38,6 +43,7 @@ impl SystemClock {
     pub fn starting_at(start: DateTime<Utc>) -> Self {
         SystemClock {
             offset: start - Utc::now(),
+            origin: std::time::Instant::now(),
         }
     }
 }
@@ -62,37 +68,55 @@ impl Clock for SystemClock {
     fn shifted_by(&self) -> Option<TimeDelta> {
         (self.offset != TimeDelta::zero()).then_some(self.offset)
     }
+
+    fn monotonic(&self) -> Duration {
+        self.origin.elapsed()
+    }
 }
 
 /// A clock that moves only when slept on: `sleep_until` jumps straight to the instant.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
-    now: Arc<Mutex<DateTime<Utc>>>,
+    /// The wall clock, and the monotonic time (what sleeping and `advance` moved it).
+    now: Arc<Mutex<(DateTime<Utc>, Duration)>>,
 }
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
         ManualClock {
-            now: Arc::new(Mutex::new(start)),
+            now: Arc::new(Mutex::new((start, Duration::ZERO))),
         }
     }
 
     pub fn advance(&self, by: TimeDelta) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
+        now.0 += by;
+        now.1 += std_duration(by);
+    }
+
+    /// Steps the wall clock only, as NTP or an operator setting the time would.
+    pub fn jump(&self, by: TimeDelta) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        now.0 += by;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        self.now.lock().unwrap_or_else(|e| e.into_inner()).0
     }
 
     fn sleep_until(&self, t: DateTime<Utc>) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        if t > *now {
-            *now = t;
+        if t > now.0 {
+            let step = std_duration(t - now.0);
+            now.1 += step;
+            now.0 = t;
         }
+    }
+
+    fn monotonic(&self) -> Duration {
+        self.now.lock().unwrap_or_else(|e| e.into_inner()).1
     }
 
     fn is_manual(&self) -> bool {

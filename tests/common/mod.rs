@@ -85,6 +85,7 @@ pub fn schedule(sessions: Vec<Session>) -> Schedule {
         sessions,
         campaigns: Vec::new(),
         bulletins: Vec::new(),
+        specials: Vec::new(),
     }
 }
 

@@ -19,6 +19,7 @@
 //! `None`); a session on air has the amplifier on and the output open; an emergency run
 //! (`emergency::Run`) takes over whatever the state, and gives it back when done.
 
+pub mod clock;
 mod emergency;
 mod playing;
 mod program;
@@ -33,7 +34,7 @@ use super::asrun::{Event as Logged, Record};
 use super::catalog::{Catalog, Priority};
 use super::emergency::Emergency;
 use super::plan::{History, Kind, Plan, PlanItem, Quota};
-use super::schedule::{MediaFile, Schedule};
+use super::schedule::{MediaFile, QuietHours, Schedule};
 
 /// A due item is still played if we get to it this late (a stall, a slow device).
 pub const GRACE: TimeDelta = TimeDelta::minutes(5);
@@ -59,6 +60,8 @@ pub struct Setup {
     pub schedule: Schedule,
     /// Between the amplifier switched on and the first sound.
     pub warmup: TimeDelta,
+    /// Nothing but an emergency sounds in these hours, whatever the plan says.
+    pub quiet_hours: Option<QuietHours>,
     pub start_chime: Option<MediaFile>,
     pub end_chime: Option<MediaFile>,
 }
@@ -95,6 +98,12 @@ pub enum Event {
     /// The output could not be opened, or failed while nothing was playing.
     OutputFailed {
         reason: String,
+    },
+    /// The driver saw the clock step by `by` against a monotonic clock, and read what
+    /// already played on the day it now shows (the date may have changed under it).
+    ClockJumped {
+        by: TimeDelta,
+        history: Box<History>,
     },
     /// The amplifier relay reports its state.
     Amplifier {
@@ -240,6 +249,8 @@ pub struct Snapshot {
     pub feed_sequence: Option<u64>,
     pub feed_bulletins: usize,
     pub catalog_problems: Vec<String>,
+    /// The clock is not believed (it went back): held until it reaches this.
+    pub clock_held: Option<DateTime<Tz>>,
 }
 
 pub struct Engine {
@@ -276,6 +287,12 @@ pub struct Engine {
     stopping: bool,
     exited: bool,
     wake: Option<DateTime<Tz>>,
+    /// The latest time the clock has shown (or was trusted at): a clock behind it went back.
+    latest: Option<DateTime<Tz>>,
+    /// The clock is not believed: nothing but an emergency plays until it reaches this.
+    held: Option<DateTime<Tz>>,
+    /// A clock before this cannot be true (`clock::clock_floor`, on the real clock).
+    floor: Option<DateTime<Tz>>,
 }
 
 impl Engine {
@@ -308,7 +325,23 @@ impl Engine {
             stopping: false,
             exited: false,
             wake: None,
+            latest: None,
+            held: None,
+            floor: None,
         }
+    }
+
+    /// The newest time the station has trusted before (from its state): a clock behind it
+    /// at start is held like a clock that went back.
+    pub fn with_trusted_time(mut self, t: Option<DateTime<Tz>>) -> Self {
+        self.latest = t;
+        self
+    }
+
+    /// No clock before `t` is believed (see `clock::clock_floor`).
+    pub fn with_clock_floor(mut self, t: DateTime<Tz>) -> Self {
+        self.floor = Some(t);
+        self
     }
 
     fn tz(&self) -> Tz {
@@ -326,6 +359,7 @@ impl Engine {
         due: Vec<Emergency>,
     ) -> Vec<Action> {
         let mut out = Vec::new();
+        self.watch_clock(now, &mut out);
         for (records, is_today) in [(yesterday, false), (today, true)] {
             for item in super::asrun::unfinished(records) {
                 out.push(Action::Log(
@@ -345,8 +379,14 @@ impl Engine {
             }
         }
         self.queue(due, &mut out);
-        self.replan(now, &mut out);
-        if !self.session_running(now.clock) {
+        if self.held.is_none() {
+            self.replan(now, &mut out);
+        }
+        let quiet = self
+            .setup
+            .quiet_hours
+            .is_some_and(|q| q.contains(now.clock));
+        if quiet || self.held.is_some() || !self.session_running(now.clock) {
             // Whatever state a crash left the relay in, it is off until a session needs it.
             out.push(Action::Amplifier(false));
         }
@@ -360,8 +400,16 @@ impl Engine {
         if self.exited {
             return out;
         }
+        let event = match event {
+            Event::ClockJumped { by, history } => {
+                self.clock_jumped(now, by, *history, &mut out);
+                Event::Tick
+            }
+            e => e,
+        };
+        self.watch_clock(now, &mut out);
         match event {
-            Event::Tick => {}
+            Event::Tick | Event::ClockJumped { .. } => {}
             Event::Started { at } => self.started(at, &mut out),
             Event::Ended { at, how } => self.ended(now, at, how, &mut out),
             Event::OutputReady => self.output_ready(now, &mut out),
@@ -462,6 +510,7 @@ impl Engine {
                 .filter(|b| b.source == super::catalog::Source::Feed)
                 .count(),
             catalog_problems: self.catalog.problems.clone(),
+            clock_held: self.held,
         }
     }
 
@@ -498,6 +547,10 @@ impl Engine {
                 return;
             }
             if let Some(p) = &self.playing {
+                if self.held.is_some() && p.purpose != Purpose::Emergency && p.stopping.is_none() {
+                    self.stop("the clock is not believed (it went back)", out);
+                    return;
+                }
                 let preempt = !self.emergencies.is_empty() && self.run.is_none();
                 if preempt && p.stopping.is_none() {
                     let item = p.item.clone();
@@ -516,6 +569,10 @@ impl Engine {
                     return;
                 }
                 continue;
+            }
+            if self.held.is_some() {
+                self.hold_step(now, out);
+                return;
             }
             if self.program_step(now, out) {
                 return;
@@ -611,5 +668,7 @@ impl Engine {
     }
 }
 
+#[cfg(test)]
+mod clock_tests;
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,9 @@ use crate::core::plan::{Kind, PlanItem, Played};
 use crate::core::planner::{PlanInput, plan_day};
 use crate::core::schedule::local;
 
+/// Why an item the engine did not get to in time was skipped.
+const LATE: &str = "its time passed while the station could not play";
+
 impl Engine {
     /// One step of the program. True when the engine must now wait for an event (or its
     /// wake time); false to look again.
@@ -91,6 +94,10 @@ impl Engine {
                 return true;
             }
             return false;
+        };
+        let until = match self.setup.quiet_hours.and_then(|q| q.next_start(now.heard)) {
+            Some(q) if q < until => q,
+            _ => until,
         };
         if until - now.heard < MIN_FILL || self.fill_failures >= fill.files.len() {
             self.fill_failures = 0;
@@ -207,6 +214,7 @@ impl Engine {
         let plan = self.plan.as_ref()?;
         let mut skipped = Vec::new();
         let mut found = None;
+        let quiet = self.setup.quiet_hours;
         'sessions: for s in &plan.sessions {
             for item in &s.items {
                 if self.cursor.is_some_and(|c| item.start < c) {
@@ -216,8 +224,16 @@ impl Engine {
                 let too_late = item.kind != Kind::Relay && now.clock - item.start > GRACE;
                 if over || too_late {
                     if item.kind != Kind::Fill {
-                        skipped.push(item.clone());
+                        skipped.push((item.clone(), LATE.to_string()));
                     }
+                    continue;
+                }
+                // Whatever the plan says, nothing but an emergency sounds in quiet hours.
+                if let Some(q) = quiet.filter(|q| q.contains(item.start.max(now.clock))) {
+                    skipped.push((
+                        item.clone(),
+                        format!("quiet hours {q}: only an emergency may sound then"),
+                    ));
                     continue;
                 }
                 found = Some((
@@ -231,12 +247,12 @@ impl Engine {
                 break 'sessions;
             }
         }
-        for item in skipped {
+        for (item, why) in skipped {
             out.push(Action::Record(
                 Record::new(now.clock, Logged::Skipped)
                     .item(&item)
                     .scheduled(item.start)
-                    .reason("its time passed while the station could not play"),
+                    .reason(&why),
             ));
             self.cursor = Some(item.end);
         }
@@ -246,6 +262,20 @@ impl Engine {
     /// Where an item must stop at the latest: its own end if it is cut (fill, relay), else
     /// the next fixed item or the session's end.
     fn limit_for(&self, item: &PlanItem) -> Option<DateTime<Tz>> {
+        let limit = self.plan_limit(item);
+        // Quiet hours begin: whatever plays is cut there.
+        let quiet = self
+            .setup
+            .quiet_hours
+            .and_then(|q| q.next_start(item.start));
+        match (limit, quiet) {
+            (Some(l), Some(q)) => Some(l.min(q)),
+            (None, Some(q)) if q < item.end => Some(q),
+            (l, _) => l,
+        }
+    }
+
+    fn plan_limit(&self, item: &PlanItem) -> Option<DateTime<Tz>> {
         if matches!(item.kind, Kind::Fill | Kind::Relay) {
             return Some(item.end);
         }

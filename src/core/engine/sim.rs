@@ -94,6 +94,17 @@ impl Sim {
     }
 
     /// Delivers `event` now.
+    /// The wall clock steps by `by`: what plays goes on in real time, so its times on the
+    /// wall clock move with it. (The caller then sends `Event::ClockJumped`.)
+    pub fn jump_clock(&mut self, by: TimeDelta) {
+        self.now += by;
+        if let Some(p) = &mut self.playing {
+            p.start += by;
+            p.end += by;
+        }
+        self.last_end = self.last_end.map(|t| t + by);
+    }
+
     pub fn send(&mut self, event: Event) {
         self.queue.push_back(event);
         self.drain();

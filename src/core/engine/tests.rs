@@ -11,17 +11,17 @@ use crate::core::asrun::Event as Logged;
 use crate::core::catalog::{Bulletin, Campaign, Source};
 use crate::core::schedule::{Fill, ItemContent, Session, SessionItem, SessionTime};
 
-const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;
+pub(super) const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
-fn at(h: u32, m: u32, s: u32) -> DateTime<Tz> {
+pub(super) fn at(h: u32, m: u32, s: u32) -> DateTime<Tz> {
     TZ.with_ymd_and_hms(2021, 10, 1, h, m, s).unwrap()
 }
 
-fn day() -> NaiveDate {
+pub(super) fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2021, 10, 1).unwrap()
 }
 
-fn media(name: &str, secs: i64) -> MediaFile {
+pub(super) fn media(name: &str, secs: i64) -> MediaFile {
     MediaFile {
         path: PathBuf::from("/audio").join(name),
         name: name.into(),
@@ -29,11 +29,11 @@ fn media(name: &str, secs: i64) -> MediaFile {
     }
 }
 
-fn setup(items: Vec<SessionItem>) -> Setup {
+pub(super) fn setup(items: Vec<SessionItem>) -> Setup {
     setup_until(items, "05:35")
 }
 
-fn setup_until(items: Vec<SessionItem>, end: &str) -> Setup {
+pub(super) fn setup_until(items: Vec<SessionItem>, end: &str) -> Setup {
     let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
     Setup {
         station_id: "xa".into(),
@@ -56,14 +56,16 @@ fn setup_until(items: Vec<SessionItem>, end: &str) -> Setup {
             }],
             campaigns: Vec::new(),
             bulletins: Vec::new(),
+            specials: Vec::new(),
         },
         warmup: TimeDelta::seconds(3),
+        quiet_hours: None,
         start_chime: Some(media("chime-start.wav", 2)),
         end_chime: Some(media("chime-end.wav", 2)),
     }
 }
 
-fn flexible(name: &str, secs: i64) -> SessionItem {
+pub(super) fn flexible(name: &str, secs: i64) -> SessionItem {
     SessionItem {
         at: None,
         title: None,
@@ -71,7 +73,7 @@ fn flexible(name: &str, secs: i64) -> SessionItem {
     }
 }
 
-fn catalog() -> Catalog {
+pub(super) fn catalog() -> Catalog {
     Catalog {
         campaigns: vec![Campaign {
             id: "c".into(),
@@ -89,7 +91,12 @@ fn catalog() -> Catalog {
     }
 }
 
-fn bulletin(id: &str, campaign: Option<&str>, secs: i64, priority: Priority) -> Bulletin {
+pub(super) fn bulletin(
+    id: &str,
+    campaign: Option<&str>,
+    secs: i64,
+    priority: Priority,
+) -> Bulletin {
     Bulletin {
         id: id.into(),
         title: format!("Bản tin {id}"),
@@ -104,7 +111,7 @@ fn bulletin(id: &str, campaign: Option<&str>, secs: i64, priority: Priority) -> 
     }
 }
 
-fn emergency(id: &str, since: DateTime<Tz>) -> Emergency {
+pub(super) fn emergency(id: &str, since: DateTime<Tz>) -> Emergency {
     Emergency {
         bulletin: bulletin(id, None, 4, Priority::Emergency),
         repeat: 3,
@@ -112,18 +119,18 @@ fn emergency(id: &str, since: DateTime<Tz>) -> Emergency {
     }
 }
 
-fn sim(setup: Setup, start: DateTime<Tz>) -> Sim {
+pub(super) fn sim(setup: Setup, start: DateTime<Tz>) -> Sim {
     let engine = Engine::new(setup, catalog(), History::default(), start.date_naive());
     let mut sim = Sim::new(engine, start);
     sim.start(&[], &[], Vec::new());
     sim
 }
 
-fn records(sim: &Sim, event: Logged) -> Vec<&Record> {
+pub(super) fn records(sim: &Sim, event: Logged) -> Vec<&Record> {
     sim.records.iter().filter(|r| r.event == event).collect()
 }
 
-fn order(sim: &Sim) -> Vec<String> {
+pub(super) fn order(sim: &Sim) -> Vec<String> {
     sim.heard.iter().map(|h| h.item.id.clone()).collect()
 }
 
@@ -442,4 +449,62 @@ fn shutdown_fades_out_switches_off_and_exits() {
         records(&s, Logged::Interrupted)[0].reason.as_deref(),
         Some("the station is shutting down")
     );
+}
+
+fn quiet(text: &str) -> Option<QuietHours> {
+    Some(QuietHours::parse(text).unwrap())
+}
+
+#[test]
+fn quiet_hours_cut_a_session_that_runs_into_them_and_only_an_emergency_sounds() {
+    let mut setup = setup_until(vec![flexible("news.mp3", 30)], "05:50");
+    setup.quiet_hours = quiet("05:40-05:00");
+    let mut s = sim(setup, at(5, 0, 0));
+    s.run_until(at(5, 55, 0));
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+    assert!(!s.heard.is_empty());
+    for h in &s.heard {
+        assert!(h.to <= at(5, 40, 0), "{} heard until {}", h.item.id, h.to);
+    }
+    // The amplifier went off when the quiet began, and the closing was not played.
+    assert_eq!(s.amp_switches.last(), Some(&(at(5, 40, 0), false)));
+    let skipped = records(&s, Logged::Skipped);
+    assert!(
+        skipped
+            .iter()
+            .any(|r| r.item.as_ref().is_some_and(|i| i.kind == Kind::Closing)
+                && r.reason
+                    .as_deref()
+                    .is_some_and(|w| w.contains("quiet hours 05:40-05:00"))),
+        "{:?}",
+        s.records
+    );
+    // An emergency in the quiet hours still plays.
+    s.send(Event::Catalog {
+        catalog: Box::new(catalog()),
+        revoked: Vec::new(),
+        due: vec![emergency("lu-lut", at(5, 55, 0))],
+        pushed: Some(Priority::Emergency),
+    });
+    s.run_until(at(6, 0, 0));
+    assert_eq!(s.emergencies_done, ["lu-lut"]);
+    assert_eq!(s.amp_switches.last().map(|a| a.1), Some(false));
+    assert!(s.amp_switches.iter().any(|a| *a == (at(5, 55, 0), true)));
+}
+
+#[test]
+fn a_session_planned_inside_quiet_hours_never_switches_the_amplifier_on() {
+    let mut setup = setup(vec![flexible("news.mp3", 30)]);
+    setup.quiet_hours = quiet("22:00-06:00");
+    let mut s = sim(setup, at(5, 0, 0));
+    s.run_until(at(6, 30, 0));
+    assert!(s.heard.is_empty(), "{:?}", order(&s));
+    assert!(s.amp_switches.iter().all(|a| !a.1), "{:?}", s.amp_switches);
+    let skipped = records(&s, Logged::Skipped);
+    assert!(!skipped.is_empty());
+    assert!(skipped.iter().all(|r| {
+        r.reason
+            .as_deref()
+            .is_some_and(|w| w.contains("quiet hours"))
+    }));
 }

@@ -1,0 +1,295 @@
+//! SPEC §12 in the config files: `[[special]]` days and `[audio] quiet_hours`, each
+//! mistake at its line:column, and `loaxa check` / `loaxa plan` on them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use chrono::NaiveDate;
+use loaxa::config::diag::Diagnostic;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn station(quiet: &str) -> String {
+    format!(
+        "station_id = \"test-station\"\n[paths]\nstate = \"state\"\n[audio]\noutput = \"null\"\n{quiet}\n"
+    )
+}
+
+fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo().join("audio-samples"), dir.path().join("audio")).unwrap();
+    std::fs::write(dir.path().join("station.toml"), station).unwrap();
+    std::fs::write(dir.path().join("schedule.toml"), schedule).unwrap();
+    dir
+}
+
+fn errors(station: &str, schedule: &str) -> Vec<Diagnostic> {
+    let dir = config_dir(station, schedule);
+    let today = NaiveDate::from_ymd_opt(2025, 8, 1).unwrap();
+    match loaxa::station::config::load(dir.path(), today) {
+        Ok(_) => Vec::new(),
+        Err(e) => e,
+    }
+}
+
+/// The (line, column) where the n-th `marker` starts in `text`.
+fn pos(text: &str, marker: &str, nth: usize) -> (usize, usize) {
+    let offset = text.match_indices(marker).nth(nth).expect("marker").0;
+    loaxa::config::diag::line_column(text, offset)
+}
+
+fn has(errs: &[Diagnostic], file: &str, at: (usize, usize), says: &str) -> bool {
+    errs.iter().any(|e| {
+        e.file.ends_with(file)
+            && (e.line, e.column) == at
+            && format!("{} {}", e.message, e.help.clone().unwrap_or_default()).contains(says)
+    })
+}
+
+const SCHEDULE: &str = r#"timezone = "Asia/Ho_Chi_Minh"
+
+[[session]]
+name = "Sáng"
+days = "daily"
+start = "05:30"
+end = "06:30"
+
+[[session]]
+name = "Chiều"
+days = "mon-sat"
+start = "17:00"
+end = "18:00"
+
+[[session]]
+name = "Lễ"
+days = "none"
+start = "07:00"
+end = "08:00"
+
+[[special]]
+name = "Quốc khánh"
+dates = ["2025-09-02"]
+sessions = ["Sáng", "Lễ"]
+  [[special.item]]
+  at = "07:00"
+  relay = "http://127.0.0.1:8000/vov1"
+  duration = "30m"
+  title = "Lễ Quốc khánh"
+
+[[special]]
+name = "Tết"
+dates = ["âl:01-01", "2026-02-16..2026-02-18"]
+sessions = []
+"#;
+
+#[test]
+fn special_days_read_and_plan_shows_which_rule_made_the_day() {
+    let quiet = station("quiet_hours = \"22:00-05:00\"");
+    assert!(
+        errors(&quiet, SCHEDULE).is_empty(),
+        "{:?}",
+        errors(&quiet, SCHEDULE)
+    );
+    let dir = config_dir(&quiet, SCHEDULE);
+    let plan = |date: &str, json: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
+        cmd.args(["plan", "--config"])
+            .arg(dir.path())
+            .args(["--date", date]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = plan("2025-09-02", false);
+    assert!(text.contains("Special day: Quốc khánh"), "{text}");
+    assert!(text.contains("Lễ Quốc khánh"), "{text}");
+    assert!(!text.contains("Chiều"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(&plan("2025-09-02", true)).unwrap();
+    assert_eq!(json["special"], "Quốc khánh");
+    let names: Vec<&str> = json["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Sáng", "Lễ"]);
+    // Tết 2026 falls on 17 February: no sessions, by the lunar date and by the range.
+    for day in ["2026-02-16", "2026-02-17", "2026-02-18"] {
+        let json: serde_json::Value = serde_json::from_str(&plan(day, true)).unwrap();
+        assert_eq!(json["special"], "Tết", "{day}");
+        assert_eq!(json["sessions"].as_array().unwrap().len(), 0, "{day}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&plan("2026-02-19", true)).unwrap();
+    assert!(json["special"].is_null());
+    assert!(plan("2026-02-19", false).contains("Weekday rules"));
+}
+
+#[test]
+fn special_day_mistakes_are_at_their_line() {
+    let bad = r#"timezone = "Asia/Ho_Chi_Minh"
+
+[[session]]
+name = "Sáng"
+days = "daily"
+start = "05:30"
+end = "06:30"
+
+[[special]]
+name = "Sai"
+dates = ["2025-02-30", "2025-03-05..2025-03-01", "âl:13-01", "tomorrow"]
+sessions = ["Sang"]
+  [[special.item]]
+  at = "12:00"
+  relay = "http://127.0.0.1:8000/vov1"
+  duration = "10m"
+
+[[special]]
+name = "Không ngày"
+"#;
+    let errs = errors(&station(""), bad);
+    let want = [
+        (pos(bad, "\"2025-02-30\"", 0), "is not a date"),
+        (pos(bad, "\"2025-03-05..", 0), "ends before it starts"),
+        (pos(bad, "\"âl:13-01\"", 0), "lunar month is 1–12"),
+        (pos(bad, "\"tomorrow\"", 0), "is not a date"),
+        (pos(bad, "\"Sang\"", 0), "did you mean \"Sáng\""),
+        (
+            pos(bad, "[[special.item]]", 0),
+            "falls in none of the day's sessions",
+        ),
+        (pos(bad, "[[special]]", 1), "dates"),
+    ];
+    for (at, says) in want {
+        assert!(
+            has(&errs, "schedule.toml", at, says),
+            "{at:?} {says:?}: {errs:#?}"
+        );
+    }
+}
+
+#[test]
+fn anything_planned_into_quiet_hours_is_a_check_error_at_its_line() {
+    let late = r#"timezone = "Asia/Ho_Chi_Minh"
+
+[[session]]
+name = "Sáng"
+days = "daily"
+start = "04:30"
+end = "06:30"
+
+[[session]]
+name = "Tối"
+days = "daily"
+start = "19:00"
+end = "21:00"
+  [[session.item]]
+  at = "20:50"
+  relay = "http://127.0.0.1:8000/vov1"
+  duration = "5m"
+
+[[session]]
+name = "Đêm"
+cron = "0 30 23 * * Sat"
+duration = "20m"
+
+[[special]]
+name = "Giao thừa"
+dates = ["âl:01-01"]
+  [[special.item]]
+  at = "06:00"
+  relay = "http://127.0.0.1:8000/vov1"
+  duration = "10m"
+"#;
+    let quiet = station("quiet_hours = \"22:00-05:00\"");
+    let errs = errors(&quiet, late);
+    assert!(
+        has(
+            &errs,
+            "schedule.toml",
+            pos(late, "\"Sáng\"", 0),
+            "quiet hours 22:00-05:00"
+        ),
+        "{errs:#?}"
+    );
+    assert!(
+        has(
+            &errs,
+            "schedule.toml",
+            pos(late, "\"Đêm\"", 0),
+            "quiet hours"
+        ),
+        "{errs:#?}"
+    );
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    // An evening that runs on into the quiet: the session and the relay in it.
+    let quiet = station("quiet_hours = \"20:52-05:00\"");
+    let errs = errors(&quiet, late);
+    assert!(
+        has(
+            &errs,
+            "schedule.toml",
+            pos(late, "\"Tối\"", 0),
+            "quiet hours 20:52-05:00"
+        ),
+        "{errs:#?}"
+    );
+    assert!(
+        has(
+            &errs,
+            "schedule.toml",
+            pos(late, "[[session.item]]", 0),
+            "would sound in quiet hours"
+        ),
+        "{errs:#?}"
+    );
+    // A special day's item before the morning ends the quiet.
+    let quiet = station("quiet_hours = \"22:00-06:05\"");
+    let errs = errors(&quiet, late);
+    assert!(
+        has(
+            &errs,
+            "schedule.toml",
+            pos(late, "[[special.item]]", 0),
+            "would sound in quiet hours"
+        ),
+        "{errs:#?}"
+    );
+    // Without quiet hours, all is well; a malformed setting is an error in station.toml.
+    assert!(errors(&station(""), late).is_empty());
+    let bad = station("quiet_hours = \"22h-5h\"");
+    let errs = errors(&bad, late);
+    assert!(
+        has(
+            &errs,
+            "station.toml",
+            pos(&bad, "\"22h-5h\"", 0),
+            "quiet_hours"
+        ),
+        "{errs:#?}"
+    );
+
+    // `loaxa check` exits 78 with file:line:column.
+    let dir = config_dir(&station("quiet_hours = \"22:00-05:00\""), late);
+    let out = Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args(["check", "--config"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let (line, col) = pos(late, "\"Sáng\"", 0);
+    assert!(
+        said.contains(&format!("schedule.toml:{line}:{col}")),
+        "{said}"
+    );
+}
