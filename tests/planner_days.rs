@@ -320,3 +320,70 @@ fn lunar_dates_find_tet_and_gio_to_each_year() {
         vec!["2024-04-18", "2025-04-07", "2026-04-26"]
     );
 }
+
+#[test]
+fn the_report_gives_each_short_day_its_reason() {
+    use loaxa::core::asrun::{Event, Record};
+    let mut s = sessions(2);
+    s.specials = vec![special(
+        "Tết",
+        vec![DateRule::Lunar { month: 1, day: 1 }],
+        Some(&[]),
+    )];
+    // 2022-02-01 is Tết (no sessions); 2022-02-02 the station did not run; on 2022-02-03
+    // a 4-play campaign with a 39-minute gap cannot fit (2 of 4 at most).
+    let mut c = one_campaign(3, 0);
+    c.campaigns[0].from = date("2022-01-01");
+    c.campaigns[0].until = date("2022-02-28");
+    let mut tight = one_campaign(4, 39);
+    tight.campaigns[0].id = "tight".into();
+    tight.campaigns[0].from = date("2022-02-03");
+    tight.campaigns[0].until = date("2022-02-03");
+    for b in &mut tight.bulletins {
+        b.campaign = Some("tight".into());
+        b.id = format!("t-{}", b.id);
+    }
+    c.campaigns.extend(tight.campaigns);
+    c.bulletins.extend(tight.bulletins);
+    let records_of = |d: chrono::NaiveDate| -> Vec<Record> {
+        if d == date("2022-02-03") {
+            vec![Record::new(at("2022-02-03", "05:00"), Event::AmpOn)]
+        } else {
+            Vec::new()
+        }
+    };
+    let plan_of = |d: chrono::NaiveDate| {
+        Some(plan_day(&PlanInput {
+            station_id: "s",
+            schedule: &s,
+            catalog: &c,
+            date: d,
+            history: &History::default(),
+            not_before: None,
+        }))
+    };
+    let r = loaxa::core::report::build(
+        "s",
+        records_of,
+        plan_of,
+        &c,
+        date("2022-02-01"),
+        date("2022-02-03"),
+    )
+    .unwrap();
+    let reason = |day: &str, campaign: &str| {
+        r.days
+            .iter()
+            .find(|row| row.date == date(day) && row.campaign == campaign)
+            .and_then(|row| row.reason.clone())
+            .unwrap_or_default()
+    };
+    assert!(reason("2022-02-01", "bcd389").contains("no session that day (special day Tết)"));
+    assert!(reason("2022-02-02", "bcd389").contains("station stopped"));
+    assert!(
+        reason("2022-02-03", "tight").contains("over-subscribed: only 2 of 4"),
+        "{r:#?}"
+    );
+    let text = loaxa::core::report::render(&r);
+    assert!(text.contains("SHORT BY 3 (no session that day"), "{text}");
+}

@@ -4,6 +4,7 @@
 pub mod diag;
 pub mod schedule;
 mod sessions;
+mod special;
 pub mod station;
 mod toml_reader;
 

@@ -60,6 +60,9 @@ pub struct Plan {
     pub special: Option<String>,
     pub sessions: Vec<PlannedSession>,
     pub quotas: Vec<Quota>,
+    /// Where each campaign's planned plays went (SPEC §12: spread over the sessions).
+    #[serde(default)]
+    pub quota_sessions: Vec<QuotaSession>,
     pub warnings: Vec<String>,
 }
 
@@ -131,9 +134,18 @@ pub struct Quota {
     pub required: u32,
     pub planned: u32,
     pub done: u32,
-    /// Where the planned plays went: per session, in time order.
-    #[serde(default)]
+    /// Where the planned plays went: per session, in time order. Not in the quota's JSON
+    /// (SPEC §9 fixes its shape); the plan's `quota_sessions` carries it.
+    #[serde(skip)]
     pub sessions: Vec<SessionPlays>,
+}
+
+/// One line of the plan's `quota_sessions`: how many plays of a campaign a session got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaSession {
+    pub campaign: String,
+    pub session: String,
+    pub plays: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,9 +13,9 @@ use chrono::NaiveDate;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::asrun::Record;
+use crate::core::asrun::{Event, Record};
 use crate::core::catalog::Catalog;
-use crate::core::plan::Kind;
+use crate::core::plan::{Kind, Plan};
 
 /// The longest range one report covers (a few years of days).
 pub const MAX_DAYS: i64 = 3 * 366;
@@ -40,6 +40,10 @@ pub struct Row {
     pub done: u32,
     /// Plays missing (required − done, never negative).
     pub short: u32,
+    /// Why a short day was short (SPEC §12): no session that day, over-subscribed, the
+    /// clock, off air, plays cut, or the station stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,10 +57,12 @@ pub struct Total {
     pub days_short: u32,
 }
 
-/// Builds the report from the as-run log, one day's records at a time (`records_of`).
+/// Builds the report from the as-run log, one day's records at a time (`records_of`);
+/// `plan_of` gives a day's plan as if nothing had played, to tell why a day fell short.
 pub fn build(
     station_id: &str,
     mut records_of: impl FnMut(NaiveDate) -> Vec<Record>,
+    mut plan_of: impl FnMut(NaiveDate) -> Option<Plan>,
     catalog: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
@@ -72,7 +78,15 @@ pub fn build(
     let mut days = Vec::new();
     let mut date = from;
     while date <= to {
-        days.extend(day_rows(&records_of(date), catalog, date));
+        let records = records_of(date);
+        let mut rows = day_rows(&records, catalog, date);
+        if rows.iter().any(|r| r.short > 0) {
+            let plan = plan_of(date);
+            for r in rows.iter_mut().filter(|r| r.short > 0) {
+                r.reason = Some(why_short(r, &records, plan.as_ref()));
+            }
+        }
+        days.extend(rows);
         match date.succ_opt() {
             Some(next) => date = next,
             None => break,
@@ -124,6 +138,7 @@ fn day_rows(records: &[Record], catalog: &Catalog, date: NaiveDate) -> Vec<Row> 
                 required: c.plays_per_day,
                 done: 0,
                 short: 0,
+                reason: None,
             },
         );
     }
@@ -139,6 +154,7 @@ fn day_rows(records: &[Record], catalog: &Catalog, date: NaiveDate) -> Vec<Row> 
                 required: 0,
                 done: 0,
                 short: 0,
+                reason: None,
             })
             .done = n;
     }
@@ -148,6 +164,54 @@ fn day_rows(records: &[Record], catalog: &Catalog, date: NaiveDate) -> Vec<Row> 
             r
         })
         .collect()
+}
+
+/// Why `row`'s day fell short: first what the schedule allowed (from a plan made as if
+/// nothing had played), then what the as-run log shows happened.
+fn why_short(row: &Row, records: &[Record], plan: Option<&Plan>) -> String {
+    if let Some(plan) = plan {
+        let quota = plan.quotas.iter().find(|q| q.campaign == row.campaign);
+        let placed = quota.map_or(0, |q| q.planned);
+        if placed == 0 && plan.sessions.is_empty() {
+            return match &plan.special {
+                Some(name) => format!("no session that day (special day {name})"),
+                None => "no session that day".into(),
+            };
+        }
+        if placed == 0 {
+            return "none of the day's sessions may carry it (or it had no valid bulletin)".into();
+        }
+        if placed < row.required {
+            return format!(
+                "over-subscribed: only {placed} of {} fit in the day's sessions",
+                row.required
+            );
+        }
+    }
+    let ours = |r: &&Record| {
+        r.item
+            .as_ref()
+            .is_some_and(|i| i.campaign.as_deref() == Some(row.campaign.as_str()))
+    };
+    let has = |e: Event| records.iter().any(|r| r.event == e);
+    if records.is_empty() {
+        return "station stopped: nothing in the as-run log that day".into();
+    }
+    if has(Event::ClockJump) {
+        return "clock fault: the clock stepped and the station held or skipped".into();
+    }
+    if records
+        .iter()
+        .filter(ours)
+        .any(|r| matches!(r.event, Event::Interrupted | Event::Failed))
+    {
+        return "plays interrupted or failed (output lost, a cancel, an emergency, a restart)"
+            .into();
+    }
+    if has(Event::Skipped) {
+        return "off air: items were skipped while the station could not play".into();
+    }
+    "station stopped or off air during the sessions".into()
 }
 
 /// The report as an admin reads it: a table per day, shortfalls marked, then totals.
@@ -176,7 +240,13 @@ pub fn render(r: &Report) -> String {
             row.required,
             row.done,
             if row.short > 0 {
-                format!("SHORT BY {}", row.short)
+                format!(
+                    "SHORT BY {}{}",
+                    row.short,
+                    row.reason
+                        .as_ref()
+                        .map_or(String::new(), |w| format!(" ({w})"))
+                )
             } else {
                 String::new()
             }

@@ -14,6 +14,18 @@ pub fn build(config: &Config, from: NaiveDate, to: NaiveDate) -> Result<Report, 
     crate::core::report::build(
         &config.station.station_id,
         |date| store.read_day(date, tz),
+        |date| {
+            Some(crate::core::planner::plan_day(
+                &crate::core::planner::PlanInput {
+                    station_id: &config.station.station_id,
+                    schedule: &config.schedule,
+                    catalog: &catalog,
+                    date,
+                    history: &crate::core::plan::History::default(),
+                    not_before: None,
+                },
+            ))
+        },
         &catalog,
         from,
         to,

@@ -22,6 +22,11 @@ pub trait Clock: Send + Sync {
     /// Time that only ever moves forward at its own pace, whatever is done to the wall
     /// clock: the driver compares the two to see the wall clock step.
     fn monotonic(&self) -> Duration;
+    /// Returns after `d` (of monotonic time: a step of the wall clock meanwhile does not
+    /// shorten or lengthen it, to within the instant of the call).
+    fn sleep_for(&self, d: Duration) {
+        self.sleep_until(self.now() + TimeDelta::from_std(d).unwrap_or(TimeDelta::zero()));
+    }
 }
 
 /// The system clock, optionally shifted so that "now" started at another instant.

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 
 use super::{OutputError, Sink};
 use crate::audio::decode::CHANNELS;
@@ -16,33 +16,38 @@ use crate::sys::clock::{Clock, std_duration};
 /// How far ahead of the clock a paced sink accepts audio: a card's buffer.
 const BUFFER: TimeDelta = TimeDelta::milliseconds(100);
 
-/// Keeps written audio in step with the clock.
+/// Keeps written audio in step with the clock: its monotonic time, as a sound card's
+/// own crystal would, so a step of the wall clock neither stalls nor rushes it.
 struct Pacer {
     clock: Arc<dyn Clock>,
     rate: u32,
-    /// When the audio written so far will have finished playing.
-    played_until: Option<DateTime<Utc>>,
+    /// When (monotonic) the audio written so far will have finished playing.
+    played_until: Option<Duration>,
 }
 
 impl Pacer {
     fn write(&mut self, frames: usize) {
-        let now = self.clock.now();
+        let now = self.clock.monotonic();
         // After a pause (between sessions) the "card" starts again from now.
         let from = self.played_until.filter(|t| *t > now).unwrap_or(now);
         let until =
-            from + TimeDelta::nanoseconds((frames as i64) * 1_000_000_000 / i64::from(self.rate));
+            from + Duration::from_nanos(frames as u64 * 1_000_000_000 / u64::from(self.rate));
         self.played_until = Some(until);
-        self.clock.sleep_until(until - BUFFER);
+        if let Some(wait) = until.checked_sub(now + std_duration(BUFFER)) {
+            self.clock.sleep_for(wait);
+        }
     }
 
     fn latency(&self) -> Duration {
+        let now = self.clock.monotonic();
         self.played_until
-            .map_or(Duration::ZERO, |t| std_duration(t - self.clock.now()))
+            .map_or(Duration::ZERO, |t| t.saturating_sub(now))
     }
 
     fn drain(&mut self) {
-        if let Some(t) = self.played_until {
-            self.clock.sleep_until(t);
+        let now = self.clock.monotonic();
+        if let Some(wait) = self.played_until.and_then(|t| t.checked_sub(now)) {
+            self.clock.sleep_for(wait);
         }
     }
 }

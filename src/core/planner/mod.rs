@@ -17,11 +17,10 @@ use chrono::{DateTime, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
-use crate::core::plan::{
-    History, Kind, Plan, PlanItem, PlannedSession, Played, Quota, SessionPlays,
-};
+use crate::core::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played};
 use crate::core::schedule::{ItemContent, Schedule, Session, SessionItem, local};
-use crate::core::units::format_duration;
+mod fill;
+mod quota;
 
 /// Gaps shorter than this are left silent rather than filled with a sliver of music.
 const MIN_FILL: TimeDelta = TimeDelta::seconds(1);
@@ -585,115 +584,12 @@ impl<'a> DayPlanner<'a> {
             .min()
     }
 
-    /// Fills every gap of a second or more between `from` and `until` with filler music.
-    fn fill_gaps(
-        &mut self,
-        w: &Window<'a>,
-        items: &mut Vec<PlanItem>,
-        from: DateTime<Tz>,
-        until: DateTime<Tz>,
-    ) {
-        let mut gaps = Vec::new();
-        let mut pos = from;
-        for item in items.iter() {
-            if item.start - pos >= MIN_FILL {
-                gaps.push((pos, item.start));
-            }
-            pos = pos.max(item.end);
-        }
-        if until - pos >= MIN_FILL {
-            gaps.push((pos, until));
-        }
-        let Some(fill) = &self.input.schedule.fill else {
-            for (a, b) in gaps
-                .iter()
-                .filter(|(a, b)| *b - *a >= TimeDelta::seconds(10) && *b < until)
-            {
-                self.warn_session(
-                    w,
-                    &format!(
-                        "{} of silence from {} (no [fill] configured)",
-                        format_duration(*b - *a),
-                        a.format("%H:%M:%S")
-                    ),
-                );
-            }
-            return;
-        };
-        let mut filler = Vec::new();
-        for (mut a, b) in gaps {
-            while b - a >= MIN_FILL {
-                let f = &fill.files[self.fill_next % fill.files.len()];
-                self.fill_next += 1;
-                let end = (a + f.duration).min(b);
-                filler.push(PlanItem::from_media(Kind::Fill, f, None, a, end));
-                a = end;
-            }
-        }
-        items.extend(filler);
-        items.sort_by_key(|i| i.start);
-    }
-
     fn warn_session(&mut self, w: &Window, what: &str) {
         self.warnings.push(format!(
             "session {} at {}: {what}",
             w.session.name,
             w.start.format("%H:%M")
         ));
-    }
-
-    fn finish(mut self, sessions: Vec<PlannedSession>) -> Plan {
-        let mut quotas = Vec::new();
-        for st in &self.campaigns {
-            let c = st.campaign;
-            let got = st.done + st.planned;
-            if got < c.plays_per_day && !st.bulletins.is_empty() {
-                let where_ = c.sessions.as_ref().map_or("any session".to_string(), |s| {
-                    format!("sessions {}", s.join(", "))
-                });
-                self.warnings.push(format!(
-                    "campaign {}: only {got} of {} plays fit today ({where_}, min_gap {}); {} dropped",
-                    c.id,
-                    c.plays_per_day,
-                    format_duration(c.min_gap),
-                    c.plays_per_day - got
-                ));
-            }
-            quotas.push(Quota {
-                campaign: c.id.clone(),
-                required: c.plays_per_day,
-                planned: st.planned,
-                done: st.done,
-                sessions: st
-                    .placed
-                    .iter()
-                    .map(|(session, plays)| SessionPlays {
-                        session: session.clone(),
-                        plays: *plays,
-                    })
-                    .collect(),
-            });
-        }
-        for (i, b) in self.standalone.iter().enumerate() {
-            if !self.standalone_placed[i] {
-                self.warnings.push(format!(
-                    "bulletin {}: no room in today's sessions; it is dropped",
-                    b.id
-                ));
-            }
-        }
-        Plan {
-            date: self.input.date,
-            station_id: self.input.station_id.to_string(),
-            special: self
-                .input
-                .schedule
-                .special_on(self.input.date)
-                .map(|s| s.name.clone()),
-            sessions,
-            quotas,
-            warnings: self.warnings,
-        }
     }
 }
 
