@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta};
 
-use super::{Action, Engine, Level, Now};
+use super::{Action, Engine, Level, Now, Purpose};
 use crate::core::asrun::{Event as Logged, Record};
 use crate::core::plan::History;
 use crate::core::units::format_duration;
@@ -99,6 +99,18 @@ impl Engine {
             self.history = history;
             self.history_date = date;
         }
+        if by <= -JUMP_MIN && self.held.is_some() {
+            // Already held: `watch_clock` records only a hold's start, so say it here.
+            let why = format!(
+                "the clock went back {} more (to {}) while held: still nothing but an emergency plays",
+                format_duration(-by),
+                now.clock.format("%Y-%m-%d %H:%M:%S")
+            );
+            out.push(Action::Log(Level::Warn, why.clone()));
+            out.push(Action::Record(
+                Record::new(now.clock, Logged::ClockJump).reason(why),
+            ));
+        }
         if by >= JUMP_MIN && self.floor.is_none_or(|f| now.clock >= f) {
             let why = format!(
                 "the clock jumped forward {} (to {}): what was due meanwhile is skipped, not played late",
@@ -111,6 +123,17 @@ impl Engine {
             ));
             self.replan_wanted = true;
             self.cancel_unstarted("the clock jumped", out);
+            // What plays belongs to a time now past (its slot or its session is over).
+            let past = self.playing.as_ref().is_some_and(|p| {
+                p.purpose != Purpose::Emergency
+                    && p.stopping.is_none()
+                    && p.started.is_some()
+                    && (p.item.end <= now.clock
+                        || self.on_air.as_ref().is_some_and(|s| s.end <= now.clock))
+            });
+            if past {
+                self.stop("the clock jumped past its time", out);
+            }
         }
     }
 
