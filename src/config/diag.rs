@@ -4,6 +4,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use toml::Spanned;
+
 /// One problem found in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -110,6 +112,37 @@ pub fn did_you_mean<'n>(given: &str, known: impl IntoIterator<Item = &'n str>) -
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+}
+
+/// The names in a list read from the file, for `unknown_name`.
+pub fn names(list: &[Spanned<String>]) -> impl Iterator<Item = &str> + Clone {
+    list.iter().map(|n| n.get_ref().as_str())
+}
+
+pub fn unknown_name<'n>(
+    d: &mut Diagnostics,
+    name: &Spanned<String>,
+    known: impl Iterator<Item = &'n str> + Clone,
+    what: &str,
+) {
+    if known.clone().any(|k| k == name.get_ref()) {
+        return;
+    }
+    let help = match did_you_mean(name.get_ref(), known.clone()) {
+        Some(close) => format!("did you mean {close:?}?"),
+        None => format!(
+            "the {what}s defined here are: {}",
+            known
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    d.error_help(
+        name.span(),
+        format!("unknown {what} {:?}", name.get_ref()),
+        help,
+    );
 }
 
 #[cfg(test)]

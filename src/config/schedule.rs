@@ -10,10 +10,10 @@ use toml::Spanned;
 
 use super::Media;
 use super::sessions::{check_fixed_items, check_overlaps, clock, session_time};
-use super::special::{quiet_items, quiet_sessions};
+use super::special::{quiet_items, quiet_sessions, special};
 use super::station::duration;
 use super::toml_reader::Fields;
-use crate::config::diag::{Diagnostics, did_you_mean};
+use crate::config::diag::{Diagnostics, names, unknown_name};
 use crate::core::catalog::{Bulletin, Campaign, Priority, Source};
 use crate::core::schedule::{
     AUDIO_EXTENSIONS, DEFAULT_TIMEZONE, Fill, ItemContent, MediaFile, QuietHours, Schedule,
@@ -463,7 +463,12 @@ pub fn read(
     }
     let specials: Vec<Special> = special_tables
         .iter_mut()
-        .filter_map(|t| r.special(t, d, &session_names, &sessions))
+        .filter_map(|t| {
+            let quiet = r.quiet;
+            special(t, d, &session_names, &sessions, quiet, &mut |t, d| {
+                r.item(t, d)
+            })
+        })
         .collect();
     let campaigns: Vec<Campaign> = campaign_tables
         .iter_mut()
@@ -494,36 +499,6 @@ pub fn read(
         bulletins,
         specials,
     })
-}
-
-pub(super) fn names(list: &[Spanned<String>]) -> impl Iterator<Item = &str> + Clone {
-    list.iter().map(|n| n.get_ref().as_str())
-}
-
-pub(super) fn unknown_name<'n>(
-    d: &mut Diagnostics,
-    name: &Spanned<String>,
-    known: impl Iterator<Item = &'n str> + Clone,
-    what: &str,
-) {
-    if known.clone().any(|k| k == name.get_ref()) {
-        return;
-    }
-    let help = match did_you_mean(name.get_ref(), known.clone()) {
-        Some(close) => format!("did you mean {close:?}?"),
-        None => format!(
-            "the {what}s defined here are: {}",
-            known
-                .map(|k| format!("{k:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
-    d.error_help(
-        name.span(),
-        format!("unknown {what} {:?}", name.get_ref()),
-        help,
-    );
 }
 
 fn duplicates(d: &mut Diagnostics, names: &[Spanned<String>], what: &str) {

@@ -8,73 +8,74 @@ use chrono_tz::Tz;
 use toml::Spanned;
 
 use super::diag::Diagnostics;
-use super::schedule::{Reader, names, unknown_name};
+use super::diag::{names, unknown_name};
 use super::toml_reader::Fields;
 use crate::core::schedule::{DateRule, QuietHours, Session, SessionItem, SessionTime, Special};
 
-impl Reader<'_> {
-    /// A `[[special]]` day. Its items are checked against the sessions it may fall in.
-    pub(super) fn special(
-        &mut self,
-        t: &mut Fields,
-        d: &mut Diagnostics,
-        session_names: &[Spanned<String>],
-        sessions: &[Session],
-    ) -> Option<Special> {
-        let name = t.required_string(d, "name");
-        if let Some(n) = &name {
-            t.rename(format!("special day {:?}", n.get_ref()));
-        }
-        let mut dates = Vec::new();
-        match t.string_array(d, "dates") {
-            Some(list) if list.is_empty() => d.error_help(
-                t.span(),
-                "a special day needs at least one date",
-                "e.g. dates = [\"2025-09-02\"], [\"2026-02-16..2026-02-22\"] or [\"âl:01-01\"]",
-            ),
-            Some(list) => {
-                for text in &list {
-                    match parse_date_rule(text.get_ref()) {
-                        Ok(rule) => dates.push(rule),
-                        Err(e) => d.error_help(text.span(), e, DATE_RULE_HELP),
-                    }
-                }
-            }
-            None => {
-                if !t.has("dates") {
-                    t.missing(d, "dates");
+/// A `[[special]]` day. Its items are checked against the sessions it may fall in.
+/// `item` reads one `[[special.item]]` as schedule.toml reads `[[session.item]]`.
+pub(super) fn special(
+    t: &mut Fields,
+    d: &mut Diagnostics,
+    session_names: &[Spanned<String>],
+    sessions: &[Session],
+    quiet: Option<QuietHours>,
+    item: &mut dyn FnMut(&mut Fields, &mut Diagnostics) -> Option<SessionItem>,
+) -> Option<Special> {
+    let name = t.required_string(d, "name");
+    if let Some(n) = &name {
+        t.rename(format!("special day {:?}", n.get_ref()));
+    }
+    let mut dates = Vec::new();
+    match t.string_array(d, "dates") {
+        Some(list) if list.is_empty() => d.error_help(
+            t.span(),
+            "a special day needs at least one date",
+            "e.g. dates = [\"2025-09-02\"], [\"2026-02-16..2026-02-22\"] or [\"âl:01-01\"]",
+        ),
+        Some(list) => {
+            for text in &list {
+                match parse_date_rule(text.get_ref()) {
+                    Ok(rule) => dates.push(rule),
+                    Err(e) => d.error_help(text.span(), e, DATE_RULE_HELP),
                 }
             }
         }
-        let names_given = t.string_array(d, "sessions");
-        for wanted in names_given.iter().flatten() {
-            unknown_name(d, wanted, names(session_names), "session");
+        None => {
+            if !t.has("dates") {
+                t.missing(d, "dates");
+            }
         }
-        let day_sessions: Vec<&Session> = match &names_given {
-            Some(list) => sessions
-                .iter()
-                .filter(|s| list.iter().any(|n| n.get_ref() == &s.name))
-                .collect(),
-            None => sessions.iter().collect(),
-        };
-        let mut items = Vec::new();
-        let mut spans = Vec::new();
-        for mut table in t.tables(d, "item") {
-            let span = table.span();
-            if let Some(item) = self.item(&mut table, d) {
-                match item.at {
-                    None => d.error_help(
-                        span.clone(),
-                        "an item of a special day needs `at`",
-                        "give its clock time, e.g. at = \"07:00\"",
-                    ),
-                    Some(at) => {
-                        let home = day_sessions.iter().any(|s| {
-                            s.times_of_day_naive()
-                                .is_some_and(|(a, b)| a <= at && (at < b || b == NaiveTime::MIN))
-                        });
-                        if !home {
-                            d.error_help(
+    }
+    let names_given = t.string_array(d, "sessions");
+    for wanted in names_given.iter().flatten() {
+        unknown_name(d, wanted, names(session_names), "session");
+    }
+    let day_sessions: Vec<&Session> = match &names_given {
+        Some(list) => sessions
+            .iter()
+            .filter(|s| list.iter().any(|n| n.get_ref() == &s.name))
+            .collect(),
+        None => sessions.iter().collect(),
+    };
+    let mut items = Vec::new();
+    let mut spans = Vec::new();
+    for mut table in t.tables(d, "item") {
+        let span = table.span();
+        if let Some(item) = item(&mut table, d) {
+            match item.at {
+                None => d.error_help(
+                    span.clone(),
+                    "an item of a special day needs `at`",
+                    "give its clock time, e.g. at = \"07:00\"",
+                ),
+                Some(at) => {
+                    let home = day_sessions.iter().any(|s| {
+                        s.times_of_day_naive()
+                            .is_some_and(|(a, b)| a <= at && (at < b || b == NaiveTime::MIN))
+                    });
+                    if !home {
+                        d.error_help(
                                 span.clone(),
                                 format!(
                                     "the item at {} falls in none of the day's sessions",
@@ -82,24 +83,23 @@ impl Reader<'_> {
                                 ),
                                 "a special day's items are added to the session they fall in: move `at` inside one, or name the session in `sessions`",
                             );
-                        }
-                        items.push(item);
-                        spans.push(span);
                     }
+                    items.push(item);
+                    spans.push(span);
                 }
             }
-            table.finish(d);
         }
-        if let Some(q) = self.quiet {
-            quiet_items(q, &items, &spans, d);
-        }
-        Some(Special {
-            name: name?.into_inner(),
-            dates,
-            sessions: names_given.map(|l| l.into_iter().map(Spanned::into_inner).collect()),
-            items,
-        })
+        table.finish(d);
     }
+    if let Some(q) = quiet {
+        quiet_items(q, &items, &spans, d);
+    }
+    Some(Special {
+        name: name?.into_inner(),
+        dates,
+        sessions: names_given.map(|l| l.into_iter().map(Spanned::into_inner).collect()),
+        items,
+    })
 }
 
 const DATE_RULE_HELP: &str = "write \"YYYY-MM-DD\", a range \"YYYY-MM-DD..YYYY-MM-DD\" (both days included) or a lunar date \"âl:MM-DD\" (e.g. \"âl:01-01\" for Tết)";
