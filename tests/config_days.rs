@@ -156,6 +156,24 @@ sessions = ["Sang"]
 name = "Không ngày"
 "#;
     let errs = errors(&station(""), bad);
+    // A special item that collides with a fixed item of the session it joins.
+    let clash = SCHEDULE
+        .replacen(
+            "end = \"06:30\"\n",
+            "end = \"06:30\"\n  [[session.item]]\n  at = \"06:00\"\n  relay = \"http://127.0.0.1:8000/vov1\"\n  duration = \"20m\"\n",
+            1,
+        )
+        .replace("at = \"07:00\"\n  relay", "at = \"06:10\"\n  relay");
+    let clash_errs = errors(&station(""), &clash);
+    assert!(
+        has(
+            &clash_errs,
+            "schedule.toml",
+            pos(&clash, "[[special.item]]", 0),
+            "collides with session \"Sáng\"'s fixed item at 06:00"
+        ),
+        "{clash_errs:#?}"
+    );
     let want = [
         (pos(bad, "\"2025-02-30\"", 0), "is not a date"),
         (pos(bad, "\"2025-03-05..", 0), "ends before it starts"),

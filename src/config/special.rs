@@ -70,11 +70,35 @@ pub(super) fn special(
                     "give its clock time, e.g. at = \"07:00\"",
                 ),
                 Some(at) => {
-                    let home = day_sessions.iter().any(|s| {
-                        s.times_of_day_naive()
-                            .is_some_and(|(a, b)| a <= at && (at < b || b == NaiveTime::MIN))
-                    });
-                    if !home {
+                    let homes: Vec<&&Session> = day_sessions
+                        .iter()
+                        .filter(|s| {
+                            s.times_of_day_naive()
+                                .is_some_and(|(a, b)| a <= at && (at < b || b == NaiveTime::MIN))
+                        })
+                        .collect();
+                    // It must not collide with the fixed items of the session it joins.
+                    let end = at + item.content.duration();
+                    for s in &homes {
+                        let clash = s.items.iter().find(|other| {
+                            other
+                                .at
+                                .is_some_and(|o| o < end && at < o + other.content.duration())
+                        });
+                        if let Some(o) = clash.and_then(|o| o.at) {
+                            d.error_help(
+                                span.clone(),
+                                format!(
+                                    "the item at {} collides with session {:?}'s fixed item at {}",
+                                    at.format("%H:%M"),
+                                    s.name,
+                                    o.format("%H:%M")
+                                ),
+                                "move `at` clear of it, or leave that session out of the day's `sessions`",
+                            );
+                        }
+                    }
+                    if homes.is_empty() {
                         d.error_help(
                                 span.clone(),
                                 format!(

@@ -15,7 +15,14 @@ use chrono::{DateTime, NaiveDate, TimeDelta};
 use super::{Action, Engine, Level, Now, Purpose};
 use crate::core::asrun::{Event as Logged, Record};
 use crate::core::plan::History;
-use crate::core::units::format_duration;
+use crate::core::units::format_duration as exact;
+
+/// A step, to the nearest second (the two clocks are read a moment apart).
+fn format_duration(d: TimeDelta) -> String {
+    exact(TimeDelta::seconds(
+        (d.num_milliseconds() + 500).div_euclid(1000),
+    ))
+}
 
 /// No clock earlier than this is believed: loaxa did not run before it. The daemon sets
 /// it on the real clock only; a rehearsal's clock is set to the past on purpose.
