@@ -137,16 +137,6 @@ impl QuietHours {
             .filter_map(|d| local(tz, d, self.start))
             .find(|q| *q >= t)
     }
-
-    /// The instant after `t` at which quiet hours (running at `t`) end.
-    pub fn end_after(&self, t: DateTime<Tz>) -> Option<DateTime<Tz>> {
-        let tz = t.timezone();
-        let date = t.date_naive();
-        [date, date.succ_opt()?]
-            .into_iter()
-            .filter_map(|d| local(tz, d, self.end))
-            .find(|q| *q > t)
-    }
 }
 
 impl std::fmt::Display for QuietHours {
@@ -233,12 +223,7 @@ impl Session {
     /// cron session that does not fall on the date keeps the time of its next occurrence.
     pub fn windows_any_day(&self, date: NaiveDate, tz: Tz) -> Vec<(DateTime<Tz>, DateTime<Tz>)> {
         match &self.when {
-            SessionTime::Days { start, end, .. } => {
-                match (local(tz, date, *start), local(tz, date, *end)) {
-                    (Some(s), Some(e)) if s < e => vec![(s, e)],
-                    _ => Vec::new(),
-                }
-            }
+            SessionTime::Days { start, end, .. } => span_on(tz, date, *start, *end),
             SessionTime::Cron { schedule, duration } => {
                 let on_day = self.windows_on(date, tz);
                 if !on_day.is_empty() {
@@ -290,10 +275,7 @@ impl Session {
                 if !days.contains(chrono::Datelike::weekday(&date)) {
                     return Vec::new();
                 }
-                match (local(tz, date, *start), local(tz, date, *end)) {
-                    (Some(s), Some(e)) if s < e => vec![(s, e)],
-                    _ => Vec::new(),
-                }
+                span_on(tz, date, *start, *end)
             }
             SessionTime::Cron { schedule, duration } => {
                 let before = day_start - TimeDelta::seconds(1);
@@ -305,6 +287,19 @@ impl Session {
                     .collect()
             }
         }
+    }
+}
+
+/// The window from `start` to `end` on `date`, if the day has it.
+fn span_on(
+    tz: Tz,
+    date: NaiveDate,
+    start: NaiveTime,
+    end: NaiveTime,
+) -> Vec<(DateTime<Tz>, DateTime<Tz>)> {
+    match (local(tz, date, start), local(tz, date, end)) {
+        (Some(s), Some(e)) if s < e => vec![(s, e)],
+        _ => Vec::new(),
     }
 }
 

@@ -234,7 +234,7 @@ impl Player {
         let by = (seen.1 - wall) - ran;
         if by.abs() >= JUMP_MIN {
             tracing::warn!("the clock stepped by {} s", by.num_seconds());
-            let date = self.now().date_naive();
+            let date = seen.1.with_timezone(&self.tz).date_naive();
             let history = Box::new(self.store.history(date, self.tz));
             self.events.push_back(Event::ClockJumped { by, history });
         }

@@ -18,8 +18,9 @@ use serde::{Deserialize, Serialize};
 use super::Store;
 use super::files::{self, StateError};
 
-/// A clock this far behind the trusted time is reported as wrong.
-pub const BEHIND_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
+/// A clock this far behind the trusted time is reported as wrong: the bound by which
+/// the engine holds a clock that went back.
+pub const BEHIND_TOLERANCE: TimeDelta = crate::core::engine::clock::BACK_TOLERANCE;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Marks {

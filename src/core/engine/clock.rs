@@ -5,12 +5,13 @@
 //! - Forward (the driver sees it against its monotonic clock): recorded, and the rest
 //!   of the day planned again from the new now; what was due in the skipped span is
 //!   skipped, not played late.
-//! - Back, or before `CLOCK_FLOOR`: recorded, and the station *holds*: what plays is
+//! - Back, or before `clock_floor()`: recorded, and the station *holds*: what plays is
 //!   faded out, the amplifier goes off, nothing planned plays (an emergency still
 //!   does) until the clock again reaches the latest time it had shown. Then the day is
 //!   planned from there, with what already played on it.
 
 use chrono::{DateTime, NaiveDate, TimeDelta};
+use chrono_tz::Tz;
 
 use super::{Action, Engine, Level, Now, Purpose};
 use crate::core::asrun::{Event as Logged, Record};
@@ -32,11 +33,20 @@ pub fn clock_floor() -> DateTime<chrono::Utc> {
         .map_or(DateTime::UNIX_EPOCH, |t| t.and_utc())
 }
 
-/// A clock this far behind the latest it showed went back (smaller steps are slewing,
-/// or the few seconds a signed message may be dated ahead).
+/// A clock this far behind the latest it showed (or the newest trusted time) went back:
+/// smaller steps are slewing, or the seconds a signed message may be dated ahead. The
+/// store's trust marks judge "the clock is behind" by the same bound.
 pub const BACK_TOLERANCE: TimeDelta = TimeDelta::seconds(60);
 /// A step smaller than this is not worth a record.
 pub const JUMP_MIN: TimeDelta = TimeDelta::seconds(5);
+
+/// A step of the clock: logged, and written in the as-run log at the time it shows.
+fn record_step(t: DateTime<Tz>, why: String, out: &mut Vec<Action>) {
+    out.push(Action::Log(Level::Warn, why.clone()));
+    out.push(Action::Record(
+        Record::new(t, Logged::ClockJump).reason(why),
+    ));
+}
 
 impl Engine {
     /// Notices a clock that went back (or is before the floor) and holds; lets go once it
@@ -63,10 +73,7 @@ impl Engine {
                         until.format("%Y-%m-%d %H:%M:%S")
                     )
                 };
-                out.push(Action::Log(Level::Warn, why.clone()));
-                out.push(Action::Record(
-                    Record::new(t, Logged::ClockJump).reason(why),
-                ));
+                record_step(t, why, out);
                 self.held = Some(until);
                 self.cancel_unstarted("the clock went back", out);
                 out.push(Action::StatusChanged);
@@ -113,10 +120,7 @@ impl Engine {
                 format_duration(-by),
                 now.clock.format("%Y-%m-%d %H:%M:%S")
             );
-            out.push(Action::Log(Level::Warn, why.clone()));
-            out.push(Action::Record(
-                Record::new(now.clock, Logged::ClockJump).reason(why),
-            ));
+            record_step(now.clock, why, out);
         }
         if by >= JUMP_MIN && self.floor.is_none_or(|f| now.clock >= f) {
             let why = format!(
@@ -124,10 +128,7 @@ impl Engine {
                 format_duration(by),
                 now.clock.format("%Y-%m-%d %H:%M:%S")
             );
-            out.push(Action::Log(Level::Warn, why.clone()));
-            out.push(Action::Record(
-                Record::new(now.clock, Logged::ClockJump).reason(why),
-            ));
+            record_step(now.clock, why, out);
             self.replan_wanted = true;
             self.cancel_unstarted("the clock jumped", out);
             // What plays belongs to a time now past (its slot or its session is over).
@@ -152,10 +153,5 @@ impl Engine {
         }
         // Check again soon: the clock may be set at any moment.
         self.wake = Some(now.clock + TimeDelta::seconds(1));
-    }
-
-    /// Whether the clock is held (status).
-    pub fn clock_held(&self) -> bool {
-        self.held.is_some()
     }
 }

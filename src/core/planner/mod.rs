@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 
 use crate::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
 use crate::core::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played};
-use crate::core::schedule::{ItemContent, Schedule, Session, SessionItem, local};
+use crate::core::schedule::{ItemContent, Schedule, Session, SessionItem, Special, local};
 mod fill;
 mod quota;
 
@@ -106,6 +106,9 @@ struct DayPlanner<'a> {
     counts: HashMap<&'a str, u32>,
     fill_next: usize,
     warnings: Vec<String>,
+    /// The `[[special]]` rule that makes the day, looked up once (lunar dates cost a
+    /// calculation).
+    special: Option<&'a Special>,
 }
 
 impl<'a> DayPlanner<'a> {
@@ -188,6 +191,7 @@ impl<'a> DayPlanner<'a> {
             counts,
             fill_next: 0,
             warnings,
+            special: input.schedule.special_on(input.date),
         }
     }
 
@@ -196,7 +200,7 @@ impl<'a> DayPlanner<'a> {
     /// they fall in.
     fn windows(&mut self) -> Vec<Window<'a>> {
         let date = self.input.date;
-        let special = self.input.schedule.special_on(date);
+        let special = self.special;
         let mut all: Vec<Window> = Vec::new();
         for s in &self.input.schedule.sessions {
             let spans = match special.and_then(|sp| sp.sessions.as_ref()) {

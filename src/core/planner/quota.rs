@@ -60,11 +60,7 @@ impl DayPlanner<'_> {
             quota_sessions,
             date: self.input.date,
             station_id: self.input.station_id.to_string(),
-            special: self
-                .input
-                .schedule
-                .special_on(self.input.date)
-                .map(|s| s.name.clone()),
+            special: self.special.map(|s| s.name.clone()),
             sessions,
             quotas,
             warnings: self.warnings,
