@@ -1,18 +1,17 @@
 //! The config files: the shipped example is clean, and every kind of mistake is reported
 //! at its file:line:column with a hint, all at once.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use chrono::NaiveDate;
 use loaxa::config::diag::Diagnostic;
+
+mod config_files;
+use config_files::{config_dir, errors_on, repo};
 use loaxa::core::catalog::Catalog;
 use loaxa::core::plan::History;
 use loaxa::core::planner::{PlanInput, plan_day};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2021, 10, 1).unwrap()
@@ -25,21 +24,8 @@ state = "state"
 output = "null"
 "#;
 
-/// A config dir with the repo's audio samples under `audio/`.
-fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repo().join("audio-samples"), dir.path().join("audio")).unwrap();
-    std::fs::write(dir.path().join("station.toml"), station).unwrap();
-    std::fs::write(dir.path().join("schedule.toml"), schedule).unwrap();
-    dir
-}
-
 fn errors(station: &str, schedule: &str) -> Vec<Diagnostic> {
-    let dir = config_dir(station, schedule);
-    match loaxa::station::config::load(dir.path(), today()) {
-        Ok(_) => Vec::new(),
-        Err(e) => e,
-    }
+    errors_on(today(), station, schedule)
 }
 
 /// Asserts one diagnostic sits exactly where `marker` (the n-th occurrence) starts in `text`.

@@ -1,15 +1,13 @@
 //! SPEC §12 in the config files: `[[special]]` days and `[audio] quiet_hours`, each
 //! mistake at its line:column, and `loaxa check` / `loaxa plan` on them.
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use chrono::NaiveDate;
 use loaxa::config::diag::Diagnostic;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod config_files;
+use config_files::{config_dir, errors_on};
 
 fn station(quiet: &str) -> String {
     format!(
@@ -17,21 +15,12 @@ fn station(quiet: &str) -> String {
     )
 }
 
-fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repo().join("audio-samples"), dir.path().join("audio")).unwrap();
-    std::fs::write(dir.path().join("station.toml"), station).unwrap();
-    std::fs::write(dir.path().join("schedule.toml"), schedule).unwrap();
-    dir
-}
-
 fn errors(station: &str, schedule: &str) -> Vec<Diagnostic> {
-    let dir = config_dir(station, schedule);
-    let today = NaiveDate::from_ymd_opt(2025, 8, 1).unwrap();
-    match loaxa::station::config::load(dir.path(), today) {
-        Ok(_) => Vec::new(),
-        Err(e) => e,
-    }
+    errors_on(
+        NaiveDate::from_ymd_opt(2025, 8, 1).unwrap(),
+        station,
+        schedule,
+    )
 }
 
 /// The (line, column) where the n-th `marker` starts in `text`.

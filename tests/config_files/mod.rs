@@ -1,0 +1,30 @@
+//! Config dirs for the config tests: the two files as given, with the repo's audio
+//! samples under `audio/`, and every diagnostic loading them gives.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use loaxa::config::diag::Diagnostic;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A config dir with the repo's audio samples under `audio/`.
+pub fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo().join("audio-samples"), dir.path().join("audio")).unwrap();
+    std::fs::write(dir.path().join("station.toml"), station).unwrap();
+    std::fs::write(dir.path().join("schedule.toml"), schedule).unwrap();
+    dir
+}
+
+/// What loading the two files on `today` reports (nothing when they are clean).
+pub fn errors_on(today: NaiveDate, station: &str, schedule: &str) -> Vec<Diagnostic> {
+    let dir = config_dir(station, schedule);
+    match loaxa::station::config::load(dir.path(), today) {
+        Ok(_) => Vec::new(),
+        Err(e) => e,
+    }
+}
