@@ -1,5 +1,6 @@
 //! The `loaxa` command line (SPEC §6): argument parsing and the commands.
 
+mod fleet;
 mod status;
 
 use std::path::PathBuf;
@@ -115,6 +116,12 @@ enum Command {
         #[arg(long, value_name = "BULLETIN_ID", conflicts_with = "file")]
         cancel: Option<String>,
     },
+    /// The fleet channel, the province's side (SPEC §13): see and reach every station
+    /// through the MQTT broker
+    Fleet {
+        #[command(subcommand)]
+        action: fleet::FleetAction,
+    },
     /// Proof of play: per campaign per day, plays done vs required, from the as-run log
     Report {
         /// First day (YYYY-MM-DD)
@@ -212,11 +219,11 @@ enum FeedAction {
     },
 }
 
-fn parse_span(text: &str) -> Result<chrono::TimeDelta, String> {
+pub(crate) fn parse_span(text: &str) -> Result<chrono::TimeDelta, String> {
     crate::core::units::parse_duration(text).map_err(|e| e.to_string())
 }
 
-fn parse_priority(text: &str) -> Result<Priority, String> {
+pub(crate) fn parse_priority(text: &str) -> Result<Priority, String> {
     Priority::parse(text).ok_or_else(|| format!("{text:?}: use normal, priority or emergency"))
 }
 
@@ -270,6 +277,7 @@ pub fn main() -> ExitCode {
             Err(e) => runtime_error(&e),
         },
         Command::Feed { action } => feed(action),
+        Command::Fleet { action } => fleet::run(action),
         Command::Plan { date, json } => plan(&dir, date, json),
         Command::Report {
             from,
@@ -566,7 +574,7 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
     }
 }
 
-fn runtime_error(what: &str) -> ExitCode {
+pub(crate) fn runtime_error(what: &str) -> ExitCode {
     eprintln!("error: {what}");
     ExitCode::from(EXIT_RUNTIME)
 }

@@ -2,6 +2,7 @@
 //! at once, each with file:line:column and a hint (see `diag`).
 
 pub mod diag;
+pub mod fleet;
 pub mod schedule;
 mod sessions;
 mod special;

@@ -23,6 +23,8 @@ pub struct Station {
     pub api: Api,
     /// The text-to-speech command for text bulletins (see `tts`).
     pub tts: Vec<String>,
+    /// The province's broker (SPEC §13), if this station joins the fleet channel.
+    pub fleet: Option<super::fleet::Fleet>,
 }
 
 /// Where the sound goes (`[audio] output`).
@@ -371,6 +373,8 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         t.finish(d);
     }
 
+    let fleet = super::fleet::read(root, d, config_dir);
+
     if d.len() > errors_before {
         return None;
     }
@@ -383,6 +387,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         emergency,
         api,
         tts,
+        fleet,
     })
 }
 

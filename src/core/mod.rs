@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod emergency;
 pub mod engine;
 pub mod feed;
+pub mod fleet;
 pub mod lunar;
 pub mod media;
 pub mod plan;

@@ -48,6 +48,10 @@ pub struct PushBulletin {
     pub sha256: Option<String>,
     #[serde(default)]
     pub size: Option<u64>,
+    /// Where the audio is fetched from, for a push that comes by the fleet channel
+    /// (SPEC §13): absolute http(s). An HTTP push brings its audio as a part instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Instead of audio: the text the station speaks (see `tts`); the signature covers it.
     #[serde(default)]
     pub text: Option<String>,
@@ -93,6 +97,9 @@ pub enum PushError {
     /// The body came in too slowly: the connection is cut rather than held.
     #[error("{0}")]
     TooSlow(String),
+    /// The audio a fleet push names by URL could not be fetched (SPEC §13).
+    #[error("{0}")]
+    Unreachable(String),
     /// The station cannot take pushes now (its push state is unreadable).
     #[error("{0}")]
     Unavailable(String),
@@ -111,6 +118,7 @@ impl PushError {
             PushError::NotAudio(_) => 415,
             PushError::Mismatch(_) => 422,
             PushError::TooSlow(_) => 408,
+            PushError::Unreachable(_) => 502,
             PushError::Unavailable(_) => 503,
             PushError::Internal(_) => 500,
         }
@@ -128,6 +136,7 @@ impl PushError {
             PushError::NotAudio(_) => "not_audio",
             PushError::Mismatch(_) => "mismatch",
             PushError::TooSlow(_) => "too_slow",
+            PushError::Unreachable(_) => "unreachable",
             PushError::Unavailable(_) => "unavailable",
             PushError::Internal(_) => "internal",
         }

@@ -1,6 +1,7 @@
 //! `loaxa run`: the daemon around the playout engine — signals, config reloads, systemd.
 
 pub mod amplifier;
+pub mod fleet;
 pub mod player;
 pub mod status;
 
@@ -32,6 +33,8 @@ const WATCH_EVERY: Duration = Duration::from_secs(2);
 const SETTLE: Duration = Duration::from_millis(300);
 /// How long each task has to stop at exit.
 const JOIN_WAIT: Duration = Duration::from_secs(5);
+/// The least time between two feed polls that a fleet nudge asks for.
+const NUDGE_SPACING: Duration = Duration::from_secs(1);
 
 pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), RunError> {
     let clock: Arc<dyn Clock> = match start_at {
@@ -68,7 +71,13 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             crate::core::units::format_duration(behind)
         );
     }
-    let asrun = Arc::new(crate::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
+    // Every as-run record, for the fleet channel's acknowledgements.
+    let (records, _) = tokio::sync::broadcast::channel(256);
+    let asrun = Arc::new(
+        crate::store::asrun::AsRunLog::new(&store)
+            .with_trust(trust.clone())
+            .with_tap(records.clone()),
+    );
     let refusals = Arc::new(crate::station::refusals::Refusals::new(asrun.clone()));
     store.clean_pushes(
         clock
@@ -105,6 +114,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         tx.clone(),
         stop.clone(),
     )));
+    let feed_nudge = Arc::new(tokio::sync::Notify::new());
     if let Some(syncer) =
         crate::remote::feed::sync::Syncer::new(&config.station, validator(), trust.clone())
     {
@@ -120,11 +130,29 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             config.schedule.timezone,
             clock.clone(),
             refusals.clone(),
+            feed_nudge.clone(),
             tx.clone(),
             stop.clone(),
         )));
     }
     let shared = crate::http::Shared::new(config.clone());
+    if let Some(fleet) = config.station.fleet.clone() {
+        tasks.push(runtime.spawn(fleet::run(
+            fleet::Parts {
+                fleet,
+                station_id: config.station.station_id.clone(),
+                shared: shared.clone(),
+                clock: clock.clone(),
+                trust: trust.clone(),
+                refusals: refusals.clone(),
+                commands: tx.clone(),
+                validator: validator(),
+                feed_nudge,
+                records: records.subscribe(),
+            },
+            stop.clone(),
+        )));
+    }
     tasks.push(runtime.spawn(crate::http::serve(
         crate::http::Parts {
             shared: shared.clone(),
@@ -302,22 +330,34 @@ fn validator() -> PathBuf {
 /// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
 /// the broadcast goes on with what the station has. Each poll (blocking HTTP, audio
 /// checks in a child) runs on a blocking thread.
+// Each argument is one thing the follower is told; a struct of them would only rename.
+#[allow(clippy::too_many_arguments)]
 async fn follow_feed(
     syncer: crate::remote::feed::sync::Syncer,
     poll: Duration,
     tz: chrono_tz::Tz,
     clock: Arc<dyn Clock>,
     refusals: Arc<crate::station::refusals::Refusals>,
+    nudge: Arc<tokio::sync::Notify>,
     tx: Sender<Command>,
     stop: CancellationToken,
 ) {
     let mut syncer = Some(syncer);
     let mut wait = Duration::ZERO;
+    let mut last_poll: Option<Instant> = None;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
+            // The province published (SPEC §13): poll now, but never more than once a
+            // second however many nudges come.
+            _ = nudge.notified() => {
+                if let Some(t) = last_poll {
+                    tokio::time::sleep(NUDGE_SPACING.saturating_sub(t.elapsed())).await;
+                }
+            }
         }
+        last_poll = Some(Instant::now());
         let Some(s) = syncer.take() else { return };
         let polled = tokio::task::spawn_blocking(move || {
             let result = s.poll();

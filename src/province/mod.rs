@@ -1,4 +1,5 @@
 //! The province's tools: key pairs, building and signing a feed, pushing to a station.
 
 pub mod feed;
+pub mod fleet;
 pub mod push;

@@ -64,7 +64,31 @@ pub fn endpoint(url: &str) -> String {
     }
 }
 
+/// A push signed and ready to send, by HTTP (`send`) or the fleet channel.
+pub struct Signed {
+    pub id: String,
+    /// The manifest, as the very bytes signed.
+    pub manifest: Vec<u8>,
+    pub signature: String,
+    /// The recording, for an HTTP push (the fleet names it by URL instead).
+    pub audio: Option<(PathBuf, Vec<u8>)>,
+    pub expires_at: DateTime<Utc>,
+}
+
 pub fn send(req: Request) -> Result<Answer, String> {
+    let url = endpoint(&req.url);
+    let Signed {
+        manifest: json,
+        signature,
+        audio,
+        ..
+    } = sign(req, None)?;
+    post(&url, &json, &signature, audio.as_ref())
+}
+
+/// Builds and signs the manifest. `audio_url` is where stations fetch the recording
+/// (fleet pushes, SPEC §13); `None` for an HTTP push, which carries it.
+pub fn sign(req: Request, audio_url: Option<&str>) -> Result<Signed, String> {
     let key_text = std::fs::read_to_string(&req.key)
         .map_err(|e| format!("cannot read the key {}: {e}", req.key.display()))?;
     let key = SecretKey::from_secret_file(&key_text).map_err(|e| e.to_string())?;
@@ -94,6 +118,7 @@ pub fn send(req: Request) -> Result<Answer, String> {
                 repeat,
                 sha256: None,
                 size: None,
+                url: None,
                 text: None,
                 campaign,
                 valid_from,
@@ -106,6 +131,7 @@ pub fn send(req: Request) -> Result<Answer, String> {
                         .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
                     b.sha256 = Some(hex(&Sha256::digest(&bytes)));
                     b.size = Some(bytes.len() as u64);
+                    b.url = audio_url.map(str::to_string);
                     (Some(b), None, Some((file, bytes)))
                 }
                 Err(text) => {
@@ -137,15 +163,29 @@ pub fn send(req: Request) -> Result<Answer, String> {
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
     let comment = format!("timestamp:{}\tfile:{id}.json\thashed", now.timestamp());
     let signature = key.sign(&json, &comment);
+    Ok(Signed {
+        id,
+        manifest: json,
+        signature,
+        audio,
+        expires_at: now + expires,
+    })
+}
 
-    let boundary = format!("loaxa-{}", hex(&Sha256::digest(&json))[..24].to_owned());
+fn post(
+    url: &str,
+    json: &[u8],
+    signature: &str,
+    audio: Option<&(PathBuf, Vec<u8>)>,
+) -> Result<Answer, String> {
+    let boundary = format!("loaxa-{}", hex(&Sha256::digest(json))[..24].to_owned());
     let mut body = Vec::new();
     part(
         &mut body,
         &boundary,
         "manifest",
         Some("manifest.json"),
-        &json,
+        json,
     );
     part(
         &mut body,
@@ -154,7 +194,7 @@ pub fn send(req: Request) -> Result<Answer, String> {
         Some("manifest.json.minisig"),
         signature.as_bytes(),
     );
-    if let Some((file, bytes)) = &audio {
+    if let Some((file, bytes)) = audio {
         let name = file_name(file);
         part(&mut body, &boundary, "audio", Some(&name), bytes);
     }
@@ -166,9 +206,8 @@ pub fn send(req: Request) -> Result<Answer, String> {
         .http_status_as_error(false)
         .build()
         .into();
-    let url = endpoint(&req.url);
     let mut response = agent
-        .post(&url)
+        .post(url)
         .header(
             "Content-Type",
             &format!("multipart/form-data; boundary={boundary}"),

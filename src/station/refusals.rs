@@ -39,7 +39,8 @@ impl Refusals {
     }
 
     /// One refusal from `source` ("push", "feed"), for `reason` (a metrics label).
-    pub fn record(&self, now: DateTime<Tz>, source: &str, reason: &str, message: &str) {
+    /// Returns whether it was recorded (false: over the minute's budget, only counted).
+    pub fn record(&self, now: DateTime<Tz>, source: &str, reason: &str, message: &str) -> bool {
         crate::metrics::rejected(source, reason);
         let allowed = {
             let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
@@ -65,12 +66,13 @@ impl Refusals {
                 );
             }
             crate::metrics::rejection_unrecorded();
-            return;
+            return false;
         }
         let line = crate::core::text::shorten(message, 900);
         tracing::warn!("{line}");
         self.asrun
             .log(&bounded(Record::new(now, Event::Rejected), &line));
+        true
     }
 }
 

@@ -123,6 +123,8 @@ pub struct AsRunLog {
     lock: std::sync::Mutex<()>,
     /// Told the time of every record: proof that the clock has been there.
     trust: Option<std::sync::Arc<crate::store::trust::Trust>>,
+    /// Told every record written, for whoever reports them (the fleet channel's acks).
+    tap: Option<tokio::sync::broadcast::Sender<Record>>,
 }
 
 impl AsRunLog {
@@ -131,7 +133,15 @@ impl AsRunLog {
             store: store.clone(),
             lock: std::sync::Mutex::new(()),
             trust: None,
+            tap: None,
         }
+    }
+
+    /// Every record logged is also sent here (a slow receiver misses some; the log
+    /// itself never waits).
+    pub fn with_tap(mut self, tap: tokio::sync::broadcast::Sender<Record>) -> Self {
+        self.tap = Some(tap);
+        self
     }
 
     pub fn with_trust(mut self, trust: std::sync::Arc<crate::store::trust::Trust>) -> Self {
@@ -149,6 +159,9 @@ impl AsRunLog {
         }
         if let Err(e) = self.store.append_record(record) {
             tracing::error!("as-run log not written: {e}");
+        }
+        if let Some(tap) = &self.tap {
+            let _ = tap.send(record.clone());
         }
     }
 }

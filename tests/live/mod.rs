@@ -773,4 +773,5 @@ impl Drop for Nginx {
     }
 }
 
+pub mod mqtt;
 pub mod push;

@@ -1,0 +1,86 @@
+//! The MQTT connection to the province's broker (SPEC §13), for both ends: a station's
+//! `[fleet]` and the province's `loaxa fleet` commands. rumqttc does the protocol
+//! (keep-alive, QoS 1 retries, persistent sessions); TLS is rustls with the same `ring`
+//! provider ureq uses, so one crypto library serves the whole binary.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{MqttOptions, TlsConfiguration, Transport};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::config::fleet::Broker;
+use crate::core::fleet::MAX_MESSAGE;
+
+/// How a client logs in.
+#[derive(Debug, Clone, Default)]
+pub struct Login<'a> {
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub ca_file: Option<&'a Path>,
+    pub client_cert: Option<(&'a Path, &'a Path)>,
+}
+
+/// Options for one client: `client_id` (a station's own id), keep-alive 30 s, messages
+/// bounded both ways.
+pub fn options(client_id: &str, broker: &Broker, login: &Login) -> Result<MqttOptions, String> {
+    let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
+    o.set_keep_alive(Duration::from_secs(30));
+    o.set_max_packet_size(MAX_MESSAGE + 1024, MAX_MESSAGE + 1024);
+    if let Some(user) = login.username {
+        o.set_credentials(user, login.password.unwrap_or(""));
+    }
+    if broker.tls {
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            Arc::new(tls(login)?),
+        )));
+    }
+    Ok(o)
+}
+
+fn tls(login: &Login) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match login.ca_file {
+        Some(ca) => {
+            for cert in CertificateDer::pem_file_iter(ca)
+                .map_err(|e| format!("cannot read {}: {e}", ca.display()))?
+            {
+                let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+            }
+        }
+        None => {
+            let found = rustls_native_certs::load_native_certs();
+            for cert in found.certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(
+            "no CA certificate to check the broker's certificate with; set [fleet] ca_file".into(),
+        );
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots);
+    match login.client_cert {
+        Some((cert, key)) => {
+            let certs = CertificateDer::pem_file_iter(cert)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| format!("client certificate refused: {e}"))
+        }
+        None => Ok(builder.with_no_client_auth()),
+    }
+}
