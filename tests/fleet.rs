@@ -461,3 +461,115 @@ fn a_feed_nudge_makes_the_station_fetch_the_new_manifest_at_once() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
     assert!(daemon.stop().success());
 }
+
+#[test]
+fn the_example_acl_lets_a_station_speak_only_under_its_own_id() {
+    let scratch = tempfile::tempdir().unwrap();
+    let acl = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/fleet/loaxa.acl"
+    ))
+    .unwrap()
+    .replace("loaxa/hn/", &format!("{PREFIX}/"));
+    std::fs::write(scratch.path().join("acl"), acl).unwrap();
+    let passwd = scratch.path().join("passwd");
+    std::fs::write(&passwd, "").unwrap();
+    for (user, pass) in [
+        ("province", "pp-secret"),
+        ("test", "tt-secret"),
+        ("other", "oo-secret"),
+    ] {
+        run(
+            "mosquitto_passwd",
+            &["-b", passwd.to_str().unwrap(), user, pass],
+        );
+    }
+    let broker = Mosquitto::start_with(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+        passwd.display(),
+        scratch.path().join("acl").display()
+    ));
+    let station = Station::new(
+        "null",
+        "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n",
+    );
+    station.add_station_toml(&format!(
+        "{}username = \"test\"\npassword = \"tt-secret\"\n",
+        fleet_toml(&broker)
+    ));
+    let daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", None);
+    let status = |user: &str, pass: &str| -> Vec<Value> {
+        let out = loaxa(&[
+            "fleet",
+            "status",
+            "--broker",
+            &broker.url(),
+            "--prefix",
+            PREFIX,
+            "--json",
+            "--username",
+            user,
+            "--password",
+            pass,
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !status("province", "pp-secret")
+        .iter()
+        .any(|r| r["id"] == "test" && r["online"] == true)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "station not seen by the province:\n{}",
+            broker.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Another station cannot speak for this one, nor read the province's view.
+    let out = std::process::Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "-u",
+            "other",
+            "-P",
+            "oo-secret",
+        ])
+        .args([
+            "-q",
+            "1",
+            "-r",
+            "-t",
+            &format!("{PREFIX}/station/test/status"),
+            "-m",
+            "{\"online\": false}",
+        ])
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let rows = status("province", "pp-secret");
+    let row = rows.iter().find(|r| r["id"] == "test").unwrap();
+    assert_eq!(
+        row["online"], true,
+        "a forged status got through ({out:?}): {rows:?}"
+    );
+    assert!(
+        status("other", "oo-secret").is_empty(),
+        "a station sees no other station"
+    );
+    // Without a password there is no way in.
+    let out = loaxa(&[
+        "fleet",
+        "status",
+        "--broker",
+        &broker.url(),
+        "--prefix",
+        PREFIX,
+    ]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(daemon.stop().success());
+}
