@@ -120,6 +120,15 @@ pub(super) enum FleetAction {
         #[arg(long)]
         json: bool,
     },
+    /// The fleet page: every station in one table (filters: offline, silent, short of
+    /// quota) and each push's acknowledgements filling in, in a browser on this machine
+    Serve {
+        #[command(flatten)]
+        broker: BrokerArgs,
+        /// Where the page listens (loopback only)
+        #[arg(long, default_value = "127.0.0.1:8480")]
+        listen: std::net::SocketAddr,
+    },
     /// Tell every station to poll the feed now (after `loaxa feed publish`)
     Nudge {
         #[command(flatten)]
@@ -277,6 +286,12 @@ pub(super) fn run(action: FleetAction) -> ExitCode {
         } => {
             let d = duration.and_then(|d| d.to_std().ok());
             match broker.link().and_then(|l| fleet::watch(&l, d, json)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => runtime_error(&e),
+            }
+        }
+        FleetAction::Serve { mut broker, listen } => {
+            match broker.link().and_then(|l| fleet::serve(&l, listen)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => runtime_error(&e),
             }

@@ -102,6 +102,26 @@ pub fn render(s: &Status) -> String {
     for p in &s.problems {
         let _ = writeln!(out, "PROBLEM   {p}");
     }
+    if let Some(r) = s.last_reload.as_ref().filter(|r| !r.ok) {
+        let _ = writeln!(
+            out,
+            "RELOAD    {} the new configuration was refused; still on the last good one:",
+            r.at.with_timezone(&tz).format("%H:%M:%S")
+        );
+        for e in &r.errors {
+            let _ = writeln!(out, "  {e}");
+        }
+    }
+    if let Some(r) = &s.last_refusal {
+        let _ = writeln!(
+            out,
+            "refused   {} {} ({}): {}",
+            r.at.with_timezone(&tz).format("%H:%M:%S"),
+            r.source,
+            r.reason,
+            r.message
+        );
+    }
     match &s.now_playing {
         Some(i) => {
             let _ = writeln!(

@@ -31,31 +31,16 @@ pub struct Record {
     pub event: Event,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<PlanItem>,
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_time")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::core::timefmt::opt_ms"
+    )]
     pub scheduled: Option<DateTime<Tz>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub late_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-mod opt_time {
-    use chrono::DateTime;
-    use chrono_tz::Tz;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => crate::core::timefmt::ms::serialize(t, s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Tz>>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrap(#[serde(with = "crate::core::timefmt")] DateTime<Tz>);
-        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
-    }
 }
 
 impl Record {

@@ -168,6 +168,8 @@ pub struct SeenStatus {
     #[serde(default)]
     pub amplifier_on: bool,
     #[serde(default)]
+    pub output_ok: Option<bool>,
+    #[serde(default)]
     pub now_playing: Option<serde_json::Value>,
     #[serde(default)]
     pub feed: Option<SeenFeed>,

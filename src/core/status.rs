@@ -26,6 +26,13 @@ pub struct Status {
     pub output: String,
     pub output_ok: bool,
     pub now_playing: Option<PlanItem>,
+    /// When what plays now was first heard (its progress; it may have started late).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::core::timefmt::opt"
+    )]
+    pub now_started: Option<DateTime<Tz>>,
     /// The provincial feed as the station last saw it (absent without `[feed] url`).
     #[serde(default)]
     pub feed: Option<FeedSummary>,
@@ -39,6 +46,50 @@ pub struct Status {
     /// The clock went back (or cannot be true): nothing but an emergency plays (SPEC §12).
     #[serde(default)]
     pub clock_held: bool,
+    /// The last time the daemon read its config again (a save or SIGHUP) and how it went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reload: Option<Reload>,
+    /// The last push, feed manifest or file the station refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<Refusal>,
+}
+
+/// At most this many of a bad config's errors are kept for the status.
+pub const RELOAD_ERRORS_KEPT: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reload {
+    #[serde(with = "crate::core::timefmt")]
+    pub at: DateTime<Tz>,
+    /// The new config was taken; when not, the last good one still plays.
+    pub ok: bool,
+    /// `file:line:column: message`, the first `RELOAD_ERRORS_KEPT` of them.
+    pub errors: Vec<String>,
+}
+
+impl Reload {
+    pub fn new(at: DateTime<Tz>, errors: &[String]) -> Reload {
+        Reload {
+            at,
+            ok: errors.is_empty(),
+            errors: errors
+                .iter()
+                .take(RELOAD_ERRORS_KEPT)
+                .map(|e| crate::core::text::shorten(e, 300))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    #[serde(with = "crate::core::timefmt")]
+    pub at: DateTime<Tz>,
+    /// "push", "feed", "fleet".
+    pub source: String,
+    /// The label, as in `/metrics` and the push answer.
+    pub reason: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -38,3 +38,41 @@ pub mod ms {
         super::deserialize(d)
     }
 }
+
+/// An optional time, as `format` writes it.
+pub mod opt {
+    use chrono::DateTime;
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Tz>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrap(#[serde(with = "super")] DateTime<Tz>);
+        Ok(Option::<Wrap>::deserialize(d)?.map(|w| w.0))
+    }
+}
+
+/// An optional as-run time, always with milliseconds.
+pub mod opt_ms {
+    use chrono::DateTime;
+    use chrono_tz::Tz;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Tz>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => super::ms::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Tz>>, D::Error> {
+        super::opt::deserialize(d)
+    }
+}

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use chrono::{DateTime, FixedOffset};
 
 use crate::config::{SCHEDULE_FILE, STATION_FILE};
+use crate::core::status::Reload;
 use crate::daemon::player::{Hooks, Player};
 use crate::station::command::Command;
 use crate::sys::clock::{Clock, SystemClock};
@@ -101,19 +102,15 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         let _guard = runtime.enter();
         Signals::new()?
     };
-    tasks.push(runtime.spawn(watch_signals(
-        signals,
-        dir.to_path_buf(),
-        clock.clone(),
-        tx.clone(),
-        stop.clone(),
-    )));
-    tasks.push(runtime.spawn(watch_files(
-        dir.to_path_buf(),
-        clock.clone(),
-        tx.clone(),
-        stop.clone(),
-    )));
+    let shared = crate::http::Shared::new(config.clone());
+    let reloader = Reloader {
+        dir: dir.to_path_buf(),
+        clock: clock.clone(),
+        tx: tx.clone(),
+        shared: shared.clone(),
+    };
+    tasks.push(runtime.spawn(watch_signals(signals, reloader.clone(), stop.clone())));
+    tasks.push(runtime.spawn(watch_files(reloader, stop.clone())));
     let feed_nudge = Arc::new(tokio::sync::Notify::new());
     if let Some(syncer) =
         crate::remote::feed::sync::Syncer::new(&config.station, validator(), trust.clone())
@@ -135,7 +132,6 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             stop.clone(),
         )));
     }
-    let shared = crate::http::Shared::new(config.clone());
     if let Some(fleet) = config.station.fleet.clone() {
         tasks.push(runtime.spawn(fleet::run(
             fleet::Parts {
@@ -180,20 +176,46 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     Ok(())
 }
 
-/// Loads and validates the config; a bad one is logged and the last good one stays.
-fn reload(dir: &Path, clock: &dyn Clock, tx: &Sender<Command>) {
-    match crate::station::config::load(dir, clock.now().date_naive()) {
-        Ok(config) => {
-            let _ = tx.send(Command::Reload(Box::new(config)));
-        }
-        Err(errors) => {
-            for e in &errors {
-                tracing::error!("{e}");
+/// Reads the config again on a save or SIGHUP: a good one goes to the playout, a bad
+/// one is logged and the last good one stays; either way the status says how it went.
+#[derive(Clone)]
+struct Reloader {
+    dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    tx: Sender<Command>,
+    shared: Arc<crate::http::Shared>,
+}
+
+impl Reloader {
+    fn reload(&self) {
+        let now = self.clock.now();
+        let tz = self.shared.config().schedule.timezone;
+        match crate::station::config::load(&self.dir, now.date_naive()) {
+            Ok(config) => {
+                let _ = self.tx.send(Command::Reload(Box::new(config)));
+                self.shared
+                    .reloaded(Reload::new(now.with_timezone(&tz), &[]));
             }
-            tracing::error!(
-                "{} error(s) in the new configuration: still broadcasting the last good schedule; fix the file and save it again",
-                errors.len()
-            );
+            Err(errors) => {
+                for e in &errors {
+                    tracing::error!("{e}");
+                }
+                tracing::error!(
+                    "{} error(s) in the new configuration: still broadcasting the last good schedule; fix the file and save it again",
+                    errors.len()
+                );
+                let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                self.shared
+                    .reloaded(Reload::new(now.with_timezone(&tz), &errors));
+            }
+        }
+    }
+
+    /// Config loading decodes new media and may speak text: off the runtime's workers.
+    async fn in_background(&self) {
+        let me = self.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || me.reload()).await {
+            tracing::error!("configuration reload failed: {e}");
         }
     }
 }
@@ -218,13 +240,7 @@ impl Signals {
     }
 }
 
-async fn watch_signals(
-    mut signals: Signals,
-    dir: PathBuf,
-    clock: Arc<dyn Clock>,
-    tx: Sender<Command>,
-    stop: CancellationToken,
-) {
+async fn watch_signals(mut signals: Signals, reloader: Reloader, stop: CancellationToken) {
     loop {
         let name = tokio::select! {
             _ = stop.cancelled() => return,
@@ -234,20 +250,12 @@ async fn watch_signals(
         };
         if name == "SIGHUP" {
             tracing::info!("SIGHUP: reloading the configuration");
-            reload_in_background(&dir, &clock, &tx).await;
+            reloader.in_background().await;
         } else {
             tracing::info!("stopping ({name})");
-            let _ = tx.send(Command::Shutdown);
+            let _ = reloader.tx.send(Command::Shutdown);
             return;
         }
-    }
-}
-
-/// Config loading decodes new media and may speak text: off the runtime's workers.
-async fn reload_in_background(dir: &Path, clock: &Arc<dyn Clock>, tx: &Sender<Command>) {
-    let (dir, clock, tx) = (dir.to_path_buf(), clock.clone(), tx.clone());
-    if let Err(e) = tokio::task::spawn_blocking(move || reload(&dir, clock.as_ref(), &tx)).await {
-        tracing::error!("configuration reload failed: {e}");
     }
 }
 
@@ -267,12 +275,8 @@ fn stamp(dir: &Path) -> Vec<Option<(SystemTime, u64)>> {
 /// effect without a signal. The directory is watched (`notify`: inotify on Linux), so an
 /// editor that saves by renaming is seen too; where no watch can be set (inotify
 /// limits), the files are looked at every `WATCH_EVERY`.
-async fn watch_files(
-    dir: PathBuf,
-    clock: Arc<dyn Clock>,
-    tx: Sender<Command>,
-    stop: CancellationToken,
-) {
+async fn watch_files(reloader: Reloader, stop: CancellationToken) {
+    let dir = reloader.dir.clone();
     use notify::Watcher;
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<()>();
     let watched = notify::recommended_watcher(move |e: notify::Result<notify::Event>| {
@@ -317,7 +321,7 @@ async fn watch_files(
         if now != last {
             last = now;
             tracing::info!("configuration changed on disk: reloading");
-            reload_in_background(&dir, &clock, &tx).await;
+            reloader.in_background().await;
         }
     }
 }

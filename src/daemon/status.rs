@@ -44,12 +44,16 @@ pub fn build(
         output: config.station.audio.output.to_string(),
         output_ok: snapshot.output_ok,
         now_playing: snapshot.now_playing,
+        now_started: snapshot.now_started,
         feed: feed_summary(config, snapshot.feed_sequence, snapshot.feed_bulletins),
         next: snapshot.next,
         quotas: snapshot.quotas,
         warnings: snapshot.warnings,
         problems,
         clock_held: snapshot.clock_held.is_some(),
+        // Known to the daemon's other parts; the API adds them.
+        last_reload: None,
+        last_refusal: None,
     })
 }
 

@@ -1,7 +1,9 @@
 //! The daemon's HTTP API (SPEC §10), on `[api] listen`:
 //!
 //! - `GET /api/v1/status`: what plays now, what is next, quotas (as `loaxa status --json`)
-//! - `GET /api/v1/plan?date=YYYY-MM-DD`: a day's plan (as `loaxa plan --json`)
+//! - `GET /api/v1/plan?date=YYYY-MM-DD[&unplayed=true]`: a day's plan (as `loaxa plan
+//!   --json`), or the day as planned before any of it played (the page's timeline)
+//! - `GET /`: the station page (`page.rs`)
 //! - `GET /api/v1/asrun?date=YYYY-MM-DD`: the day's as-run log, as a JSON array
 //! - `GET /api/v1/report?from=D&to=D[&format=csv]`: proof of play (as `loaxa report`)
 //! - `POST /api/v1/push`: a signed bulletin or cancel from the province (SPEC §8)
@@ -19,6 +21,7 @@
 
 pub mod door;
 pub mod multipart;
+mod page;
 mod push;
 
 use std::path::PathBuf;
@@ -36,7 +39,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::core::status::Status;
+use crate::core::status::{Reload, Status};
 use crate::station::command::Command;
 use crate::station::refusals::Refusals;
 use crate::store::trust::Trust;
@@ -46,6 +49,8 @@ use crate::sys::clock::Clock;
 pub struct Shared {
     pub config: RwLock<Config>,
     pub status: RwLock<Option<Status>>,
+    /// The last config reload the daemon tried (the engine sees only the good ones).
+    pub reload: RwLock<Option<Reload>>,
 }
 
 impl Shared {
@@ -53,6 +58,7 @@ impl Shared {
         Arc::new(Shared {
             config: RwLock::new(config),
             status: RwLock::new(None),
+            reload: RwLock::new(None),
         })
     }
 
@@ -64,10 +70,21 @@ impl Shared {
     }
 
     pub fn status(&self) -> Option<Status> {
-        self.status
+        let mut status = self
+            .status
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone()?;
+        status.last_reload = self
+            .reload
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Some(status)
+    }
+
+    pub fn reloaded(&self, reload: Reload) {
+        *self.reload.write().unwrap_or_else(|p| p.into_inner()) = Some(reload);
     }
 }
 
@@ -169,6 +186,10 @@ pub async fn serve_connection(app: Router, io: hyper_util::rt::TokioIo<door::Wat
 
 fn router(ctx: Arc<Ctx>) -> Router {
     Router::new()
+        .route("/", get(page::index))
+        .route("/ui/app.js", get(page::app_js))
+        .route("/ui/app.css", get(page::app_css))
+        .route("/ui/login.js", get(page::login_js))
         .route("/api/v1/status", get(get_status))
         .route("/api/v1/plan", get(get_plan))
         .route("/api/v1/asrun", get(get_asrun))
@@ -179,7 +200,7 @@ fn router(ctx: Arc<Ctx>) -> Router {
             error(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                "no such endpoint; see /api/v1/status, /api/v1/plan, /api/v1/asrun, /api/v1/push, /metrics",
+                "no such endpoint; see / (the station page), /api/v1/status, /api/v1/plan, /api/v1/asrun, /api/v1/report, /api/v1/push, /metrics",
             )
         })
         .layer(axum::middleware::from_fn_with_state(ctx.clone(), admit))
@@ -202,18 +223,28 @@ async fn admit(State(ctx): State<Arc<Ctx>>, request: Request, next: Next) -> Res
                 "this API answers only requests addressed to this machine (Host: 127.0.0.1, localhost or [::1])",
             );
         }
-    } else if request.method() != Method::POST {
-        let given = request
-            .headers()
+    } else if request.method() != Method::POST && !page::is_public_asset(request.uri().path()) {
+        let headers = request.headers();
+        let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "));
-        let ok = match (&api.token, given) {
-            (Some(token), Some(given)) => {
-                constant_time_eq(token.as_bytes(), given.trim().as_bytes())
-            }
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string());
+        // A browser cannot send a header when it opens a page: the login form's cookie.
+        let cookie = || {
+            headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|h| h.to_str().ok())
+                .find_map(page::cookie_token)
+        };
+        let ok = match (&api.token, bearer.or_else(cookie)) {
+            (Some(token), Some(given)) => constant_time_eq(token.as_bytes(), given.as_bytes()),
             _ => false,
         };
+        if !ok && request.uri().path() == "/" {
+            return page::login();
+        }
         if !ok {
             let why = if api.token.is_none() {
                 "reads need a token, and none is set: add [api] token to station.toml"
@@ -227,7 +258,7 @@ async fn admit(State(ctx): State<Arc<Ctx>>, request: Request, next: Next) -> Res
 }
 
 /// `Host` names this machine: a loopback address or localhost, with our port or none.
-fn is_local_host(host: &str, port: u16) -> bool {
+pub fn is_local_host(host: &str, port: u16) -> bool {
     let (name, given_port) = match host.rsplit_once(':') {
         Some((n, p)) if !n.ends_with(']') || host.starts_with('[') => match p.parse::<u16>() {
             Ok(p) => (n, Some(p)),
@@ -258,7 +289,10 @@ fn error(status: StatusCode, label: &str, message: &str) -> Response {
 
 async fn get_status(State(ctx): State<Arc<Ctx>>) -> Response {
     match ctx.shared.status() {
-        Some(s) => axum::Json(s).into_response(),
+        Some(mut s) => {
+            s.last_refusal = ctx.refusals.last();
+            axum::Json(s).into_response()
+        }
         None => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "starting",
@@ -271,13 +305,16 @@ async fn get_status(State(ctx): State<Arc<Ctx>>) -> Response {
 #[serde(deny_unknown_fields)]
 struct DateQuery {
     date: Option<String>,
+    /// `plan` only: `unplayed=true` plans the day as if nothing of it had played yet.
+    #[serde(default)]
+    unplayed: bool,
 }
 
 /// The config, and the asked date or today in the station's time zone.
 fn dated(
     ctx: &Ctx,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<(Config, NaiveDate), String> {
+) -> Result<(Config, NaiveDate, bool), String> {
     let Query(q) = q.map_err(|e| e.body_text())?;
     let config = ctx.shared.config();
     let date = match &q.date {
@@ -289,25 +326,29 @@ fn dated(
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_err(|_| format!("date {d:?} is not YYYY-MM-DD"))?,
     };
-    Ok((config, date))
+    Ok((config, date, q.unplayed))
 }
 
 async fn get_plan(
     State(ctx): State<Arc<Ctx>>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (config, date) = match dated(&ctx, q) {
+    let (config, date, unplayed) = match dated(&ctx, q) {
         Ok(d) => d,
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };
-    blocking_json(move || crate::station::plan::load(&config, date, None)).await
+    blocking_json(move || match unplayed {
+        true => crate::station::plan::load_unplayed(&config, date),
+        false => crate::station::plan::load(&config, date, None),
+    })
+    .await
 }
 
 async fn get_asrun(
     State(ctx): State<Arc<Ctx>>,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let (config, date) = match dated(&ctx, q) {
+    let (config, date, _) = match dated(&ctx, q) {
         Ok(d) => d,
         Err(why) => return error(StatusCode::BAD_REQUEST, "malformed", &why),
     };

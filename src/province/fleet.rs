@@ -32,6 +32,9 @@ struct Session {
     client: AsyncClient,
     events: EventLoop,
     topics: Topics,
+    /// Messages that came while `subscribe` waited for its SubAcks (the retained
+    /// statuses of the first topic arrive before the second is acknowledged).
+    early: std::collections::VecDeque<(String, Vec<u8>)>,
 }
 
 impl Session {
@@ -64,6 +67,7 @@ impl Session {
             client,
             events,
             topics: Topics::new(&link.prefix),
+            early: std::collections::VecDeque::new(),
         })
     }
 
@@ -77,8 +81,12 @@ impl Session {
         // Wait for every SubAck: retained messages follow them.
         let mut acked = 0;
         while acked < topics.len() {
-            if let Event::Incoming(Packet::SubAck(_)) = self.next().await? {
-                acked += 1;
+            match self.next().await? {
+                Event::Incoming(Packet::SubAck(_)) => acked += 1,
+                Event::Incoming(Packet::Publish(p)) => {
+                    self.early.push_back((p.topic, p.payload.to_vec()));
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -90,6 +98,9 @@ impl Session {
 
     /// The next message (topic, payload), or `None` if `until` passes first.
     async fn message(&mut self, until: Instant) -> Result<Option<(String, Vec<u8>)>, String> {
+        if let Some(m) = self.early.pop_front() {
+            return Ok(Some(m));
+        }
         loop {
             let left = until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.next()).await {
@@ -356,6 +367,73 @@ pub fn nudge(link: &Link) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         session.flush(1).await?;
         session.close().await;
+        Ok(())
+    })
+}
+
+/// `loaxa fleet serve`: holds a session on the broker (reconnecting when it drops) and
+/// serves the fleet page on `listen`, loopback only, until Ctrl-C.
+pub fn serve(link: &Link, listen: std::net::SocketAddr) -> Result<(), String> {
+    use crate::province::fleet_view::{View, router};
+    if !listen.ip().is_loopback() {
+        return Err(format!(
+            "--listen {listen}: the fleet page listens on loopback only (127.0.0.1); put it behind the province's web server, with its login, to show it elsewhere"
+        ));
+    }
+    runtime()?.block_on(async {
+        let view = std::sync::Arc::new(std::sync::Mutex::new(View::default()));
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let app = router(view.clone(), listen.port());
+        let stop = tokio_util::sync::CancellationToken::new();
+        let door = crate::http::door::Door::new(crate::http::door::Limits::default());
+        let server = tokio::spawn(door.run(listener, stop.clone(), move |io, _| {
+            crate::http::serve_connection(app.clone(), io)
+        }));
+        println!("fleet page on http://{listen}/ (Ctrl-C to stop)");
+        let follow = async {
+            loop {
+                match Session::open(link).await {
+                    Ok(mut session) => {
+                        let topics = session.topics.clone();
+                        let subscribed = session
+                            .subscribe(&[topics.every_status(), topics.every_ack()])
+                            .await;
+                        let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
+                        let lost = match subscribed {
+                            Err(e) => e,
+                            Ok(()) => loop {
+                                match session.message(far).await {
+                                    Ok(Some((topic, payload))) => {
+                                        if let Some((station, kind)) = topics.station_topic(&topic)
+                                        {
+                                            view.lock().unwrap_or_else(|p| p.into_inner()).take(
+                                                station,
+                                                kind,
+                                                &payload,
+                                                chrono::Utc::now(),
+                                            );
+                                        }
+                                    }
+                                    Ok(None) => break "the session ended".to_string(),
+                                    Err(e) => break e,
+                                }
+                            },
+                        };
+                        eprintln!("{lost}; connecting again in 5 s");
+                    }
+                    Err(e) => eprintln!("{e}; trying again in 5 s"),
+                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        };
+        tokio::select! {
+            _ = follow => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        stop.cancel();
+        let _ = server.await;
         Ok(())
     })
 }

@@ -2,4 +2,5 @@
 
 pub mod feed;
 pub mod fleet;
+pub mod fleet_view;
 pub mod push;

@@ -14,14 +14,32 @@ use crate::core::units::format_duration;
 /// The plan `loaxa plan` and `GET /api/v1/plan` show: the whole day (`not_before` None),
 /// or the rest of it.
 pub fn load(config: &Config, date: NaiveDate, not_before: Option<DateTime<Tz>>) -> Plan {
-    let catalog = crate::station::catalog::load(config);
     let history = crate::store::Store::of(&config.station).history(date, config.schedule.timezone);
+    plan_with(config, date, not_before, &history)
+}
+
+/// The day as it was planned before anything of it played (what played on earlier days
+/// still turns the rotation): the station page draws the as-run log over it.
+pub fn load_unplayed(config: &Config, date: NaiveDate) -> Plan {
+    let mut history =
+        crate::store::Store::of(&config.station).history(date, config.schedule.timezone);
+    history.today.clear();
+    plan_with(config, date, None, &history)
+}
+
+fn plan_with(
+    config: &Config,
+    date: NaiveDate,
+    not_before: Option<DateTime<Tz>>,
+    history: &crate::core::plan::History,
+) -> Plan {
+    let catalog = crate::station::catalog::load(config);
     plan_day(&PlanInput {
         station_id: &config.station.station_id,
         schedule: &config.schedule,
         catalog: &catalog,
         date,
-        history: &history,
+        history,
         not_before,
     })
 }

@@ -10,6 +10,7 @@ use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::core::asrun::{Event, Record};
+use crate::core::status::Refusal;
 use crate::store::asrun::AsRunLog;
 
 /// At most this many refusals are written per minute…
@@ -22,6 +23,8 @@ pub struct Refusals {
     /// Start of the current minute window and refusals written in it.
     window: Mutex<Option<(DateTime<Tz>, u32)>>,
     unrecorded: AtomicU64,
+    /// The newest refusal, recorded or not, for the status and the station page.
+    last: Mutex<Option<Refusal>>,
 }
 
 impl Refusals {
@@ -30,6 +33,7 @@ impl Refusals {
             asrun,
             window: Mutex::new(None),
             unrecorded: AtomicU64::new(0),
+            last: Mutex::new(None),
         }
     }
 
@@ -38,10 +42,21 @@ impl Refusals {
         self.unrecorded.load(Ordering::Relaxed)
     }
 
+    /// The newest refusal since the daemon started.
+    pub fn last(&self) -> Option<Refusal> {
+        self.last.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// One refusal from `source` ("push", "feed"), for `reason` (a metrics label).
     /// Returns whether it was recorded (false: over the minute's budget, only counted).
     pub fn record(&self, now: DateTime<Tz>, source: &str, reason: &str, message: &str) -> bool {
         crate::metrics::rejected(source, reason);
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(Refusal {
+            at: now,
+            source: source.to_string(),
+            reason: crate::core::text::shorten(reason, 40),
+            message: crate::core::text::shorten(message, 300),
+        });
         let allowed = {
             let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
             match &mut *w {

@@ -773,5 +773,6 @@ impl Drop for Nginx {
     }
 }
 
+pub mod browser;
 pub mod mqtt;
 pub mod push;

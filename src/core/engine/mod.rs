@@ -241,6 +241,8 @@ pub struct Snapshot {
     pub amplifier_on: bool,
     pub output_ok: bool,
     pub now_playing: Option<PlanItem>,
+    /// When it started to sound.
+    pub now_started: Option<DateTime<Tz>>,
     pub next: Vec<PlanItem>,
     pub quotas: Vec<Quota>,
     pub warnings: Vec<String>,
@@ -498,6 +500,7 @@ impl Engine {
             amplifier_on: self.amp_on,
             output_ok: self.output.ok || !self.output.open && self.output.retry.is_none(),
             now_playing,
+            now_started: self.playing.as_ref().and_then(|p| p.started),
             next,
             quotas,
             warnings: plan.map(|p| p.warnings.clone()).unwrap_or_default(),
