@@ -43,7 +43,7 @@ fn the_fleet_page_shows_every_station_and_an_emergency_filling_in() {
         "[fleet]\nbroker = \"{}\"\nprefix = \"{PREFIX}\"\n",
         broker.url()
     ));
-    let _daemon = Daemon::start(&station, "2021-10-01T05:31:00+07:00", None);
+    let daemon = Daemon::start(&station, "2021-10-01T05:31:00+07:00", None);
     // Two more stations, as their retained statuses say.
     broker.publish(
         &format!("{PREFIX}/station/xa-tan-linh/status"),
@@ -146,6 +146,46 @@ fn the_fleet_page_shows_every_station_and_an_emergency_filling_in() {
     );
     let out = pushing.join().unwrap();
     assert!(out.status.success(), "{out:?}");
+
+    // A CAP storm warning through the same channel: its push fills in too.
+    let cap = audio.path().join("bao.xml");
+    std::fs::write(
+        &cap,
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+  <identifier>B9-1</identifier><sender>canhbao@kttv.gov.vn</sender>
+  <sent>2021-10-01T05:30:00+07:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+  <info><language>vi-VN</language><category>Met</category><event>Bão</event><urgency>Immediate</urgency>
+    <severity>Extreme</severity><certainty>Observed</certainty><expires>2021-10-01T09:00:00+07:00</expires>
+    <headline>Bão số 9</headline>
+    <resource><resourceDesc>Bản tin</resourceDesc><mimeType>audio/mpeg</mimeType><uri>{}</uri></resource>
+  </info>
+</alert>"#,
+            nginx.url("khan.mp3")
+        ),
+    )
+    .unwrap();
+    let out = loaxa(&[
+        "cap",
+        "import",
+        cap.to_str().unwrap(),
+        "--key",
+        province.key().to_str().unwrap(),
+        "--fleet",
+        &broker.url(),
+        "--prefix",
+        PREFIX,
+        "--issued-at",
+        &daemon.rehearsal_now().to_rfc3339(),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let cap_id = loaxa::core::cap::bulletin_id("canhbao@kttv.gov.vn", "B9-1");
+    browser.wait_for(
+        "the CAP warning to have played",
+        30.0,
+        &format!("document.querySelector('[data-push={cap_id}] [data-station=test]')?.dataset.event === 'ended'"),
+    );
     browser.viewport(1280, 800);
     std::thread::sleep(Duration::from_millis(300));
     browser

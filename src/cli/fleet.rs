@@ -33,6 +33,18 @@ pub(super) struct BrokerArgs {
 }
 
 impl BrokerArgs {
+    /// A broker and prefix given another way (`loaxa cap import --fleet`); the password
+    /// from `LOAXA_FLEET_PASSWORD`.
+    pub(super) fn new(broker: String, prefix: String) -> BrokerArgs {
+        BrokerArgs {
+            broker,
+            prefix,
+            username: std::env::var("LOAXA_FLEET_USERNAME").ok(),
+            password: None,
+            ca_file: None,
+        }
+    }
+
     pub(super) fn link(&mut self) -> Result<Link<'_>, String> {
         check_prefix(&self.prefix)?;
         if self.password.is_none() {

@@ -1,5 +1,6 @@
 //! The `loaxa` command line (SPEC §6): argument parsing and the commands.
 
+mod cap;
 mod fleet;
 mod status;
 
@@ -115,6 +116,11 @@ enum Command {
         /// Withdraw this bulletin (pushed or from the feed) instead of pushing one
         #[arg(long, value_name = "BULLETIN_ID", conflicts_with = "file")]
         cancel: Option<String>,
+    },
+    /// CAP 1.2 alerts into signed bulletins (SPEC §14), the province's side
+    Cap {
+        #[command(subcommand)]
+        action: cap::CapAction,
     },
     /// The fleet channel, the province's side (SPEC §13): see and reach every station
     /// through the MQTT broker
@@ -278,6 +284,7 @@ pub fn main() -> ExitCode {
         },
         Command::Feed { action } => feed(action),
         Command::Fleet { action } => fleet::run(action),
+        Command::Cap { action } => cap::run(action),
         Command::Plan { date, json } => plan(&dir, date, json),
         Command::Report {
             from,

@@ -223,6 +223,12 @@ pub fn add_campaign(dir: &Path, campaign: FeedCampaign) -> Result<(), String> {
 }
 
 /// Withdraws a bulletin: stations stop it at once and never play it again.
+/// The feed lists `id`, or revoked it: an import of the same alert changes nothing.
+pub fn knows(dir: &Path, id: &str) -> Result<bool, String> {
+    let manifest = load(dir)?;
+    Ok(manifest.bulletins.iter().any(|b| b.id == id) || manifest.revoked.iter().any(|r| r == id))
+}
+
 pub fn revoke(dir: &Path, id: &str) -> Result<(), String> {
     let mut manifest = load(dir)?;
     manifest.bulletins.retain(|b| b.id != id);
