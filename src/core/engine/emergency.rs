@@ -7,6 +7,7 @@
 use chrono::TimeDelta;
 
 use super::{Action, Engine, Level, Now, Play, Purpose, REPEAT_GAP};
+use crate::core::asrun::{Event as Logged, Record};
 use crate::core::catalog::{Priority, Source};
 use crate::core::emergency::Emergency;
 
@@ -217,7 +218,36 @@ impl Engine {
             self.amplifier_off(out);
         }
         out.push(Action::StatusChanged);
+        // What was due while the emergency played and the fresh plan has no place for (a
+        // fixed item whose time passed) is recorded as skipped: the as-run log must say
+        // what did not air, not only what did.
+        let passed: Vec<PlanItem> = self
+            .plan
+            .iter()
+            .flat_map(|p| p.sessions.iter().flat_map(|s| &s.items))
+            .filter(|i| i.kind != Kind::Fill && i.start < now.clock)
+            .filter(|i| self.cursor.is_none_or(|c| i.start >= c))
+            .cloned()
+            .collect();
         self.replan(now, out);
+        let ahead: Vec<(&str, Kind)> = self
+            .plan
+            .iter()
+            .flat_map(|p| p.sessions.iter().flat_map(|s| &s.items))
+            .map(|i| (i.id.as_str(), i.kind))
+            .collect();
+        let dropped: Vec<PlanItem> = passed
+            .into_iter()
+            .filter(|i| !ahead.contains(&(i.id.as_str(), i.kind)))
+            .collect();
+        for item in dropped {
+            out.push(Action::Record(
+                Record::new(now.clock, Logged::Skipped)
+                    .item(&item)
+                    .scheduled(item.start)
+                    .reason("an emergency broadcast was on air at its time"),
+            ));
+        }
     }
 }
 

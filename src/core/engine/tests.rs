@@ -411,6 +411,46 @@ fn a_restart_mid_session_replays_nothing_that_finished() {
 }
 
 #[test]
+fn a_fixed_item_whose_time_passes_during_an_emergency_is_recorded_as_skipped() {
+    let fixed = SessionItem {
+        at: Some(NaiveTime::from_hms_opt(5, 31, 30).unwrap()),
+        title: None,
+        content: ItemContent::File(media("notice.mp3", 10)),
+    };
+    let mut s = sim(setup(vec![flexible("news.mp3", 60), fixed]), at(5, 29, 0));
+    s.run_until(at(5, 31, 20));
+    s.send(Event::Catalog {
+        catalog: Box::new(catalog()),
+        revoked: Vec::new(),
+        due: vec![emergency("khan", at(5, 31, 20))],
+        pushed: Some(Priority::Emergency),
+    });
+    s.run_until(at(5, 36, 0));
+    assert!(s.violations.is_empty(), "{:?}", s.violations);
+    let skipped: Vec<(&str, Option<&str>)> = records(&s, Logged::Skipped)
+        .iter()
+        .map(|r| {
+            (
+                r.item.as_ref().map_or("", |i| i.id.as_str()),
+                r.reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [(
+            "notice.mp3",
+            Some("an emergency broadcast was on air at its time")
+        )],
+        "{:?}",
+        s.records
+    );
+    assert!(s.heard.iter().all(|h| h.item.id != "notice.mp3"));
+    // The item the emergency cut restarts: it is not among the skipped.
+    assert!(s.heard.iter().filter(|h| h.item.id == "news.mp3").count() >= 1);
+}
+
+#[test]
 fn items_missed_by_more_than_the_grace_window_are_skipped_and_logged() {
     let mut s = sim(
         setup_until(vec![flexible("news.mp3", 60)], "05:50"),
