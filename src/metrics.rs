@@ -28,6 +28,7 @@ struct Counters {
     pushes: BTreeMap<String, u64>,
     /// Refusals counted but not written to the logs (they came too fast).
     rejections_unrecorded: u64,
+    silences: u64,
     /// The API's connections: open, accepted, refused, shed, timed out.
     door: [u64; 5],
 }
@@ -90,6 +91,11 @@ pub fn rejected(source: &str, reason: &str) {
             .entry((source.to_string(), reason.to_string()))
             .or_default() += 1;
     });
+}
+
+/// Dead air heard while on air (SPEC §14 `[monitor]`).
+pub fn silence() {
+    with(|c| c.silences += 1);
 }
 
 pub fn rejection_unrecorded() {
@@ -169,6 +175,22 @@ pub fn render(status: Option<&Status>) -> String {
             out,
             "loaxa_rejections_unrecorded_total {}",
             c.rejections_unrecorded
+        );
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_silence_total Dead air: on air, and the monitor heard silence for [monitor] silence_for."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_silence_total counter");
+        let _ = writeln!(out, "loaxa_silence_total {}", c.silences);
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_silence_now 1 while the station is on air and hears dead air."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_silence_now gauge");
+        let _ = writeln!(
+            out,
+            "loaxa_silence_now {}",
+            u8::from(status.is_some_and(|s| s.silence.is_some()))
         );
         let _ = writeln!(
             out,

@@ -300,3 +300,37 @@ dates = ["âl:01-01"]
         "{said}"
     );
 }
+
+#[test]
+fn monitor_mistakes_are_reported_at_their_place_and_a_good_monitor_is_read() {
+    let bad = station(
+        "[monitor]\ninput = \"usb:mic\"\nsilence_below = 3.0\nsilence_for = \"2h\"\nloudness = 1\n",
+    );
+    let errs = errors(&bad, SCHEDULE);
+    assert!(
+        has(
+            &errs,
+            "station.toml",
+            pos(&bad, "\"usb:mic\"", 0),
+            "pulse:<source>"
+        ),
+        "{errs:?}"
+    );
+    assert!(
+        has(&errs, "station.toml", pos(&bad, "3.0", 0), "-120.0 and 0.0"),
+        "{errs:?}"
+    );
+    assert!(
+        has(&errs, "station.toml", pos(&bad, "\"2h\"", 0), "1s and 10m"),
+        "{errs:?}"
+    );
+    assert!(
+        has(&errs, "station.toml", pos(&bad, "loudness", 0), "loudness"),
+        "{errs:?}"
+    );
+    let missing = station("[monitor]\nsilence_for = \"5s\"\n");
+    let errs = errors(&missing, SCHEDULE);
+    assert!(errs.iter().any(|e| e.message.contains("input")), "{errs:?}");
+    let good = station("[monitor]\ninput = \"pulse:amp.monitor\"\nsilence_for = \"5s\"\n");
+    assert!(errors(&good, SCHEDULE).is_empty());
+}

@@ -3,6 +3,7 @@
 
 pub mod diag;
 pub mod fleet;
+pub mod monitor;
 pub mod schedule;
 mod sessions;
 mod special;

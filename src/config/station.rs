@@ -25,6 +25,8 @@ pub struct Station {
     pub tts: Vec<String>,
     /// The province's broker (SPEC §13), if this station joins the fleet channel.
     pub fleet: Option<super::fleet::Fleet>,
+    /// Where the station listens to what it emits (SPEC §14 `[monitor]`).
+    pub monitor: Option<super::monitor::Monitor>,
 }
 
 /// Where the sound goes (`[audio] output`).
@@ -374,6 +376,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
     }
 
     let fleet = super::fleet::read(root, d, config_dir);
+    let monitor = super::monitor::read(root, d);
 
     if d.len() > errors_before {
         return None;
@@ -388,6 +391,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         api,
         tts,
         fleet,
+        monitor,
     })
 }
 

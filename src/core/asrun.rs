@@ -22,6 +22,8 @@ pub enum Event {
     Rejected,
     /// The clock stepped (SPEC §12): forward, back, or to a time that cannot be true.
     ClockJump,
+    /// Dead air (SPEC §14): on air, yet the monitor input heard silence for `silence_for`.
+    Silence,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -169,6 +169,9 @@ pub struct SeenStatus {
     pub amplifier_on: bool,
     #[serde(default)]
     pub output_ok: Option<bool>,
+    /// Dead air, as the station's monitor hears it.
+    #[serde(default)]
+    pub silence: Option<serde_json::Value>,
     #[serde(default)]
     pub now_playing: Option<serde_json::Value>,
     #[serde(default)]

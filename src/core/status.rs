@@ -52,6 +52,18 @@ pub struct Status {
     /// The last push, feed manifest or file the station refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_refusal: Option<Refusal>,
+    /// Dead air now: on air, and the monitor input hears silence (SPEC §14 `[monitor]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<Silence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    /// When the silence began.
+    #[serde(with = "crate::core::timefmt")]
+    pub since: DateTime<Tz>,
+    /// The loudest the input was since then, in dBFS.
+    pub level_db: f64,
 }
 
 /// At most this many of a bad config's errors are kept for the status.

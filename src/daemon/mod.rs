@@ -2,6 +2,7 @@
 
 pub mod amplifier;
 pub mod fleet;
+pub mod monitor;
 pub mod player;
 pub mod status;
 
@@ -160,9 +161,21 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         },
         stop.clone(),
     )));
+    let listener = config.station.monitor.clone().map(|monitor| {
+        monitor::Listener::start(monitor::Parts {
+            monitor,
+            shared: shared.clone(),
+            asrun: asrun.clone(),
+            clock: clock.clone(),
+            tz: config.schedule.timezone,
+        })
+    });
     Player::new(config, clock, trust, asrun, rx, systemd_hooks())
         .with_shared(shared)
         .run();
+    if let Some(l) = listener {
+        l.stop();
+    }
     stop.cancel();
     runtime.block_on(async {
         for task in tasks {

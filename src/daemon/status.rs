@@ -54,6 +54,7 @@ pub fn build(
         // Known to the daemon's other parts; the API adds them.
         last_reload: None,
         last_refusal: None,
+        silence: None,
     })
 }
 

@@ -39,7 +39,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::core::status::{Reload, Status};
+use crate::core::status::{Reload, Silence, Status};
 use crate::station::command::Command;
 use crate::station::refusals::Refusals;
 use crate::store::trust::Trust;
@@ -51,6 +51,8 @@ pub struct Shared {
     pub status: RwLock<Option<Status>>,
     /// The last config reload the daemon tried (the engine sees only the good ones).
     pub reload: RwLock<Option<Reload>>,
+    /// Dead air now, as the monitor hears it.
+    pub silence: RwLock<Option<Silence>>,
 }
 
 impl Shared {
@@ -59,6 +61,7 @@ impl Shared {
             config: RwLock::new(config),
             status: RwLock::new(None),
             reload: RwLock::new(None),
+            silence: RwLock::new(None),
         })
     }
 
@@ -77,6 +80,11 @@ impl Shared {
             .clone()?;
         status.last_reload = self
             .reload
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        status.silence = self
+            .silence
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();

@@ -75,7 +75,8 @@ pub struct StationView {
     pub quotas: Vec<QuotaView>,
     pub problems: Vec<String>,
     pub version: Option<String>,
-    /// In a session but nothing sounds: no item, the amplifier off, or the output failing.
+    /// In a session but nothing sounds: no item, the amplifier off, the output failing, or
+    /// the station's monitor hearing dead air.
     pub silent: bool,
     /// A campaign cannot meet today's quota with what is done and planned.
     pub short: bool,
@@ -224,7 +225,10 @@ fn station_view(id: &str, seen: &Seen, now: DateTime<Utc>) -> StationView {
         .map(|t| crate::core::text::shorten(t, 200));
     let silent = online
         && (s.session.is_some() || s.emergency.is_some())
-        && (playing.is_none() || !s.amplifier_on || s.output_ok == Some(false));
+        && (playing.is_none()
+            || !s.amplifier_on
+            || s.output_ok == Some(false)
+            || s.silence.is_some());
     StationView {
         id: id.to_string(),
         online,

@@ -21,11 +21,11 @@ const T = {
     plannedToday: 'đã lên lịch', noQuota: 'Hôm nay không có chiến dịch nào.',
     noMonth: 'Chưa có số liệu cho tháng này.', disconnected: 'Mất kết nối với đài — số liệu cũ từ',
     clockHeld: 'Đồng hồ của đài bị sai: chỉ phát tin khẩn cấp cho đến khi đồng hồ đúng.',
-    problems: 'Sự cố', warnings: 'Cảnh báo', ago: 'trước', loading: 'Đang tải…', error: 'Không tải được',
+    silence: 'MẤT TIẾNG: đang phát nhưng không nghe thấy âm thanh ở đầu ra từ', problems: 'Sự cố', warnings: 'Cảnh báo', ago: 'trước', loading: 'Đang tải…', error: 'Không tải được',
     f_title: 'Tiêu đề', f_id: 'Mã', f_kind: 'Loại', f_campaign: 'Chiến dịch', f_source: 'Nguồn',
     f_planned: 'Dự kiến', f_aired: 'Thực tế', f_late: 'Trễ', f_reason: 'Lý do', f_outcome: 'Kết quả',
     kind: { opening: 'Mở đầu', bulletin: 'Bản tin', file: 'Chương trình', relay: 'Tiếp sóng', fill: 'Nhạc đệm', closing: 'Kết thúc' },
-    outcome: { ok: 'Đúng giờ', late: 'Trễ', interrupted: 'Bị ngắt', failed: 'Lỗi', skipped: 'Bỏ qua', rejected: 'Từ chối', playing: 'Đang phát', unfinished: 'Dở dang' },
+    outcome: { ok: 'Đúng giờ', late: 'Trễ', interrupted: 'Bị ngắt', failed: 'Lỗi', skipped: 'Bỏ qua', rejected: 'Từ chối', playing: 'Đang phát', unfinished: 'Dở dang', silence: 'Mất tiếng' },
     source: { local: 'tại đài', feed: 'nguồn tỉnh', push: 'tỉnh gửi' },
   },
   en: {
@@ -42,11 +42,11 @@ const T = {
     done: 'Done', short: 'Short', daysShort: 'Days short', plannedToday: 'planned',
     noQuota: 'No campaign today.', noMonth: 'No figures for this month yet.',
     disconnected: 'Lost contact with the station — figures as of', clockHeld: 'The station clock is wrong: only emergencies play until it is right.',
-    problems: 'Problems', warnings: 'Warnings', ago: 'ago', loading: 'Loading…', error: 'Could not load',
+    silence: 'DEAD AIR: on air, yet the output monitor hears nothing since', problems: 'Problems', warnings: 'Warnings', ago: 'ago', loading: 'Loading…', error: 'Could not load',
     f_title: 'Title', f_id: 'Id', f_kind: 'Kind', f_campaign: 'Campaign', f_source: 'Source',
     f_planned: 'Planned', f_aired: 'Aired', f_late: 'Late', f_reason: 'Reason', f_outcome: 'Outcome',
     kind: { opening: 'Opening', bulletin: 'Bulletin', file: 'Programme', relay: 'Relay', fill: 'Filler', closing: 'Closing' },
-    outcome: { ok: 'On time', late: 'Late', interrupted: 'Interrupted', failed: 'Failed', skipped: 'Skipped', rejected: 'Refused', playing: 'Playing', unfinished: 'Unfinished' },
+    outcome: { ok: 'On time', late: 'Late', interrupted: 'Interrupted', failed: 'Failed', skipped: 'Skipped', rejected: 'Refused', playing: 'Playing', unfinished: 'Unfinished', silence: 'Dead air' },
     source: { local: 'local', feed: 'feed', push: 'pushed' },
   },
 };
@@ -130,6 +130,7 @@ function renderNow() {
     alerts.append(el('div', { class: 'banner bad', id: 'reload-errors' }, el('strong', { text: t('reloadBad') }),
       el('ul', {}, ...r.errors.map((e) => el('li', { class: 'mono', text: e })))));
   }
+  if (s.silence) alerts.append(el('div', { class: 'banner bad', id: 'silence', text: `${t('silence')} ${hms(s.silence.since)} (${s.silence.level_db} dBFS)` }));
   if (s.clock_held) alerts.append(el('div', { class: 'banner bad', text: t('clockHeld') }));
   if (s.problems && s.problems.length) {
     alerts.append(el('div', { class: 'banner warn' }, el('strong', { text: `${t('problems')}: ` }),
@@ -224,8 +225,8 @@ function airings(records, live) {
       play.end = r.ts;
       if (r.event === 'interrupted') { play.outcome = 'interrupted'; play.reason = r.reason; }
       plays.push(play);
-    } else if (r.event === 'failed' || r.event === 'skipped' || r.event === 'rejected') {
-      marks.push({ item: r.item, a: ms(r.ts), ts: r.ts, outcome: r.event === 'rejected' ? 'rejected' : r.event, reason: r.reason });
+    } else if (['failed', 'skipped', 'rejected', 'silence'].includes(r.event)) {
+      marks.push({ item: r.item, a: ms(r.ts), ts: r.ts, outcome: r.event, reason: r.reason });
     }
   }
   // Still open: playing now, or cut by a stop the log could not record.
@@ -328,7 +329,7 @@ function renderLegend() {
   const box = $('legend');
   box.textContent = '';
   for (const k of ['opening', 'bulletin', 'file', 'relay', 'fill', 'closing']) box.append(el('span', { class: `chip k-${k}`, text: tt('kind', k) }));
-  for (const o of ['ok', 'late', 'interrupted', 'playing', 'failed', 'skipped', 'rejected']) box.append(el('span', { class: `chip o-${o}`, text: tt('outcome', o) }));
+  for (const o of ['ok', 'late', 'interrupted', 'playing', 'failed', 'skipped', 'rejected', 'silence']) box.append(el('span', { class: `chip o-${o}`, text: tt('outcome', o) }));
   box.append(el('span', { class: 'lanes', text: t('lanes') }));
 }
 

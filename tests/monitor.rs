@@ -1,0 +1,139 @@
+//! Dead air (SPEC §14 `[monitor]`) through a real PulseAudio: the station plays to the
+//! null sink `amp` and listens to `amp.monitor`. A quiet but present bulletin is no false
+//! alarm; the sink muted mid-item (`pactl set-sink-mute`) is an as-run `silence` record
+//! within the threshold, in the status, the page's data and `/metrics`, and sound coming
+//! back clears it.
+
+mod live;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use live::push::*;
+use live::*;
+
+fn mute(pulse: &Pulse, on: bool) {
+    let ok = Command::new("pactl")
+        .args(["set-sink-mute", "amp", if on { "1" } else { "0" }])
+        .env("PULSE_SERVER", pulse.server())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "pactl set-sink-mute");
+}
+
+#[test]
+fn a_muted_sink_is_dead_air_and_a_quiet_bulletin_is_not() {
+    let pulse = Pulse::start();
+    let station = Station::new(
+        "pulse:amp",
+        r#"
+[[session]]
+name = "Sáng"
+start = "05:30:00"
+end = "05:30:40"
+
+  [[session.item]]
+  file = "quiet.wav"
+
+  [[session.item]]
+  file = "loud.wav"
+"#,
+    );
+    station.add_station_toml(
+        "[monitor]\ninput = \"pulse:amp.monitor\"\nsilence_below = -50.0\nsilence_for = \"2s\"\n",
+    );
+    // About -43 dBFS: quiet, but above the threshold.
+    run(
+        "sox",
+        &[
+            "-n",
+            "-r",
+            "44100",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            station.path("quiet.wav").to_str().unwrap(),
+            "synth",
+            "8",
+            "sine",
+            "440",
+            "vol",
+            "0.01",
+        ],
+    );
+    tone(&station.path("loud.wav"), 660, 25.0);
+    let daemon = Daemon::start(&station, "2021-10-01T05:29:57+07:00", Some(&pulse));
+    let api = station.api();
+    wait_for_api(&api);
+    let day = "2021-10-01";
+    station.wait_for(day, 30, "the loud item to start", |r| {
+        r["event"] == "start" && r["item"]["id"] == "loud.wav"
+    });
+    let log = station.asrun(day);
+    assert!(
+        log.iter().all(|r| r["event"] != "silence"),
+        "a quiet bulletin is not dead air: {}",
+        show(&log)
+    );
+    std::thread::sleep(Duration::from_secs(3));
+
+    let muted_at = daemon.rehearsal_now();
+    mute(&pulse, true);
+    let log = station.wait_for(day, 10, "the dead air record", |r| r["event"] == "silence");
+    let found = Instant::now();
+    let silence = log.iter().find(|r| r["event"] == "silence").unwrap();
+    assert_eq!(silence["item"]["id"], "loud.wav", "{silence}");
+    let since = ts(silence, "ts");
+    let lag = (since - muted_at).num_milliseconds();
+    assert!(
+        (-200..1500).contains(&lag),
+        "silence from {since}, muted at {muted_at}"
+    );
+    assert!(
+        silence["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pulse:amp.monitor"),
+        "{silence}"
+    );
+    let status = get_json(&api, "/api/v1/status");
+    assert!(
+        status["silence"]["since"].is_string(),
+        "{status:#}\n{}",
+        std::fs::read_to_string(station.path("daemon.log")).unwrap_or_default()
+    );
+    let metrics = Command::new("curl")
+        .args(["-s", &format!("{api}/metrics")])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout).to_string();
+    assert!(metrics.contains("loaxa_silence_total 1"), "{metrics}");
+    assert!(metrics.contains("loaxa_silence_now 1"), "{metrics}");
+    println!(
+        "muted at {muted_at}; dead air recorded from {since}, written {} ms before the status was read",
+        found.elapsed().as_millis()
+    );
+
+    // Sound back: the flag goes, and one stretch of silence is one record.
+    mute(&pulse, false);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !get_json(&api, "/api/v1/status")["silence"].is_null() {
+        assert!(
+            Instant::now() < deadline,
+            "the dead air flag stayed after the unmute"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = station.wait_for(day, 30, "the session to end", |r| {
+        r["event"] == "amp_off" && r["ts"].as_str() > Some("2021-10-01T05:30:3")
+    });
+    assert_eq!(
+        log.iter().filter(|r| r["event"] == "silence").count(),
+        1,
+        "{}",
+        show(&log)
+    );
+    assert!(daemon.stop().success());
+}
