@@ -21,7 +21,7 @@
 
 pub mod door;
 pub mod multipart;
-mod page;
+pub mod page;
 mod push;
 
 use std::path::PathBuf;

@@ -51,35 +51,40 @@ pub async fn app_css() -> Response {
 }
 
 fn html(status: StatusCode, body: &'static str) -> Response {
-    let mut response = (status, body).into_response();
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(POLICY),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    common(h);
-    response
+    embedded(
+        status,
+        "text/html; charset=utf-8",
+        body,
+        "no-cache",
+        Some(POLICY),
+    )
 }
 
 fn asset(kind: &'static str, body: &'static str) -> Response {
-    let mut response = body.into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     // A new binary may bring a new page: check again after a few minutes.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("max-age=300"),
-    );
-    common(h);
-    response
+    embedded(StatusCode::OK, kind, body, "max-age=300", None)
 }
 
-fn common(h: &mut axum::http::HeaderMap) {
+/// A file compiled into the binary, with the headers every page of loaxa's carries (the
+/// station's, and the province's fleet page): its type, how long it may be cached, no
+/// sniffing, no referrer, and for a page the `policy` that keeps it to its own host.
+pub fn embedded(
+    status: StatusCode,
+    kind: &'static str,
+    body: &'static str,
+    cache: &'static str,
+    policy: Option<&'static str>,
+) -> Response {
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Some(policy) = policy {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(policy),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -88,6 +93,7 @@ fn common(h: &mut axum::http::HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    response
 }
 
 /// The `loaxa_token` cookie's value, if the request carries one.

@@ -117,23 +117,18 @@ fn voice(
             (Ok(file), None)
         }
         Sound::Url(u) => {
-            let file = scratch.path().join(format!("{}{}", b.id, url_extension(u)));
+            let file =
+                scratch
+                    .path()
+                    .join(format!("{}{}", b.id, crate::remote::fleet::extension(u)));
             fetch(u, &file)?;
             (Ok(file), Some(u.clone()))
         }
     };
-    let what = |audio: Result<PathBuf, String>| What::Bulletin {
-        audio,
-        title: b.title.clone(),
-        priority: b.priority,
-        repeat: None,
-        campaign: None,
-        valid_from: None,
-        valid_until: b
-            .expires
-            .map(|e| e.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive()),
-        targets: Vec::new(),
-    };
+    // The last day it may play, in Vietnam's time.
+    let until = b
+        .expires
+        .map(|e| e.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive());
     let kind = if audio.is_ok() { "recording" } else { "text" };
     match out {
         Out::Feed(dir) => {
@@ -150,9 +145,7 @@ fn voice(
                 campaign: None,
                 priority: b.priority,
                 from: None,
-                until: b
-                    .expires
-                    .map(|e| e.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive()),
+                until,
                 targets: Vec::new(),
             };
             let added = match &audio {
@@ -187,7 +180,16 @@ fn voice(
                 id: Some(b.id.clone()),
                 expires: Some(expires),
                 issued_at: Some(now),
-                what: what(audio),
+                what: What::Bulletin {
+                    audio,
+                    title: b.title.clone(),
+                    priority: b.priority,
+                    repeat: None,
+                    campaign: None,
+                    valid_from: None,
+                    valid_until: until,
+                    targets: Vec::new(),
+                },
             };
             send(request, url.as_deref(), out).map(|r| {
                 format!(
@@ -286,14 +288,4 @@ fn extension(mime: &str) -> &'static str {
         "audio/mp4" | "audio/aac" | "audio/x-m4a" => "m4a",
         _ => "wav",
     }
-}
-
-fn url_extension(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or("");
-    let name = path.rsplit('/').next().unwrap_or("");
-    name.rsplit_once('.')
-        .map(|(_, e)| e)
-        .filter(|e| (1..=5).contains(&e.len()) && e.chars().all(|c| c.is_ascii_alphanumeric()))
-        .map(|e| format!(".{}", e.to_ascii_lowercase()))
-        .unwrap_or_else(|| ".audio".into())
 }

@@ -197,7 +197,7 @@ pub fn check_url(url: &str) -> Result<(), PushError> {
 }
 
 /// The URL's file extension, when it is a plain one: it helps the decoder's probe.
-fn extension(url: &str) -> String {
+pub fn extension(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or("");
     let name = path.rsplit('/').next().unwrap_or("");
     name.rsplit_once('.')
