@@ -250,6 +250,7 @@ async fn station(
                             event: AckEvent::Accepted,
                             reason: None,
                             ts: chrono::Utc::now().fixed_offset(),
+                            heard: None,
                         }
                     }
                     Err(why) => Ack {
@@ -257,6 +258,7 @@ async fn station(
                         event: AckEvent::Refused,
                         reason: Some(why),
                         ts: chrono::Utc::now().fixed_offset(),
+                        heard: None,
                     },
                 };
                 let _ = client.try_publish(

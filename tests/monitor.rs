@@ -1,8 +1,10 @@
-//! Dead air (SPEC §14 `[monitor]`) through a real PulseAudio: the station plays to the
-//! null sink `amp` and listens to `amp.monitor`. A quiet but present bulletin is no false
-//! alarm; the sink muted mid-item (`pactl set-sink-mute`) is an as-run `silence` record
-//! within the threshold, in the status, the page's data and `/metrics`, and sound coming
-//! back clears it.
+//! Proof of air (SPEC §14 `[monitor]`) through a real PulseAudio: the station plays to
+//! the null sink `amp` and listens to `amp.monitor`. A quiet but present bulletin is no
+//! false alarm and is heard; the sink muted mid-item (`pactl set-sink-mute`) is an as-run
+//! `silence` record within the threshold, in the status, the page's data and `/metrics`,
+//! the item's `end` says `"heard": "silent"`, and sound coming back clears it. Through a
+//! loopback (as a line-in from the amplifier's output would be) speech is heard; another
+//! recording on that line while the station plays is a `mismatch`.
 
 mod live;
 
@@ -43,6 +45,13 @@ end = "05:30:40"
     station.add_station_toml(
         "[monitor]\ninput = \"pulse:amp.monitor\"\nsilence_below = -50.0\nsilence_for = \"2s\"\n",
     );
+    // The province hears of dead air on the fleet channel.
+    let broker = live::mqtt::Mosquitto::start();
+    station.add_station_toml(&format!(
+        "[fleet]\nbroker = \"{}\"\nprefix = \"loaxa/t\"\n",
+        broker.url()
+    ));
+    let events = broker.subscribe("loaxa/t/station/test/event");
     // About -43 dBFS: quiet, but above the threshold.
     run(
         "sox",
@@ -135,5 +144,128 @@ end = "05:30:40"
         "{}",
         show(&log)
     );
+    assert_eq!(heard(&log, "quiet.wav"), "yes", "{}", show(&log));
+    assert_eq!(heard(&log, "loud.wav"), "silent", "{}", show(&log));
+    let m = events.wait_for(5, "the dead air and not-heard events", |m| m.len() >= 2);
+    let kinds: Vec<(&str, &str)> = m
+        .iter()
+        .map(|(_, e)| {
+            (
+                e["event"].as_str().unwrap_or(""),
+                e["item"]["id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [("silence", "loud.wav"), ("not_heard", "loud.wav")],
+        "{m:#?}"
+    );
+    assert_eq!(m[1].1["heard"], "silent");
+    assert!(daemon.stop().success());
+}
+
+/// The `heard` of an item's `end` record.
+fn heard(log: &[serde_json::Value], id: &str) -> String {
+    log.iter()
+        .find(|r| r["event"] == "end" && r["item"]["id"] == id)
+        .map(|r| r["heard"].as_str().unwrap_or("(none)").to_string())
+        .unwrap_or_else(|| "(no end)".into())
+}
+
+fn pactl(pulse: &Pulse, args: &[&str]) -> String {
+    let out = Command::new("pactl")
+        .args(args)
+        .env("PULSE_SERVER", pulse.server())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "pactl {args:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn speak(path: &std::path::Path, text: &str) {
+    run(
+        "espeak-ng",
+        &["-v", "vi", "-w", path.to_str().unwrap(), text],
+    );
+}
+
+#[test]
+fn speech_through_a_line_in_is_heard_and_another_recording_is_a_mismatch() {
+    let pulse = Pulse::start();
+    // `line` stands for the line-in: it hears the amplifier's output through a loopback.
+    pactl(
+        &pulse,
+        &[
+            "load-module",
+            "module-null-sink",
+            "sink_name=line",
+            "rate=48000",
+        ],
+    );
+    let loopback = pactl(
+        &pulse,
+        &[
+            "load-module",
+            "module-loopback",
+            "source=amp.monitor",
+            "sink=line",
+            "latency_msec=100",
+        ],
+    );
+    let station = Station::new(
+        "pulse:amp",
+        r#"
+[[session]]
+name = "Sáng"
+start = "05:30:00"
+end = "05:30:40"
+
+  [[session.item]]
+  file = "a.wav"
+
+  [[session.item]]
+  file = "b.wav"
+"#,
+    );
+    station.add_station_toml("[monitor]\ninput = \"pulse:line.monitor\"\n");
+    speak(
+        &station.path("a.wav"),
+        "Thông báo của Ủy ban nhân dân xã về phòng chống bão lũ, đề nghị bà con chú ý lắng nghe.",
+    );
+    speak(
+        &station.path("b.wav"),
+        "Lịch tiêm chủng mở rộng tháng này tại trạm y tế xã, các gia đình có trẻ nhỏ đưa cháu đến đúng giờ.",
+    );
+    speak(
+        &station.path("other.wav"),
+        "Hôm nay trời nắng, nhiệt độ cao nhất ba mươi hai độ, gió đông nam cấp hai đến cấp ba, chiều tối có mưa rào.",
+    );
+    let daemon = Daemon::start(&station, "2021-10-01T05:29:57+07:00", Some(&pulse));
+    let day = "2021-10-01";
+    station.wait_for(day, 40, "b.wav to start", |r| {
+        r["event"] == "start" && r["item"]["id"] == "b.wav"
+    });
+    // The line now carries another recording, not what the station sends.
+    pactl(&pulse, &["unload-module", &loopback]);
+    let mut other = Command::new("paplay")
+        .args(["--device=line", station.path("other.wav").to_str().unwrap()])
+        .env("PULSE_SERVER", pulse.server())
+        .spawn()
+        .unwrap();
+    let log = station.wait_for(day, 30, "b.wav to end", |r| {
+        r["event"] == "end" && r["item"]["id"] == "b.wav"
+    });
+    let _ = other.kill();
+    let _ = other.wait();
+    let verdicts: String = std::fs::read_to_string(station.path("daemon.log"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("heard:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    println!("{verdicts}");
+    assert_eq!(heard(&log, "a.wav"), "yes", "{}{verdicts}", show(&log));
+    assert_eq!(heard(&log, "b.wav"), "mismatch", "{}{verdicts}", show(&log));
     assert!(daemon.stop().success());
 }

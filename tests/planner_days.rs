@@ -367,8 +367,8 @@ fn the_report_gives_each_short_day_its_reason() {
         records_of,
         plan_of,
         &c,
-        date("2022-02-01"),
-        date("2022-02-03"),
+        (date("2022-02-01"), date("2022-02-03")),
+        loaxa::core::report::Counting::Ended,
     )
     .unwrap();
     let reason = |day: &str, campaign: &str| {

@@ -196,3 +196,99 @@ fn a_month_of_as_run_logs_gives_exactly_the_report() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn with_heard_only_the_plays_the_monitor_heard_count() {
+    let s = Station::new("null", SCHEDULE);
+    tone(&s.path("b.mp3"), 440, 1.0);
+    std::fs::create_dir_all(s.path("state/asrun")).unwrap();
+    // Three plays of bcd389 ended: heard, silent, another sound; and one of tiem-chung
+    // from before a monitor was fitted (no verdict).
+    let mut lines = Vec::new();
+    for (i, heard) in ["yes", "silent", "mismatch"].iter().enumerate() {
+        let ts = format!("2021-10-12T05:3{i}:00.000+07:00");
+        lines.push(record(&ts, "start", "b389", "bcd389"));
+        let mut end = record(&ts, "end", "b389", "bcd389");
+        end["heard"] = json!(heard);
+        lines.push(end);
+    }
+    lines.push(record(
+        "2021-10-12T05:40:00.000+07:00",
+        "start",
+        "t",
+        "tiem-chung",
+    ));
+    lines.push(record(
+        "2021-10-12T05:40:00.000+07:00",
+        "end",
+        "t",
+        "tiem-chung",
+    ));
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(s.path("state/asrun/2021-10-12.jsonl"), text).unwrap();
+    let cfg = s.dir.path().to_str().unwrap().to_string();
+    let report = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "--config",
+            &cfg,
+            "report",
+            "--from",
+            "2021-10-12",
+            "--to",
+            "2021-10-12",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = loaxa(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let row = |r: &Value, c: &str| {
+        r["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["campaign"] == c)
+            .cloned()
+            .unwrap()
+    };
+    let all = report(&[]);
+    assert_eq!(row(&all, "bcd389")["done"], 3, "{all:#}");
+    assert_eq!(row(&all, "tiem-chung")["done"], 1);
+    assert!(all.get("heard_only").is_none());
+
+    let heard = report(&["--heard"]);
+    assert_eq!(heard["heard_only"], true);
+    let b = row(&heard, "bcd389");
+    assert_eq!(
+        (b["done"].clone(), b["short"].clone()),
+        (json!(1), json!(2)),
+        "{heard:#}"
+    );
+    assert_eq!(
+        b["reason"],
+        "not heard: the monitor heard 1 play(s) silent, 1 not as sent, 0 not judged"
+    );
+    let t = row(&heard, "tiem-chung");
+    assert_eq!(t["done"], 0);
+    assert!(
+        t["reason"].as_str().unwrap().contains("1 not judged"),
+        "{t}"
+    );
+    let out = loaxa(&[
+        "--config",
+        &cfg,
+        "report",
+        "--from",
+        "2021-10-12",
+        "--to",
+        "2021-10-12",
+        "--heard",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("only plays the monitor heard"), "{table}");
+}

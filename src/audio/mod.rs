@@ -5,6 +5,7 @@ pub mod decode;
 pub mod ingest;
 pub mod limiter;
 pub mod output;
+pub mod proof;
 pub mod relay;
 pub mod speech;
 pub mod validate;

@@ -145,6 +145,9 @@ enum Command {
         /// With --csv: start with a byte-order mark (for Excel)
         #[arg(long, requires = "csv")]
         bom: bool,
+        /// Count only plays the monitor heard (`"heard": "yes"`, needs `[monitor]`)
+        #[arg(long)]
+        heard: bool,
     },
     /// Show a day's plan: what plays when, campaign quotas and warnings
     Plan {
@@ -292,7 +295,8 @@ pub fn main() -> ExitCode {
             json,
             csv,
             bom,
-        } => report(&dir, from, to, json, csv.then_some(bom)),
+            heard,
+        } => report(&dir, (from, to), heard, json, csv.then_some(bom)),
         Command::Push {
             url,
             file,
@@ -436,8 +440,8 @@ fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode 
 /// `csv`: Some(with a byte-order mark?) for CSV output.
 fn report(
     dir: &std::path::Path,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    heard: bool,
     json: bool,
     csv: Option<bool>,
 ) -> ExitCode {
@@ -445,7 +449,12 @@ fn report(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let report = match crate::station::report::build(&config, from, to) {
+    let counting = if heard {
+        crate::core::report::Counting::Heard
+    } else {
+        crate::core::report::Counting::Ended
+    };
+    let report = match crate::station::report::build(&config, from, to, counting) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -43,6 +43,21 @@ pub struct Record {
     pub late_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// On an `end`, with `[monitor]`: what the monitor input heard of it (SPEC §14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard: Option<Heard>,
+}
+
+/// Proof of air: did the monitor input hear the item?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Heard {
+    /// What came back follows what was sent.
+    Yes,
+    /// Dead air while it played, or most of it came back below `silence_below`.
+    Silent,
+    /// Sound came back, but not this item's (another file or source), or far too quiet.
+    Mismatch,
 }
 
 impl Record {
@@ -54,6 +69,7 @@ impl Record {
             scheduled: None,
             late_ms: None,
             reason: None,
+            heard: None,
         }
     }
 

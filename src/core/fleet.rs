@@ -42,6 +42,11 @@ impl Topics {
     pub fn ack(&self, station: &str) -> String {
         format!("{}/station/{station}/ack", self.prefix)
     }
+    /// What the monitor heard that the province should know at once (dead air, an item
+    /// not heard): `{"event": "silence" | "not_heard", "ts", "item", "heard", "reason"}`.
+    pub fn event(&self, station: &str) -> String {
+        format!("{}/station/{station}/event", self.prefix)
+    }
     /// Every station's status (the province's subscription).
     pub fn every_status(&self) -> String {
         format!("{}/station/+/status", self.prefix)
@@ -114,6 +119,9 @@ pub struct Ack {
     #[serde(default)]
     pub reason: Option<String>,
     pub ts: DateTime<FixedOffset>,
+    /// On `ended`, with `[monitor]`: what the monitor heard of it (SPEC §14).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard: Option<crate::core::asrun::Heard>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::asrun::{Event, Record};
+use crate::core::asrun::{Event, Heard, Record};
 use crate::core::catalog::Catalog;
 use crate::core::plan::{Kind, Plan};
 
@@ -29,6 +29,9 @@ pub struct Report {
     pub days: Vec<Row>,
     /// One row per campaign over the whole range.
     pub totals: Vec<Total>,
+    /// Only plays the monitor heard (`"heard": "yes"`, SPEC §14) were counted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub heard_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +60,17 @@ pub struct Total {
     pub days_short: u32,
 }
 
+/// Which plays count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Counting {
+    /// Every play that ended.
+    #[default]
+    Ended,
+    /// Only those the monitor heard (`heard: yes`): a silent, mismatched or unjudged
+    /// play does not count.
+    Heard,
+}
+
 /// Builds the report from the as-run log, one day's records at a time (`records_of`);
 /// `plan_of` gives a day's plan as if nothing had played, to tell why a day fell short.
 pub fn build(
@@ -64,8 +78,8 @@ pub fn build(
     mut records_of: impl FnMut(NaiveDate) -> Vec<Record>,
     mut plan_of: impl FnMut(NaiveDate) -> Option<Plan>,
     catalog: &Catalog,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    counting: Counting,
 ) -> Result<Report, String> {
     if to < from {
         return Err(format!("--to {to} is before --from {from}"));
@@ -79,11 +93,19 @@ pub fn build(
     let mut date = from;
     while date <= to {
         let records = records_of(date);
-        let mut rows = day_rows(&records, catalog, date);
+        let counted: Vec<Record> = match counting {
+            Counting::Ended => records.clone(),
+            Counting::Heard => records
+                .iter()
+                .filter(|r| r.event != Event::End || r.heard == Some(Heard::Yes))
+                .cloned()
+                .collect(),
+        };
+        let mut rows = day_rows(&counted, catalog, date);
         if rows.iter().any(|r| r.short > 0) {
             let plan = plan_of(date);
             for r in rows.iter_mut().filter(|r| r.short > 0) {
-                r.reason = Some(why_short(r, &records, plan.as_ref()));
+                r.reason = Some(why_short(r, &records, plan.as_ref(), counting));
             }
         }
         days.extend(rows);
@@ -115,6 +137,7 @@ pub fn build(
         to,
         totals: totals.into_values().collect(),
         days,
+        heard_only: counting == Counting::Heard,
     })
 }
 
@@ -168,7 +191,30 @@ fn day_rows(records: &[Record], catalog: &Catalog, date: NaiveDate) -> Vec<Row> 
 
 /// Why `row`'s day fell short: first what the schedule allowed (from a plan made as if
 /// nothing had played), then what the as-run log shows happened.
-fn why_short(row: &Row, records: &[Record], plan: Option<&Plan>) -> String {
+fn why_short(row: &Row, records: &[Record], plan: Option<&Plan>, counting: Counting) -> String {
+    let ours = |r: &&Record| {
+        r.item
+            .as_ref()
+            .is_some_and(|i| i.campaign.as_deref() == Some(row.campaign.as_str()))
+    };
+    // Plays that ended but were not heard come first: they are why it is short.
+    let unheard = |h: Option<Heard>| {
+        records
+            .iter()
+            .filter(ours)
+            .filter(|r| r.event == Event::End && r.heard == h)
+            .count()
+    };
+    let (silent, mismatch, unjudged) = (
+        unheard(Some(Heard::Silent)),
+        unheard(Some(Heard::Mismatch)),
+        unheard(None),
+    );
+    if counting == Counting::Heard && silent + mismatch + unjudged > 0 {
+        return format!(
+            "not heard: the monitor heard {silent} play(s) silent, {mismatch} not as sent, {unjudged} not judged"
+        );
+    }
     if let Some(plan) = plan {
         let quota = plan.quotas.iter().find(|q| q.campaign == row.campaign);
         let placed = quota.map_or(0, |q| q.planned);
@@ -188,11 +234,6 @@ fn why_short(row: &Row, records: &[Record], plan: Option<&Plan>) -> String {
             );
         }
     }
-    let ours = |r: &&Record| {
-        r.item
-            .as_ref()
-            .is_some_and(|i| i.campaign.as_deref() == Some(row.campaign.as_str()))
-    };
     let has = |e: Event| records.iter().any(|r| r.event == e);
     if records.is_empty() {
         return "station stopped: nothing in the as-run log that day".into();
@@ -219,8 +260,15 @@ pub fn render(r: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Proof of play · station {} · {} to {}",
-        r.station_id, r.from, r.to
+        "Proof of play · station {} · {} to {}{}",
+        r.station_id,
+        r.from,
+        r.to,
+        if r.heard_only {
+            " · only plays the monitor heard"
+        } else {
+            ""
+        }
     );
     if r.days.is_empty() {
         let _ = writeln!(out, "\nNo campaign ran and nothing of a campaign played.");

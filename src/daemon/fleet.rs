@@ -18,7 +18,7 @@ use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::fleet::Fleet;
-use crate::core::asrun::{Event as AsRun, Record};
+use crate::core::asrun::{Event as AsRun, Heard as AsRunHeard, Record};
 use crate::core::catalog::Source;
 use crate::core::fleet::{Ack, AckEvent, Topics, status_payload};
 use crate::core::text::clip_bytes;
@@ -276,8 +276,26 @@ fn send_ack(client: &AsyncClient, topics: &Topics, id: &str, ack: &Ack) {
     }
 }
 
-/// A pushed bulletin started, ended or was cut: the province hears of it.
+/// A pushed bulletin started, ended or was cut: the province hears of it. Dead air, and
+/// any item the monitor did not hear as sent, is an event of its own.
 fn acknowledge_play(client: &AsyncClient, topics: &Topics, id: &str, r: &Record) {
+    let unheard = r.event == AsRun::End && matches!(r.heard, Some(h) if h != AsRunHeard::Yes);
+    if r.event == AsRun::Silence || unheard {
+        let event = serde_json::json!({
+            "event": if unheard { "not_heard" } else { "silence" },
+            "ts": r.ts.fixed_offset(),
+            "item": r.item.as_ref().map(|i| serde_json::json!({
+                "id": i.id, "title": i.title, "kind": i.kind, "source": i.source,
+            })),
+            "heard": r.heard,
+            "reason": r.reason,
+        });
+        if let Err(e) =
+            client.try_publish(topics.event(id), QoS::AtLeastOnce, false, event.to_string())
+        {
+            tracing::warn!("fleet event not sent: {e}");
+        }
+    }
     let Some(item) = r.item.as_ref().filter(|i| i.source == Source::Push) else {
         return;
     };
@@ -292,6 +310,7 @@ fn acknowledge_play(client: &AsyncClient, topics: &Topics, id: &str, r: &Record)
         event,
         reason: r.reason.clone(),
         ts: r.ts.fixed_offset(),
+        heard: r.heard,
     };
     send_ack(client, topics, id, &ack);
 }
@@ -355,6 +374,7 @@ async fn judge_pushes(mut queue: mpsc::Receiver<Vec<u8>>, p: JudgeParts) {
                     event: AckEvent::Accepted,
                     reason: None,
                     ts: now.fixed_offset(),
+                    heard: None,
                 };
                 send_ack(&p.client, &p.topics, &p.id, &ack);
             }
@@ -368,6 +388,7 @@ async fn judge_pushes(mut queue: mpsc::Receiver<Vec<u8>>, p: JudgeParts) {
                         event: AckEvent::Refused,
                         reason: Some(clip_bytes(&format!("{}: {e}", e.label()), 300)),
                         ts: now.fixed_offset(),
+                        heard: None,
                     };
                     send_ack(&p.client, &p.topics, &p.id, &ack);
                 }

@@ -161,6 +161,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         },
         stop.clone(),
     )));
+    let capture = Arc::new(crate::audio::proof::Capture::default());
     let listener = config.station.monitor.clone().map(|monitor| {
         monitor::Listener::start(monitor::Parts {
             monitor,
@@ -168,11 +169,20 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             asrun: asrun.clone(),
             clock: clock.clone(),
             tz: config.schedule.timezone,
+            capture: capture.clone(),
         })
     });
-    Player::new(config, clock, trust, asrun, rx, systemd_hooks())
-        .with_shared(shared)
-        .run();
+    let proof = config
+        .station
+        .monitor
+        .as_ref()
+        .map(|m| player::Proof::new(capture, m.silence_below));
+    let mut player =
+        Player::new(config, clock, trust, asrun, rx, systemd_hooks()).with_shared(shared);
+    if let Some(proof) = proof {
+        player = player.with_proof(proof);
+    }
+    player.run();
     if let Some(l) = listener {
         l.stop();
     }

@@ -19,6 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 
+use crate::audio::proof::{Analyser, Capture, FRAMES_PER_SEC};
 use crate::config::monitor::{Input, Monitor};
 use crate::core::asrun::{Event, Record};
 use crate::core::status::Silence;
@@ -27,8 +28,9 @@ use crate::store::asrun::AsRunLog;
 use crate::sys::clock::Clock;
 
 const RATE: usize = 8000;
-/// One level reading.
-const BLOCK: usize = RATE / 10;
+/// One level reading (50 ms), and frames of the proof of air.
+const BLOCK: usize = RATE / 20;
+const FRAMES_PER_BLOCK: i64 = FRAMES_PER_SEC / 20;
 const RETRY: Duration = Duration::from_secs(5);
 
 pub struct Listener {
@@ -43,6 +45,8 @@ pub struct Parts {
     pub asrun: Arc<AsRunLog>,
     pub clock: Arc<dyn Clock>,
     pub tz: Tz,
+    /// What was heard, for the player's proof of air.
+    pub capture: Arc<Capture>,
 }
 
 impl Listener {
@@ -132,9 +136,21 @@ fn listen(parts: Parts, stop: &AtomicBool, slot: &Mutex<Option<Child>>) {
         };
         tracing::info!("listening to {} for dead air", parts.monitor.input);
         let mut bytes = vec![0u8; BLOCK * 2];
+        let mut samples = vec![0f32; BLOCK];
+        // A new recorder starts a new stream: no filter state carried over a gap.
+        let mut analyser = Analyser::new(RATE as u32);
         while out.read_exact(&mut bytes).is_ok() {
             let level = level_db(&bytes);
             let now = parts.clock.now().with_timezone(&parts.tz);
+            for (s, b) in samples.iter_mut().zip(bytes.chunks_exact(2)) {
+                *s = f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0;
+            }
+            // Stamped as it arrives: the block's last frame ended about now.
+            let mut at = now.timestamp_millis() - (FRAMES_PER_BLOCK - 1) * 1000 / FRAMES_PER_SEC;
+            analyser.feed(&samples, 1, &mut |f| {
+                parts.capture.push(at, f);
+                at += 1000 / FRAMES_PER_SEC;
+            });
             judge.block(level, now, &parts);
         }
         if let Some(mut c) = slot.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -202,6 +218,7 @@ impl Judge {
         let Some(item) = playing.filter(|_| level < self.below) else {
             if self.reported {
                 tracing::info!("sound is back on the monitor input");
+                parts.capture.sound_back(now.timestamp_millis());
                 *parts
                     .shared
                     .silence
@@ -225,6 +242,7 @@ impl Judge {
             );
             tracing::error!("{why}: {}", item.title);
             crate::metrics::silence();
+            parts.capture.dead_air(since.timestamp_millis());
             parts
                 .asrun
                 .log(&Record::new(since, Event::Silence).item(&item).reason(why));
@@ -249,5 +267,11 @@ mod tests {
             .collect();
         assert!((super::level_db(&square) + 6.02).abs() < 0.01);
         assert_eq!(super::level_db(&[0u8; 1600]), -120.0);
+        assert_eq!(super::BLOCK, 400);
+        assert_eq!(
+            super::FRAMES_PER_BLOCK,
+            2,
+            "whole proof-of-air frames per block"
+        );
     }
 }

@@ -22,12 +22,13 @@ use super::amplifier::Amplifier;
 use crate::audio::decode::{AudioStream, CHANNELS};
 use crate::audio::ingest::MediaCache;
 use crate::audio::output::{self, Sink};
+use crate::audio::proof::{Capture, Sent};
 use crate::config::Config;
 use crate::config::station::Output;
+use crate::core::asrun::Heard;
 use crate::core::engine::clock::{JUMP_MIN, clock_floor};
-use crate::core::engine::{Action, CUT_FADE, Ending, Engine, Event, Level, Now, Play};
-use crate::core::plan::Kind;
-use crate::core::units::{frames_in, span_of};
+use crate::core::engine::{Action, Ending, Engine, Event, Level, Now, Play};
+use crate::core::plan::PlanItem;
 use crate::station::command::Command;
 use crate::station::config::setup_of;
 use crate::store::Store;
@@ -37,6 +38,8 @@ use crate::store::writer::Writer;
 use crate::sys::clock::{Clock, std_duration};
 
 /// The longest the idle player sleeps before feeding the watchdog (commands wake it).
+mod playing;
+
 const TICK: Duration = Duration::from_secs(5);
 
 /// Callbacks into the service manager.
@@ -66,6 +69,25 @@ struct Current {
     fade_frames: u64,
     /// The engine asked it to stop.
     stopping: bool,
+    /// What it sent, for proof of air (with `[monitor]`).
+    sent: Option<Sent>,
+}
+
+/// Proof of air (SPEC §14): what the monitor hears, and the last item that ended.
+pub struct Proof {
+    pub capture: Arc<Capture>,
+    pub silence_below: f32,
+    ended: Option<(PlanItem, Sent)>,
+}
+
+impl Proof {
+    pub fn new(capture: Arc<Capture>, silence_below: f64) -> Proof {
+        Proof {
+            capture,
+            silence_below: silence_below as f32,
+            ended: None,
+        }
+    }
 }
 
 pub struct Player {
@@ -95,6 +117,7 @@ pub struct Player {
     /// The monotonic and wall clocks when last looked at: a step of one against the
     /// other is a clock jump.
     clock_seen: (std::time::Duration, DateTime<chrono::Utc>),
+    proof: Option<Proof>,
 }
 
 impl Player {
@@ -152,7 +175,14 @@ impl Player {
             buf: Vec::new(),
             clock_seen,
             config,
+            proof: None,
         }
+    }
+
+    /// Judges each item's `end` by what the monitor heard.
+    pub fn with_proof(mut self, proof: Proof) -> Self {
+        self.proof = Some(proof);
+        self
     }
 
     /// Shares config and status with the HTTP API.
@@ -265,7 +295,12 @@ impl Player {
                 Action::CloseOutput => self.close_output(),
                 Action::Play(play) => self.begin(play),
                 Action::Stop { fade } => self.stop(fade),
-                Action::Record(r) => self.writer.record(r),
+                Action::Record(mut r) => {
+                    if r.event == crate::core::asrun::Event::End {
+                        r.heard = self.heard(&r);
+                    }
+                    self.writer.record(r)
+                }
                 Action::Aired(id) => {
                     if let Err(e) = self.store.mark_aired(&id) {
                         tracing::warn!("push state not saved: {e}");
@@ -486,190 +521,26 @@ impl Player {
         self.tail = None;
     }
 
-    // --- playing -------------------------------------------------------------------------
-
-    fn begin(&mut self, play: Play) {
-        self.current = Some(Current {
-            heard: play.at,
-            play,
-            stream: None,
-            written: 0,
-            limit_frames: None,
-            fade_frames: frames_in(CUT_FADE, self.rate()).max(1),
-            stopping: false,
-        });
-    }
-
-    fn stop(&mut self, fade: TimeDelta) {
-        let rate = self.rate();
-        match &mut self.current {
-            Some(c) if c.written > 0 => {
-                c.stopping = true;
-                // Fade out quickly (no click), then stop.
-                c.fade_frames = frames_in(fade, rate).max(1);
-                let until = c.written + c.fade_frames;
-                c.limit_frames = Some(c.limit_frames.map_or(until, |l| l.min(until)));
-            }
-            Some(_) => {
-                self.current = None;
-                self.events.push_back(Event::Ended {
-                    at: self.audible_now(),
-                    how: Ending::Stopped,
-                });
-            }
-            None => {}
-        }
-    }
-
-    /// One step of the item asked for: silence until it is due, then one block of it.
-    fn step(&mut self) {
-        let rate = self.rate();
-        let Some(c) = &self.current else { return };
-        if c.stream.is_none() {
-            let chained = c.play.chain && self.tail.is_some();
-            let left = c.play.at - self.audible_now();
-            if !chained && left > TimeDelta::zero() {
-                if self.output_open {
-                    self.write_silence(left);
-                } else {
-                    // The engine asked to play on an output that is not open: it will
-                    // hear of it; meanwhile commands are taken in.
-                    let at = c.play.at;
-                    self.wait_closed(at);
-                }
-                return;
-            }
-            let item = &c.play.item;
-            let opened = match item.kind {
-                Kind::Relay => crate::audio::relay::open(&item.path, rate),
-                _ => self.open_measured(std::path::Path::new(&item.path)),
-            };
-            match opened {
-                Ok(stream) => {
-                    if let Some(c) = &mut self.current {
-                        c.stream = Some(stream);
-                    }
-                }
-                Err(why) => {
-                    self.current = None;
-                    self.tail = None;
-                    self.events.push_back(Event::Ended {
-                        at: self.audible_now(),
-                        how: Ending::Failed(why),
-                    });
-                    return;
-                }
-            }
-        }
-        self.write_block(rate);
-    }
-
-    fn write_block(&mut self, rate: u32) {
-        let block = (rate / 50) as usize;
-        let heard_now = self.audible_now();
-        let tail = self.tail;
-        let volume = self.config.station.audio.volume as f32;
-        let Some(c) = &mut self.current else { return };
-        let Some(stream) = &mut c.stream else { return };
-        let mut want = block;
-        if let Some(l) = c.limit_frames {
-            want = want.min(l.saturating_sub(c.written) as usize);
-        }
-        self.buf.clear();
-        self.buf.resize(block * CHANNELS, 0.0);
-        let n = if want == 0 {
-            0
-        } else {
-            stream.read(&mut self.buf[..want * CHANNELS])
-        };
-        if n == 0 {
-            return self.finish(rate);
-        }
-        if c.written == 0 {
-            c.heard = match (c.play.chain, tail) {
-                (true, Some(t)) => t,
-                _ => heard_now,
-            };
-            c.limit_frames = c.play.limit.map(|l| frames_in(l - c.heard, rate));
-            let at = c.heard;
-            self.events.push_back(Event::Started { at });
-            if c.limit_frames == Some(0) {
-                return self.finish(rate);
-            }
-        }
-        for (i, frame) in self.buf[..n * CHANNELS].chunks_mut(CHANNELS).enumerate() {
-            let mut gain = volume;
-            if let Some(l) = c.limit_frames {
-                let left = l.saturating_sub(c.written + i as u64);
-                if left < c.fade_frames {
-                    gain *= left as f32 / c.fade_frames as f32;
-                }
-            }
-            for s in frame {
-                *s *= gain;
-            }
-        }
-        let result = match &mut self.sink {
-            Some((_, sink)) => sink.write(&self.buf[..n * CHANNELS]),
-            None => Err(output::OutputError::Unavailable("no output".into())),
-        };
-        match result {
-            Ok(()) => c.written += n as u64,
-            Err(e) => {
-                self.current = None;
-                self.output_lost();
-                self.events.push_back(Event::Ended {
-                    at: self.now(),
-                    how: Ending::OutputLost(e.to_string()),
-                });
-            }
-        }
-    }
-
-    /// The item asked for has no more to write: tell the engine how it ended.
-    fn finish(&mut self, rate: u32) {
-        let Some(c) = self.current.take() else { return };
-        if c.written == 0 {
-            self.tail = None;
-            self.events.push_back(Event::Ended {
-                at: self.audible_now(),
-                how: if c.stopping {
-                    Ending::Stopped
-                } else {
-                    Ending::Finished
-                },
-            });
-            return;
-        }
-        let end = c.heard + span_of(c.written, rate);
-        let failure = c
-            .stream
+    /// What the monitor heard of the item this `end` is for.
+    fn heard(&mut self, end: &crate::core::asrun::Record) -> Option<Heard> {
+        let proof = self.proof.as_mut()?;
+        let (item, sent) = proof.ended.take()?;
+        let same = end
+            .item
             .as_ref()
-            .and_then(|s| s.failure().map(str::to_string));
-        let how = match failure {
-            _ if c.stopping => Ending::Stopped,
-            Some(why) => Ending::BrokeOff(why),
-            None => Ending::Finished,
-        };
-        self.tail = (how == Ending::Finished).then_some(end);
-        self.events.push_back(Event::Ended { at: end, how });
-    }
-
-    /// Opens a file as measured at ingest: its silence trimmed, brought to
-    /// `loudness_target` with its peaks limited (as it is without a target or a measurement).
-    fn open_measured(&self, path: &std::path::Path) -> Result<AudioStream, String> {
-        let info = self.media.cached(path);
-        let gapless = info.as_ref().is_none_or(|i| i.gapless_trusted);
-        let mut stream = AudioStream::open_file(path, self.rate(), gapless)?;
-        let audio = &self.config.station.audio;
-        if let Some(info) = info {
-            let span = info.span(audio.trim_silence_below);
-            stream.trim(span.skip, span.len);
-            if let Some(target) = audio.loudness_target {
-                stream.gain(info.gain_to(target), crate::core::media::PEAK_CEILING_DB);
-            }
+            .is_some_and(|i| i.id == item.id && i.kind == item.kind && i.start == item.start);
+        if !same {
+            return None;
         }
-        Ok(stream)
+        let verdict = proof
+            .capture
+            .verdict(&sent, end.ts.timestamp_millis(), proof.silence_below);
+        match verdict {
+            Some(v) if v.heard == Heard::Yes => tracing::info!("{}: heard: {v}", item.title),
+            Some(v) => tracing::warn!("{}: heard: {v}", item.title),
+            None => tracing::info!("{}: nothing to judge what the monitor heard by", item.title),
+        }
+        verdict.map(|v| v.heard)
     }
 
     // --- status --------------------------------------------------------------------------

@@ -373,6 +373,9 @@ struct ReportQuery {
     to: String,
     #[serde(default)]
     format: Option<String>,
+    /// `heard=true`: count only plays the monitor heard.
+    #[serde(default)]
+    heard: bool,
 }
 
 async fn get_report(
@@ -402,8 +405,15 @@ async fn get_report(
         Some(other) => return bad(&format!("format {other:?}: use json or csv")),
     };
     let config = ctx.shared.config();
-    let built =
-        tokio::task::spawn_blocking(move || crate::station::report::build(&config, from, to)).await;
+    let counting = if q.heard {
+        crate::core::report::Counting::Heard
+    } else {
+        crate::core::report::Counting::Ended
+    };
+    let built = tokio::task::spawn_blocking(move || {
+        crate::station::report::build(&config, from, to, counting)
+    })
+    .await;
     match built {
         Ok(Ok(report)) if csv => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],

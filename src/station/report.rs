@@ -7,7 +7,12 @@ use crate::config::Config;
 use crate::core::report::Report;
 use crate::store::Store;
 
-pub fn build(config: &Config, from: NaiveDate, to: NaiveDate) -> Result<Report, String> {
+pub fn build(
+    config: &Config,
+    from: NaiveDate,
+    to: NaiveDate,
+    counting: crate::core::report::Counting,
+) -> Result<Report, String> {
     let catalog = super::catalog::load(config);
     let store = Store::of(&config.station);
     let tz = config.schedule.timezone;
@@ -27,7 +32,7 @@ pub fn build(config: &Config, from: NaiveDate, to: NaiveDate) -> Result<Report, 
             ))
         },
         &catalog,
-        from,
-        to,
+        (from, to),
+        counting,
     )
 }
