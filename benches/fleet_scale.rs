@@ -229,7 +229,11 @@ async fn station(
                     .map_err(|e| e.to_string())?;
                     let now = chrono::Utc::now();
                     let rules = Rules {
-                        station_id: &id,
+                        here: loaxa::core::targets::Here {
+                            station_id: &id,
+                            areas: &[],
+                            test_mode: false,
+                        },
                         max_bulletin_bytes: 50 << 20,
                     };
                     let clocks = Clocks {

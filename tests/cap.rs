@@ -37,6 +37,11 @@ fn alert(identifier: &str, status: &str, kind: &str, refs: &str, info: &str) -> 
 }
 
 fn info(headline: &str, expires: &str, resource: &str) -> String {
+    info_in(headline, expires, resource, "31")
+}
+
+/// An info block for the province with this geocode.
+fn info_in(headline: &str, expires: &str, resource: &str, province: &str) -> String {
     format!(
         r#"<info>
     <language>vi-VN</language>
@@ -51,7 +56,7 @@ fn info(headline: &str, expires: &str, resource: &str) -> String {
     <description>Gió mạnh cấp 12.</description>
     <instruction>Người dân ở trong nhà.</instruction>
     {resource}
-    <area><areaDesc>Hải Phòng</areaDesc><geocode><valueName>VN-province</valueName><value>31</value></geocode></area>
+    <area><areaDesc>Hải Phòng</areaDesc><geocode><valueName>VN-province</valueName><value>{province}</value></geocode></area>
   </info>"#
     )
 }
@@ -106,6 +111,8 @@ fn cap_alerts_become_pushes_the_station_plays_replaces_and_withdraws() {
         "[[session]]\nname = \"Chiều\"\nstart = \"17:00\"\nend = \"18:00\"\n",
     );
     station.add_station_toml(&province.trust());
+    // The station is in Hải Phòng (geocode 31), and not in test mode.
+    set_top(&station, "areas = [\"VN-province=31\"]");
     let _daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", None);
     let api = station.api();
     wait_for_api(&api);
@@ -145,11 +152,36 @@ fn cap_alerts_become_pushes_the_station_plays_replaces_and_withdraws() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("duplicate"), "{}", text(&out));
 
-    // A Test is never voiced: nothing reaches the station.
+    // A Test is only for stations in test mode: this one refuses it.
     let test = alert("T-1", "Test", "Alert", "", &info("Thử", later, ""));
     let out = import(work.path(), "t.xml", &test, &key, &to);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("not voiced"), "{}", text(&out));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("a test"), "{}", text(&out));
+    assert!(text(&out).contains("not in test_mode"), "{}", text(&out));
+    // Another province's warning (geocode 01) is not for this station.
+    let far = alert(
+        "HN-1",
+        "Actual",
+        "Alert",
+        "",
+        &info_in("Hà Nội", later, "", "01"),
+    );
+    let out = import(work.path(), "hn-1.xml", &far, &key, &to);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("not for station test"),
+        "{}",
+        text(&out)
+    );
+    let log = station.asrun("2021-10-01");
+    for why in ["not in test_mode", "not for station test"] {
+        assert!(
+            log.iter().any(|r| r["event"] == "rejected"
+                && r["reason"].as_str().is_some_and(|t| t.contains(why))),
+            "{why}: {}",
+            show(&log)
+        );
+    }
 
     // Text only: the station speaks it.
     let flood = alert("LU-1", "Actual", "Alert", "", &info("Lũ quét", later, ""));
@@ -216,12 +248,41 @@ fn cap_alerts_become_pushes_the_station_plays_replaces_and_withdraws() {
     std::thread::sleep(Duration::from_secs(1));
     let log = station.asrun("2021-10-01");
     assert_eq!(starts(&log, &id_of("T-1")), 0, "{}", show(&log));
+    assert_eq!(starts(&log, &id_of("HN-1")), 0, "{}", show(&log));
     assert_eq!(starts(&log, &id_of("OLD")), 0, "{}", show(&log));
     assert!(
         log[before..].iter().all(|r| r["event"] != "rejected"),
         "nothing was sent for them: {}",
         show(&log[before..])
     );
+
+    // The installer sets the station aside for a drill: the next test alert plays.
+    set_top(&station, "test_mode = true");
+    let drill = alert("T-2", "Exercise", "Alert", "", &info("Diễn tập", later, ""));
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = import(work.path(), "t-2.xml", &drill, &key, &to);
+        if out.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reloaded station still refuses the drill: {}",
+            text(&out)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    station.wait_for("2021-10-01", 60, "the drill to be spoken", |r| {
+        r["event"] == "end" && r["item"]["id"] == id_of("T-2")
+    });
+}
+
+/// Adds a top-level key to station.toml (before its tables).
+fn set_top(station: &Station, line: &str) {
+    let path = station.path("station.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    let toml = toml.replacen("[paths]", &format!("{line}\n[paths]"), 1);
+    std::fs::write(path, toml).unwrap();
 }
 
 #[test]

@@ -334,3 +334,36 @@ fn monitor_mistakes_are_reported_at_their_place_and_a_good_monitor_is_read() {
     let good = station("[monitor]\ninput = \"pulse:amp.monitor\"\nsilence_for = \"5s\"\n");
     assert!(errors(&good, SCHEDULE).is_empty());
 }
+
+#[test]
+fn area_codes_are_checked_at_their_place_and_test_mode_is_read() {
+    let with = |top: &str| {
+        format!(
+            "station_id = \"test-station\"\n{top}\n[paths]\nstate = \"state\"\n[audio]\noutput = \"null\"\n"
+        )
+    };
+    let bad = with("areas = [\"VN-province=31\", \"Hải Phòng\", \"=31\"]\ntest_mode = \"yes\"");
+    let errs = errors(&bad, SCHEDULE);
+    for marker in ["\"Hải Phòng\"", "\"=31\""] {
+        assert!(
+            has(&errs, "station.toml", pos(&bad, marker, 0), "NAME=VALUE"),
+            "{marker}: {errs:?}"
+        );
+    }
+    assert!(
+        errs.iter().any(|e| e.message.contains("test_mode")),
+        "{errs:?}"
+    );
+    let good = with("areas = [\"VN-province=31\", \"VN-district=303\"]\ntest_mode = true");
+    assert!(errors(&good, SCHEDULE).is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("station.toml"), &good).unwrap();
+    let station = loaxa::config::load_station(dir.path()).unwrap();
+    assert_eq!(station.areas, ["VN-province=31", "VN-district=303"]);
+    assert!(station.test_mode);
+    assert!(
+        station
+            .here()
+            .named_in(&["area:VN-district=303".to_string()])
+    );
+}

@@ -334,5 +334,6 @@ fn bulletin(
         valid_from: None,
         valid_until: None,
         targets,
+        test: false,
     }
 }

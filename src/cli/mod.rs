@@ -332,6 +332,7 @@ pub fn main() -> ExitCode {
                     valid_from: validity.from,
                     valid_until: validity.until,
                     targets: validity.targets,
+                    test: false,
                 },
                 (None, None) => return runtime_error("give FILE, --text TEXT, or --cancel ID"),
             };
@@ -617,6 +618,7 @@ fn feed(action: FeedAction) -> ExitCode {
                 from: validity.from,
                 until: validity.until,
                 targets: validity.targets,
+                test: false,
             };
             match text {
                 Some(text) => admin::add_text(&dir, &text, new),

@@ -27,6 +27,21 @@ pub struct Station {
     pub fleet: Option<super::fleet::Fleet>,
     /// Where the station listens to what it emits (SPEC §14 `[monitor]`).
     pub monitor: Option<super::monitor::Monitor>,
+    /// Area codes the station belongs to, for bulletins targeted `"area:<code>"`.
+    pub areas: Vec<String>,
+    /// Plays test and exercise alerts (a station set aside for drills).
+    pub test_mode: bool,
+}
+
+impl Station {
+    /// This station as bulletins' targets see it.
+    pub fn here(&self) -> crate::core::targets::Here<'_> {
+        crate::core::targets::Here {
+            station_id: &self.station_id,
+            areas: &self.areas,
+            test_mode: self.test_mode,
+        }
+    }
 }
 
 /// Where the sound goes (`[audio] output`).
@@ -377,6 +392,8 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
 
     let fleet = super::fleet::read(root, d, config_dir);
     let monitor = super::monitor::read(root, d);
+    let areas = read_areas(root, d);
+    let test_mode = root.boolean(d, "test_mode").is_some_and(|b| b.into_inner());
 
     if d.len() > errors_before {
         return None;
@@ -392,7 +409,43 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         tts,
         fleet,
         monitor,
+        areas,
+        test_mode,
     })
+}
+
+/// The most area codes a station lists, and the longest.
+pub const MAX_AREAS: usize = 32;
+const MAX_AREA_CHARS: usize = 64;
+
+/// `areas = ["VN-ADM=31", …]`: codes as a CAP alert's geocodes write them (`valueName=value`).
+fn read_areas(root: &mut Fields, d: &mut Diagnostics) -> Vec<String> {
+    let items = root.string_array(d, "areas").unwrap_or_default();
+    if items.len() > MAX_AREAS {
+        d.error(
+            items[MAX_AREAS].span(),
+            format!("areas lists more than {MAX_AREAS} codes"),
+        );
+    }
+    let mut out = Vec::new();
+    for a in items.into_iter().take(MAX_AREAS) {
+        let text = a.get_ref();
+        let ok = text.chars().count() <= MAX_AREA_CHARS
+            && text
+                .split_once('=')
+                .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
+            && !text.chars().any(|c| c.is_control() || c.is_whitespace());
+        if ok {
+            out.push(text.clone());
+        } else {
+            d.error_help(
+                a.span(),
+                format!("area {text:?} is not an area code"),
+                "write a geocode as the province's CAP alerts do, NAME=VALUE, e.g. \"VN-ADM=31\"",
+            );
+        }
+    }
+    out
 }
 
 /// A command given as a list: program and arguments, run without a shell. A relative

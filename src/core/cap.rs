@@ -11,7 +11,10 @@
 //! - Bulletin ids are made from the alert's sender and identifier, so the same alert sent
 //!   twice is the same bulletin (a station takes an id once), and an `Update` or `Cancel`
 //!   can name the bulletins of the alerts it `references`.
-//! - `status` other than Actual (Exercise, System, Test, Draft) is never voiced.
+//! - `status` Test or Exercise makes a bulletin marked `test`: only stations in
+//!   `test_mode` play it. System and Draft are never voiced.
+//! - The `area` geocodes become targets `area:<valueName>=<value>`, matched against each
+//!   station's `areas` (`core::targets`).
 
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
@@ -52,8 +55,10 @@ pub struct CapBulletin {
     pub priority: Priority,
     pub expires: Option<DateTime<FixedOffset>>,
     pub sound: Sound,
-    /// The area's geocodes (`valueName` = `valueValue`), for the report.
+    /// The area's geocodes (`valueName=value`): the stations it is for.
     pub areas: Vec<String>,
+    /// A Test or Exercise: for stations in `test_mode` only.
+    pub test: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,12 +99,15 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
         .flat_map(|r| r.iter())
         .map(|r| bulletin_id(r.sender.as_ref(), r.identifier.as_ref()))
         .collect();
-    if alert.status != Status::Actual {
-        return Ok(Decision::NotVoiced(format!(
-            "status {:?}: a CAP alert that is not Actual is never voiced",
-            alert.status
-        )));
-    }
+    let test = match alert.status {
+        Status::Actual => false,
+        Status::Test | Status::Exercise => true,
+        other => {
+            return Ok(Decision::NotVoiced(format!(
+                "status {other:?}: a CAP alert that is not Actual, Test or Exercise is never voiced"
+            )));
+        }
+    };
     match alert.message_type {
         MessageType::Cancel => {
             if references.is_empty() {
@@ -187,6 +195,7 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
             expires,
             sound,
             areas,
+            test,
         },
         replaces: match alert.message_type {
             MessageType::Update => references,
@@ -335,7 +344,14 @@ mod tests {
             decide(&xml, now()).unwrap(),
             Decision::Withdraw { ids: vec![old] }
         );
-        for status in ["Test", "Exercise", "System", "Draft"] {
+        for status in ["Test", "Exercise"] {
+            let xml = alert("X", status, "Alert", "", &info("Immediate", "Extreme", ""));
+            let Decision::Voice { bulletin, .. } = decide(&xml, now()).unwrap() else {
+                panic!("{status} is voiced in test mode")
+            };
+            assert!(bulletin.test, "{status}");
+        }
+        for status in ["System", "Draft"] {
             let xml = alert("X", status, "Alert", "", &info("Immediate", "Extreme", ""));
             assert!(
                 matches!(decide(&xml, now()).unwrap(), Decision::NotVoiced(_)),

@@ -64,6 +64,9 @@ pub struct FeedBulletin {
     /// Station ids; empty means every station.
     #[serde(default)]
     pub targets: Vec<String>,
+    /// A test or exercise (a CAP alert's `status`): only a station in `test_mode` takes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -92,7 +95,8 @@ impl Manifest {
 }
 
 impl FeedBulletin {
-    pub fn targets_station(&self, station_id: &str) -> bool {
-        self.targets.is_empty() || self.targets.iter().any(|t| t == station_id)
+    /// Whether this station takes it (`targets`, and `test` only in test mode).
+    pub fn is_for(&self, here: &super::targets::Here) -> bool {
+        here.plays(&self.targets, self.test)
     }
 }

@@ -16,6 +16,7 @@ pub mod push;
 pub mod report;
 pub mod schedule;
 pub mod status;
+pub mod targets;
 pub mod text;
 pub mod timefmt;
 pub mod units;

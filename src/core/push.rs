@@ -63,6 +63,10 @@ pub struct PushBulletin {
     pub valid_until: Option<NaiveDate>,
     #[serde(default)]
     pub targets: Vec<String>,
+    /// A test or exercise (a CAP alert's `status`): played only by a station in
+    /// `test_mode` (SPEC §14).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 fn normal() -> Priority {
@@ -146,7 +150,7 @@ impl PushError {
 /// What a station holds a push to: who it is, and how much audio it takes.
 #[derive(Debug, Clone, Copy)]
 pub struct Rules<'a> {
-    pub station_id: &'a str,
+    pub here: super::targets::Here<'a>,
     pub max_bulletin_bytes: u64,
 }
 
@@ -209,8 +213,8 @@ pub fn check_signed(
         return Err(PushError::Duplicate(m.id));
     }
     let judged = check_validity(&m, clocks)?;
-    if !applies_here(&m.targets, rules.station_id) {
-        return Err(not_here(&m.targets, rules.station_id));
+    if !rules.here.named_in(&m.targets) {
+        return Err(not_here(&m.targets, rules.here.station_id));
     }
     let what = match m.action.as_str() {
         "bulletin" => check_bulletin(rules, &m)?,
@@ -303,11 +307,6 @@ pub enum Judged {
     Real,
 }
 
-/// Empty targets: every station; else the station must be named.
-pub fn applies_here(targets: &[String], station_id: &str) -> bool {
-    targets.is_empty() || targets.iter().any(|t| t == station_id)
-}
-
 fn not_here(targets: &[String], station_id: &str) -> PushError {
     let named: Vec<String> = targets.iter().take(5).map(|t| shorten(t, 64)).collect();
     PushError::Malformed(format!(
@@ -353,8 +352,13 @@ fn check_bulletin(rules: Rules, m: &PushManifest) -> Result<CheckedWhat, PushErr
         super::catalog::check_id(c)
             .map_err(|e| PushError::Malformed(format!("bulletin.campaign: {e}")))?;
     }
-    if !applies_here(&b.targets, rules.station_id) {
-        return Err(not_here(&b.targets, rules.station_id));
+    if !rules.here.named_in(&b.targets) {
+        return Err(not_here(&b.targets, rules.here.station_id));
+    }
+    if b.test && !rules.here.test_mode {
+        return Err(PushError::Malformed(
+            "bulletin.test: a test or exercise alert, and this station is not in test_mode".into(),
+        ));
     }
     if let (Some(from), Some(until)) = (b.valid_from, b.valid_until)
         && until < from

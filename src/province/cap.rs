@@ -146,7 +146,8 @@ fn voice(
                 priority: b.priority,
                 from: None,
                 until,
-                targets: Vec::new(),
+                targets: targets(b),
+                test: b.test,
             };
             let added = match &audio {
                 Ok(_) => crate::province::feed::add(dir, new),
@@ -188,7 +189,8 @@ fn voice(
                     campaign: None,
                     valid_from: None,
                     valid_until: until,
-                    targets: Vec::new(),
+                    targets: targets(b),
+                    test: b.test,
                 },
             };
             send(request, url.as_deref(), out).map(|r| {
@@ -204,7 +206,27 @@ fn voice(
     }
 }
 
+/// The stations an alert is for: its areas (none: every station).
+fn targets(b: &CapBulletin) -> Vec<String> {
+    b.areas
+        .iter()
+        .map(|a| format!("{}{a}", crate::core::targets::AREA))
+        .collect()
+}
+
+/// How the bulletin is described: its expiry, its areas, and whether it is a test.
 fn expiry(b: &CapBulletin) -> String {
+    let mut out = expiry_only(b);
+    if !b.areas.is_empty() {
+        out.push_str(&format!(", for areas {}", b.areas.join(" ")));
+    }
+    if b.test {
+        out.push_str(", a test: only stations in test_mode play it");
+    }
+    out
+}
+
+fn expiry_only(b: &CapBulletin) -> String {
     b.expires.map_or("no expiry".into(), |e| {
         format!("expires {}", e.to_rfc3339())
     })

@@ -86,6 +86,8 @@ pub struct NewBulletin {
     pub from: Option<NaiveDate>,
     pub until: Option<NaiveDate>,
     pub targets: Vec<String>,
+    /// A test or exercise alert: only stations in `test_mode` take it.
+    pub test: bool,
 }
 
 /// Lists a text bulletin in feed.json: stations speak `text` themselves (see `tts`).
@@ -116,6 +118,7 @@ pub fn add_text(dir: &Path, text: &str, new: NewBulletin) -> Result<String, Stri
         valid_from: new.from,
         valid_until: new.until,
         targets: new.targets,
+        test: new.test,
     };
     list(dir, manifest, bulletin)
 }
@@ -189,6 +192,7 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
         valid_from: new.from,
         valid_until: new.until,
         targets: new.targets,
+        test: new.test,
     };
     list(dir, manifest, bulletin)?;
     tracing::info!(

@@ -40,6 +40,8 @@ pub enum What {
         valid_from: Option<NaiveDate>,
         valid_until: Option<NaiveDate>,
         targets: Vec<String>,
+        /// A test or exercise alert: only stations in `test_mode` take it.
+        test: bool,
     },
     Cancel {
         id: String,
@@ -111,6 +113,7 @@ pub fn sign(req: Request, audio_url: Option<&str>) -> Result<Signed, String> {
             valid_from,
             valid_until,
             targets,
+            test,
         } => {
             let mut b = PushBulletin {
                 title,
@@ -124,6 +127,7 @@ pub fn sign(req: Request, audio_url: Option<&str>) -> Result<Signed, String> {
                 valid_from,
                 valid_until,
                 targets,
+                test,
             };
             match audio {
                 Ok(file) => {

@@ -56,7 +56,7 @@ pub fn check(
 /// What `core::push` needs to know of this station.
 pub fn rules(station: &Station) -> Rules<'_> {
     Rules {
-        station_id: &station.station_id,
+        here: station.here(),
         max_bulletin_bytes: station.feed.max_bulletin_bytes,
     }
 }

@@ -107,7 +107,7 @@ pub fn feed_part(station: &Station) -> Result<Held, StateError> {
         .bulletins
         .iter()
         .enumerate()
-        .filter(|(_, b)| b.targets_station(&station.station_id) && !m.revoked.contains(&b.id))
+        .filter(|(_, b)| b.is_for(&station.here()) && !m.revoked.contains(&b.id))
         .filter_map(|(n, b)| {
             let path = crate::remote::feed::sync::audio_path(station, b);
             let info = crate::store::media::read_sidecar(&path)?;

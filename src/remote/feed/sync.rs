@@ -252,9 +252,7 @@ impl Syncer {
         let keep: Vec<String> = manifest
             .bulletins
             .iter()
-            .filter(|b| {
-                b.targets_station(&self.station.station_id) && !manifest.revoked.contains(&b.id)
-            })
+            .filter(|b| b.is_for(&self.station.here()) && !manifest.revoked.contains(&b.id))
             .map(|b| b.sha256.to_ascii_lowercase())
             .collect();
         for (sha, path) in self.store().feed_files() {
@@ -362,7 +360,7 @@ impl Syncer {
 
     fn fetch_files(&self, manifest: &Manifest, refused: &mut Vec<String>, outcome: &mut Outcome) {
         for b in &manifest.bulletins {
-            if !b.targets_station(&self.station.station_id)
+            if !b.is_for(&self.station.here())
                 || manifest.revoked.contains(&b.id)
                 || refused.contains(&refusal_key(b))
             {
