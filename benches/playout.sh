@@ -3,6 +3,8 @@
 # hour) of 128 kbps MP3 to a PulseAudio null sink, and of `mpg123 -o pulse` playing the
 # same file to the same sink, one after the other. Each player's figure includes what it
 # cost the PulseAudio server (its CPU from /proc over the same span): the whole station.
+# Then loaxa again with proof of air on ([monitor] input = the sink's monitor: a parec
+# child, dead-air detection and the heard/silent/mismatch verdict), the same way.
 # Then the idle daemon's CPU and wakeups between sessions over IDLE seconds (default 60).
 # Usage: benches/playout.sh [SECONDS] [IDLE]   (needs a release build: cargo build --release)
 set -euo pipefail
@@ -63,16 +65,35 @@ until grep -q '"event":"end"' "$work/cfg/state/asrun/"*.jsonl 2>/dev/null; do sl
 s3=$(ticks $ppid_)
 pkill -TERM -P $lpid; wait $lpid || true
 
+# The same with proof of air: loaxa's CPU includes its recorder child (waited for at exit).
+cp -r "$work/cfg" "$work/mon"; rm -rf "$work/mon/state"
+printf '[monitor]\ninput = "pulse:amp.monitor"\n' >> "$work/mon/station.toml"
+"$bin" --config "$work/mon" check >/dev/null
+/usr/bin/time -f "%U %S %M %e" -o "$work/monitor.time" \
+  "$bin" --config "$work/mon" run --start-at "2021-10-01T23:59:59+00:00" 2>"$work/monitor.log" &
+lpid=$!
+s4=$(ticks $ppid_)
+until grep -q '"event":"end"' "$work/mon/state/asrun/"*.jsonl 2>/dev/null; do sleep 1; done
+s5=$(ticks $ppid_)
+pkill -TERM -P $lpid; wait $lpid || true
+
 read lu ls lrss lwall < "$work/loaxa.time"
 read mu ms mrss mwall < "$work/mpg123.time"
-lcpu=$(echo "$lu + $ls" | bc); mcpu=$(echo "$mu + $ms" | bc)
+read ou os orss owall < "$work/monitor.time"
+lcpu=$(echo "$lu + $ls" | bc); mcpu=$(echo "$mu + $ms" | bc); ocpu=$(echo "$ou + $os" | bc)
 lsrv=$(echo "($s3 - $s2) / $hz" | bc -l); msrv=$(echo "($s1 - $s0) / $hz" | bc -l)
+osrv=$(echo "($s5 - $s4) / $hz" | bc -l)
 ltot=$(echo "$lcpu + $lsrv" | bc -l); mtot=$(echo "$mcpu + $msrv" | bc -l)
+otot=$(echo "$ocpu + $osrv" | bc -l)
+per_hour() { echo "$1 * 3600 / $secs" | bc -l; }
 echo "audio: ${secs}s of 128 kbps MP3 to a PulseAudio null sink, one player after the other"
-printf "loaxa run : cpu %6.2f s + server %6.2f s = %6.2f s  peak rss %6d KiB\n" "$lcpu" "$lsrv" "$ltot" "$lrss"
-printf "mpg123    : cpu %6.2f s + server %6.2f s = %6.2f s  peak rss %6d KiB\n" "$mcpu" "$msrv" "$mtot" "$mrss"
+printf "loaxa run : cpu %6.2f s + server %6.2f s = %6.2f s  (%6.1f s per audio-hour)  peak rss %6d KiB\n" "$lcpu" "$lsrv" "$ltot" "$(per_hour $ltot)" "$lrss"
+printf "mpg123    : cpu %6.2f s + server %6.2f s = %6.2f s  (%6.1f s per audio-hour)  peak rss %6d KiB\n" "$mcpu" "$msrv" "$mtot" "$(per_hour $mtot)" "$mrss"
 printf "ratio loaxa/mpg123: whole station cpu %.2f  player cpu %.2f  rss %.2f\n" \
   "$(echo "$ltot / $mtot" | bc -l)" "$(echo "$lcpu / $mcpu" | bc -l)" "$(echo "$lrss / $mrss" | bc -l)"
+printf "loaxa run + [monitor]: cpu %6.2f s + server %6.2f s = %6.2f s  (%6.1f s per audio-hour; monitoring adds %.1f s per audio-hour)  peak rss %6d KiB\n" \
+  "$ocpu" "$osrv" "$otot" "$(per_hour $otot)" "$(per_hour "($otot - $ltot)")" "$orss"
+grep -h 'heard:' "$work/monitor.log" | sed 's/^.*heard:/  verdict:/' | head -3
 
 # Idle: the daemon between sessions (next session 12 h away).
 "$bin" --config "$work/cfg" run --start-at "2021-10-01T12:00:00+00:00" 2>/dev/null &

@@ -1,7 +1,8 @@
-//! The sound card's real-time callback (`audio::output::fill`) takes no lock and
-//! allocates nothing: counted here with an allocator that counts per thread. It plays
-//! what the ring holds in order, silence when the ring runs dry, and folds stereo to a
-//! mono device.
+//! The sound card's real-time callback (`audio::output::fill`) and the PulseAudio I/O
+//! thread's copy (`audio::output::pulse_take`) take no lock and allocate nothing: counted
+//! here with an allocator that counts per thread. The callback plays what the ring holds
+//! in order, silence when the ring runs dry, and folds stereo to a mono device; the
+//! PulseAudio copy hands over whole frames only, and nothing when the ring is dry.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -75,4 +76,36 @@ fn a_mono_device_of_integers_hears_both_channels_without_allocating() {
     assert!((12_000..12_400).contains(&expected));
     assert!(out[..8].iter().all(|&s| s == expected), "{out:?}");
     assert_eq!(&out[8..], &[0, 0]);
+}
+
+#[test]
+fn the_pulseaudio_copy_hands_over_whole_frames_in_order_without_allocating() {
+    let (mut producer, mut consumer) = rtrb::RingBuffer::<f32>::new(64);
+    for n in 0..5 {
+        producer.push(n as f32).unwrap();
+        producer.push(-(n as f32)).unwrap();
+    }
+    // Room for 3 frames and a half: 3 whole frames go.
+    let mut buf = vec![0xAAu8; 3 * 8 + 4];
+    let before = allocations();
+    let n = loaxa::audio::output::pulse_take(&mut buf, &mut consumer);
+    let rest = loaxa::audio::output::pulse_take(&mut buf[n..], &mut consumer);
+    assert_eq!(allocations() - before, 0);
+    assert_eq!((n, rest), (24, 0));
+    let got: Vec<f32> = buf[..n]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(got, [0.0, -0.0, 1.0, -1.0, 2.0, -2.0]);
+    assert_eq!(&buf[n..], &[0xAA; 4], "half a frame is left alone");
+    // Two frames are left for the next request, then the ring is dry.
+    let mut more = vec![0u8; 64];
+    assert_eq!(
+        loaxa::audio::output::pulse_take(&mut more, &mut consumer),
+        16
+    );
+    assert_eq!(
+        loaxa::audio::output::pulse_take(&mut more, &mut consumer),
+        0
+    );
 }

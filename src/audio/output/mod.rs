@@ -4,12 +4,14 @@
 
 mod card;
 mod paced;
+mod pulse;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use card::{CardSink, fill, list_devices};
 pub use paced::{NullSink, WavSink};
+pub use pulse::take as pulse_take;
 
 use crate::config::station::Output;
 use crate::sys::clock::Clock;
@@ -45,8 +47,7 @@ pub fn open(output: &Output, clock: Arc<dyn Clock>) -> Result<Box<dyn Sink>, Out
     Ok(match output {
         Output::Null => Box::new(NullSink::new(clock, FILE_RATE)),
         Output::Wav(path) => Box::new(WavSink::create(path, clock, FILE_RATE)?),
-        Output::Default | Output::Alsa(_) | Output::Pulse(_) => {
-            Box::new(CardSink::new(output.clone())?)
-        }
+        Output::Pulse(sink) => Box::new(pulse::PulseSink::new(sink.clone())?),
+        Output::Default | Output::Alsa(_) => Box::new(CardSink::new(output.clone())?),
     })
 }
