@@ -397,7 +397,11 @@ impl Sink for PulseSink {
             .unwrap_or_else(|p| p.into_inner());
         let server = match polled {
             Some((at, sent_then, latency)) => {
-                let sent = self.shared.sent.load(Ordering::Relaxed) - sent_then;
+                let sent = self
+                    .shared
+                    .sent
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(sent_then);
                 let added = sent as f64 / (f64::from(self.rate) * BYTES_PER_FRAME as f64);
                 (latency.as_secs_f64() + added - at.elapsed().as_secs_f64()).max(0.0)
             }
