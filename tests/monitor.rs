@@ -15,13 +15,7 @@ use live::push::*;
 use live::*;
 
 fn mute(pulse: &Pulse, on: bool) {
-    let ok = Command::new("pactl")
-        .args(["set-sink-mute", "amp", if on { "1" } else { "0" }])
-        .env("PULSE_SERVER", pulse.server())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "pactl set-sink-mute");
+    pactl(pulse, &["set-sink-mute", "amp", if on { "1" } else { "0" }]);
 }
 
 #[test]

@@ -93,15 +93,19 @@ pub fn build(
     let mut date = from;
     while date <= to {
         let records = records_of(date);
-        let counted: Vec<Record> = match counting {
-            Counting::Ended => records.clone(),
-            Counting::Heard => records
-                .iter()
-                .filter(|r| r.event != Event::End || r.heard == Some(Heard::Yes))
-                .cloned()
-                .collect(),
+        let heard: Vec<Record>;
+        let counted = match counting {
+            Counting::Ended => &records,
+            Counting::Heard => {
+                heard = records
+                    .iter()
+                    .filter(|r| r.event != Event::End || r.heard == Some(Heard::Yes))
+                    .cloned()
+                    .collect();
+                &heard
+            }
         };
-        let mut rows = day_rows(&counted, catalog, date);
+        let mut rows = day_rows(counted, catalog, date);
         if rows.iter().any(|r| r.short > 0) {
             let plan = plan_of(date);
             for r in rows.iter_mut().filter(|r| r.short > 0) {

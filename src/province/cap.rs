@@ -159,7 +159,7 @@ fn voice(
                 "{}: {} bulletin ({kind}, {}) \"{}\" in the feed, sequence {sequence}",
                 b.id,
                 b.priority.as_str(),
-                expiry(b),
+                describe(b),
                 b.title
             ))
         }
@@ -198,7 +198,7 @@ fn voice(
                     "{}: {} bulletin ({kind}, {}) \"{}\" — {r}",
                     b.id,
                     b.priority.as_str(),
-                    expiry(b),
+                    describe(b),
                     b.title
                 )
             })
@@ -215,8 +215,8 @@ fn targets(b: &CapBulletin) -> Vec<String> {
 }
 
 /// How the bulletin is described: its expiry, its areas, and whether it is a test.
-fn expiry(b: &CapBulletin) -> String {
-    let mut out = expiry_only(b);
+fn describe(b: &CapBulletin) -> String {
+    let mut out = expiry(b);
     if !b.areas.is_empty() {
         out.push_str(&format!(", for areas {}", b.areas.join(" ")));
     }
@@ -226,7 +226,7 @@ fn expiry(b: &CapBulletin) -> String {
     out
 }
 
-fn expiry_only(b: &CapBulletin) -> String {
+fn expiry(b: &CapBulletin) -> String {
     b.expires.map_or("no expiry".into(), |e| {
         format!("expires {}", e.to_rfc3339())
     })

@@ -24,8 +24,6 @@ const RING: Duration = Duration::from_millis(150);
 /// The ring's allocation: room for whatever period a device insists on (the fill level
 /// is held at `capacity()`, not at this).
 const RING_ROOM: Duration = Duration::from_secs(2);
-/// A device that takes nothing for this long has stopped.
-const STALL: Duration = Duration::from_secs(3);
 /// The period asked of the device. Left to itself PulseAudio asks for 2 s at a time;
 /// each period costs the sound server a wake-up, so not shorter than needed.
 const PERIOD: Duration = Duration::from_millis(25);
@@ -79,11 +77,7 @@ impl CardSink {
     }
 
     fn failure(&self) -> Option<String> {
-        self.shared
-            .failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        failure(&self.shared)
     }
 
     /// The fill level the writer keeps the ring at, in samples.
@@ -99,9 +93,7 @@ impl CardSink {
 
     /// Samples written and not yet taken by the callback.
     fn queued(&self) -> usize {
-        self.ring
-            .as_ref()
-            .map_or(0, |p| p.buffer().capacity() - p.slots())
+        self.ring.as_ref().map_or(0, super::ring::queued)
     }
 }
 
@@ -177,43 +169,25 @@ impl Sink for CardSink {
         Ok(())
     }
 
-    fn write(&mut self, mut frames: &[f32]) -> Result<(), OutputError> {
+    fn write(&mut self, frames: &[f32]) -> Result<(), OutputError> {
         if self.stream.is_none() {
             self.start()?;
         }
         let capacity = self.capacity();
-        let mut blocked_since: Option<Instant> = None;
-        while !frames.is_empty() {
-            if let Some(f) = self.failure() {
-                return Err(OutputError::Failed(f));
-            }
-            let queued = self.queued();
-            // Whole frames only, so the callback never gets a frame split in two.
-            let n = (capacity.saturating_sub(queued).min(frames.len()) / CHANNELS) * CHANNELS;
-            if n == 0 {
-                let since = *blocked_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > STALL {
-                    return Err(OutputError::Failed(format!(
-                        "{} stopped taking audio",
-                        describe(&self.output)
-                    )));
-                }
-                std::thread::sleep(POLL);
-                continue;
-            }
-            blocked_since = None;
-            let Some(ring) = self.ring.as_mut() else {
-                return Err(OutputError::Failed("the output is closed".into()));
-            };
-            match ring.write_chunk_uninit(n) {
-                Ok(chunk) => {
-                    chunk.fill_from_iter(frames[..n].iter().copied());
-                }
-                Err(_) => continue,
-            }
-            frames = &frames[n..];
-        }
-        Ok(())
+        let Some(ring) = self.ring.as_mut() else {
+            return Err(OutputError::Failed("the output is closed".into()));
+        };
+        let shared = &self.shared;
+        let output = &self.output;
+        super::ring::write(
+            ring,
+            frames,
+            capacity,
+            POLL,
+            || failure(shared),
+            || describe(output),
+            |_| {},
+        )
     }
 
     fn latency(&self) -> Duration {
@@ -223,16 +197,7 @@ impl Sink for CardSink {
     }
 
     fn drain(&mut self) -> Result<(), OutputError> {
-        let until = Instant::now() + self.latency();
-        while Instant::now() < until {
-            if let Some(f) = self.failure() {
-                return Err(OutputError::Failed(f));
-            }
-            std::thread::sleep(
-                Duration::from_millis(10).min(until.saturating_duration_since(Instant::now())),
-            );
-        }
-        Ok(())
+        super::ring::drain(self.latency(), || failure(&self.shared))
     }
 
     fn stop(&mut self) {
@@ -311,6 +276,14 @@ where
         on_error,
         Some(Duration::from_secs(5)),
     )
+}
+
+fn failure(shared: &Shared) -> Option<String> {
+    shared
+        .failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }
 
 fn describe(output: &Output) -> String {

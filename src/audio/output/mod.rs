@@ -5,6 +5,7 @@
 mod card;
 mod paced;
 mod pulse;
+mod ring;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -43,8 +43,6 @@ const RING: Duration = Duration::from_millis(150);
 const POLL: Duration = Duration::from_millis(1000);
 /// A new stream is fed silence until it plays, for this long at most.
 const START_WAIT: Duration = Duration::from_secs(3);
-/// A server that takes nothing for this long has stopped.
-const STALL: Duration = Duration::from_secs(3);
 /// How long the writer sleeps while the ring is full.
 const WAIT: Duration = Duration::from_millis(20);
 const BYTES_PER_FRAME: usize = CHANNELS * 4;
@@ -54,8 +52,6 @@ struct Shared {
     failure: Mutex<Option<String>>,
     /// Bytes handed to the server since the stream began (audio and padding).
     sent: AtomicU64,
-    /// Samples of audio taken from the ring.
-    taken: AtomicU64,
     /// (when polled, `sent` then, the latency then); only once the server plays.
     at_poll: Mutex<Option<(Instant, u64, Duration)>>,
     stop: AtomicBool,
@@ -69,7 +65,6 @@ impl Shared {
         Shared {
             failure: Mutex::new(None),
             sent: AtomicU64::new(0),
-            taken: AtomicU64::new(0),
             at_poll: Mutex::new(None),
             stop: AtomicBool::new(false),
             starved: AtomicBool::new(false),
@@ -104,9 +99,6 @@ impl pulseaudio::PlaybackSource for Source {
             }
         }
         let n = take(buf, &mut this.ring);
-        this.shared
-            .taken
-            .fetch_add((n / 4) as u64, Ordering::Relaxed);
         this.shared.sent.fetch_add(n as u64, Ordering::Relaxed);
         std::task::Poll::Ready(n)
     }
@@ -175,11 +167,7 @@ impl PulseSink {
     }
 
     fn failure(&self) -> Option<String> {
-        self.shared
-            .failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        failure(&self.shared)
     }
 
     fn capacity(&self) -> usize {
@@ -187,9 +175,7 @@ impl PulseSink {
     }
 
     fn queued(&self) -> usize {
-        self.ring
-            .as_ref()
-            .map_or(0, |p| p.buffer().capacity() - p.slots())
+        self.ring.as_ref().map_or(0, super::ring::queued)
     }
 
     fn open(&mut self) -> Result<(), OutputError> {
@@ -285,6 +271,14 @@ impl PulseSink {
     }
 }
 
+fn failure(shared: &Shared) -> Option<String> {
+    shared
+        .failure
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+}
+
 fn fail(shared: &Shared, why: String) {
     tracing::warn!("{why}");
     *shared.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
@@ -340,49 +334,34 @@ impl Sink for PulseSink {
         self.open()
     }
 
-    fn write(&mut self, mut frames: &[f32]) -> Result<(), OutputError> {
+    fn write(&mut self, frames: &[f32]) -> Result<(), OutputError> {
         if self.running.is_none() {
             self.open()?;
         }
         let capacity = self.capacity();
-        let mut blocked_since: Option<Instant> = None;
-        while !frames.is_empty() {
-            if let Some(f) = self.failure() {
-                return Err(OutputError::Failed(f));
-            }
-            let n =
-                (capacity.saturating_sub(self.queued()).min(frames.len()) / CHANNELS) * CHANNELS;
-            if n == 0 {
-                let since = *blocked_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > STALL {
-                    return Err(OutputError::Failed(format!(
-                        "{} stopped taking audio",
-                        describe(&self.sink)
-                    )));
+        // The I/O thread waits for audio: wake it once there is a request's worth (or the
+        // ring is as full as it gets), not for every block.
+        let wake_at = capacity.min(self.bytes(REQUEST) as usize / 4);
+        let Some(ring) = self.ring.as_mut() else {
+            return Err(OutputError::Failed("the output is closed".into()));
+        };
+        let shared = &self.shared;
+        let sink = &self.sink;
+        super::ring::write(
+            ring,
+            frames,
+            capacity,
+            WAIT,
+            || failure(shared),
+            || describe(sink),
+            |ring| {
+                if super::ring::queued(ring) >= wake_at
+                    && shared.starved.swap(false, Ordering::AcqRel)
+                {
+                    shared.waker.wake();
                 }
-                std::thread::sleep(WAIT);
-                continue;
-            }
-            blocked_since = None;
-            let Some(ring) = self.ring.as_mut() else {
-                return Err(OutputError::Failed("the output is closed".into()));
-            };
-            match ring.write_chunk_uninit(n) {
-                Ok(chunk) => {
-                    chunk.fill_from_iter(frames[..n].iter().copied());
-                }
-                Err(_) => continue,
-            }
-            // The I/O thread waits for audio: wake it once there is a request's worth
-            // (or the ring is as full as it gets), not for every block.
-            if self.queued() >= capacity.min(self.bytes(REQUEST) as usize / 4)
-                && self.shared.starved.swap(false, Ordering::AcqRel)
-            {
-                self.shared.waker.wake();
-            }
-            frames = &frames[n..];
-        }
-        Ok(())
+            },
+        )
     }
 
     /// The ring, plus the server's buffer and the sink's as last polled, carried
@@ -411,16 +390,7 @@ impl Sink for PulseSink {
     }
 
     fn drain(&mut self) -> Result<(), OutputError> {
-        let until = Instant::now() + self.latency();
-        while Instant::now() < until {
-            if let Some(f) = self.failure() {
-                return Err(OutputError::Failed(f));
-            }
-            std::thread::sleep(
-                Duration::from_millis(10).min(until.saturating_duration_since(Instant::now())),
-            );
-        }
-        Ok(())
+        super::ring::drain(self.latency(), || failure(&self.shared))
     }
 
     fn stop(&mut self) {
