@@ -2,7 +2,7 @@
 //! `wav:<path>` records exactly what a card would have been given.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::BufWriter;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,59 +89,51 @@ impl Sink for NullSink {
     fn stop(&mut self) {}
 }
 
-/// 16-bit stereo PCM WAV. Sessions follow one another in the file; the header is kept
-/// current so the file is readable even after a crash.
+/// 16-bit stereo PCM WAV (hound). Sessions follow one another in the file; the header is
+/// brought up to date about once a second of audio and at every drain, so the file is
+/// readable even after a crash.
 pub struct WavSink {
     pacer: Pacer,
-    file: BufWriter<File>,
-    data_bytes: u64,
-    since_header: u64,
+    file: hound::WavWriter<BufWriter<File>>,
+    since_flush: u64,
+    /// Samples the file still has room for: WAV sizes are 32-bit, and hound's count of
+    /// bytes written would overflow past 4 GiB (6 h of 48 kHz stereo).
+    room: u64,
+}
+
+/// The most audio bytes a WAV file holds, with room for the header.
+const WAV_MAX_DATA: u64 = u32::MAX as u64 - 1024;
+
+fn failed(e: hound::Error) -> OutputError {
+    OutputError::Failed(e.to_string())
 }
 
 impl WavSink {
     pub fn create(path: &Path, clock: Arc<dyn Clock>, rate: u32) -> Result<Self, OutputError> {
-        let fail = |e: std::io::Error| {
+        let fail = |e: &dyn std::fmt::Display| {
             OutputError::Unavailable(format!("cannot write {}: {e}", path.display()))
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail)?;
+            std::fs::create_dir_all(dir).map_err(|e| fail(&e))?;
         }
-        let mut sink = WavSink {
+        let spec = hound::WavSpec {
+            channels: CHANNELS as u16,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut file = hound::WavWriter::create(path, spec).map_err(|e| fail(&e))?;
+        file.flush().map_err(|e| fail(&e))?;
+        Ok(WavSink {
             pacer: Pacer {
                 clock,
                 rate,
                 played_until: None,
             },
-            file: BufWriter::new(File::create(path).map_err(fail)?),
-            data_bytes: 0,
-            since_header: 0,
-        };
-        sink.write_header().map_err(fail)?;
-        Ok(sink)
-    }
-
-    fn write_header(&mut self) -> std::io::Result<()> {
-        let rate = self.pacer.rate;
-        let data = u32::try_from(self.data_bytes).unwrap_or(u32::MAX);
-        let mut h = Vec::with_capacity(44);
-        h.extend_from_slice(b"RIFF");
-        h.extend_from_slice(&data.saturating_add(36).to_le_bytes());
-        h.extend_from_slice(b"WAVEfmt ");
-        h.extend_from_slice(&16u32.to_le_bytes());
-        h.extend_from_slice(&1u16.to_le_bytes()); // PCM
-        h.extend_from_slice(&(CHANNELS as u16).to_le_bytes());
-        h.extend_from_slice(&rate.to_le_bytes());
-        h.extend_from_slice(&(rate * CHANNELS as u32 * 2).to_le_bytes());
-        h.extend_from_slice(&(CHANNELS as u16 * 2).to_le_bytes());
-        h.extend_from_slice(&16u16.to_le_bytes());
-        h.extend_from_slice(b"data");
-        h.extend_from_slice(&data.to_le_bytes());
-        self.file.seek(SeekFrom::Start(0))?;
-        self.file.write_all(&h)?;
-        self.file.seek(SeekFrom::End(0))?;
-        self.file.flush()?;
-        self.since_header = 0;
-        Ok(())
+            file,
+            since_flush: 0,
+            room: WAV_MAX_DATA / 2,
+        })
     }
 }
 
@@ -153,19 +145,25 @@ impl Sink for WavSink {
         Ok(())
     }
     fn write(&mut self, frames: &[f32]) -> Result<(), OutputError> {
-        let mut bytes = Vec::with_capacity(frames.len() * 2);
-        for s in frames {
-            bytes.extend_from_slice(&((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).to_le_bytes());
+        // Past the format's limit the audio is still paced but no longer kept: starting
+        // the file again would lose what it holds.
+        let kept = frames.len().min(self.room as usize) / CHANNELS * CHANNELS;
+        if kept < frames.len() && self.room >= CHANNELS as u64 {
+            tracing::warn!("the WAV output is full (4 GiB); what follows is not recorded");
         }
-        self.file
-            .write_all(&bytes)
-            .map_err(|e| OutputError::Failed(e.to_string()))?;
-        self.data_bytes += bytes.len() as u64;
-        self.since_header += bytes.len() as u64;
-        // Keep the header current about once a second of audio.
-        if self.since_header >= u64::from(self.pacer.rate) * 4 {
-            self.write_header()
-                .map_err(|e| OutputError::Failed(e.to_string()))?;
+        for s in &frames[..kept] {
+            self.file
+                .write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+                .map_err(failed)?;
+        }
+        self.room -= kept as u64;
+        if kept < frames.len() {
+            self.room = 0;
+        }
+        self.since_flush += frames.len() as u64;
+        if self.since_flush >= u64::from(self.pacer.rate) * CHANNELS as u64 {
+            self.file.flush().map_err(failed)?;
+            self.since_flush = 0;
         }
         self.pacer.write(frames.len() / CHANNELS);
         Ok(())
@@ -174,18 +172,44 @@ impl Sink for WavSink {
         self.pacer.latency()
     }
     fn drain(&mut self) -> Result<(), OutputError> {
-        self.write_header()
-            .map_err(|e| OutputError::Failed(e.to_string()))?;
+        self.file.flush().map_err(failed)?;
         self.pacer.drain();
         Ok(())
     }
     fn stop(&mut self) {
-        let _ = self.write_header();
+        let _ = self.file.flush();
     }
 }
 
-impl Drop for WavSink {
-    fn drop(&mut self) {
-        let _ = self.write_header();
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::clock::ManualClock;
+
+    fn sink(path: &Path) -> WavSink {
+        let clock = Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH));
+        WavSink::create(path, clock, 8000).unwrap()
+    }
+
+    #[test]
+    fn the_header_is_current_after_a_drain_and_a_full_file_keeps_what_it_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.wav");
+        let mut wav = sink(&path);
+        wav.write(&[0.5, -0.5, 1.5, -1.5]).unwrap();
+        wav.drain().unwrap();
+        // Readable while the sink is still open (as after a crash).
+        let r = hound::WavReader::open(&path).unwrap();
+        assert_eq!((r.spec().channels, r.spec().sample_rate), (2, 8000));
+        let got: Vec<i16> = r.into_samples().map(Result::unwrap).collect();
+        assert_eq!(got, [16384, -16384, 32767, -32767]);
+
+        // Two frames of room left: the third frame is paced but not kept.
+        wav.room = 4;
+        wav.write(&[0.1, 0.1, 0.2, 0.2, 0.3, 0.3]).unwrap();
+        wav.write(&[0.4, 0.4]).unwrap();
+        drop(wav);
+        let r = hound::WavReader::open(&path).unwrap();
+        assert_eq!(r.len(), 8);
     }
 }

@@ -6,9 +6,14 @@
 //! gives the *sink* no latency at all (`(tlength − 2·minreq)/2 = 0`): the sound server
 //! wakes up about 1,800 times a second whatever period is asked for, and costs the
 //! station ten times what a plain player does (issue 11, `benches/playout.sh`). Here the
-//! stream asks for 500 ms in all and requests of 50 ms, so the sink keeps about 180 ms
-//! and the server wakes some 25 times a second; an emergency still cuts in within about
-//! half a second. The same `pulseaudio` crate cpal uses (pure Rust) carries it.
+//! stream asks for 300 ms in all and requests of 100 ms, and the server wakes some 30 to
+//! 60 times a second; an emergency still cuts in within about two thirds of a second.
+//! The same `pulseaudio` crate cpal uses (pure Rust) carries it.
+//!
+//! One connection serves every stream the sink opens: the crate's I/O thread (and its
+//! 1 MB read buffer) lives as long as its socket, and a dropped `Client` does not end it
+//! while the server keeps the socket open, so a connection per session leaked a thread
+//! and a megabyte a session. A new connection is made only when the old one failed.
 //!
 //! The shape is the card's: the playout writes into a lock-free ring (rtrb), and the
 //! crate's I/O thread pulls from it (`Source`) — no lock, no allocation. When the ring
@@ -107,12 +112,12 @@ impl pulseaudio::PlaybackSource for Source {
 struct Running {
     stream: pulseaudio::PlaybackStream,
     threads: Vec<JoinHandle<()>>,
-    // Dropped last: the connection the stream lives on.
-    _client: pulseaudio::Client,
 }
 
 pub struct PulseSink {
     sink: Option<String>,
+    /// The connection, kept from one stream to the next (see the module's comment).
+    client: Option<pulseaudio::Client>,
     rate: u32,
     shared: Arc<Shared>,
     running: Option<Running>,
@@ -155,6 +160,7 @@ impl PulseSink {
         };
         Ok(PulseSink {
             sink,
+            client: Some(client),
             rate,
             shared: Arc::new(Shared::new()),
             running: None,
@@ -183,9 +189,12 @@ impl PulseSink {
             return Ok(());
         }
         self.stop();
+        // A stream that failed may have lost its connection with it.
+        if self.failure().is_some() {
+            self.client = None;
+        }
         let shared = Arc::new(Shared::new());
         self.shared = shared.clone();
-        let client = connect(&self.sink)?;
         let sink_name = match &self.sink {
             Some(s) => Some(CString::new(s.as_str()).map_err(|e| unavailable(&self.sink, e))?),
             None => None,
@@ -211,13 +220,15 @@ impl PulseSink {
             },
             ..Default::default()
         };
-        let (producer, consumer) = RingBuffer::<f32>::new(self.capacity() * 2);
-        let source = Source {
-            ring: consumer,
-            shared: shared.clone(),
+        // On the kept connection first; if the server went away since, on a new one.
+        let (stream, producer) = match self.create(&params, &shared) {
+            Ok(created) => created,
+            Err(first) => {
+                tracing::debug!("{first}; connecting to the sound server again");
+                self.client = None;
+                self.create(&params, &shared)?
+            }
         };
-        let stream = block_on(client.create_playback_stream(params, source))
-            .map_err(|e| unavailable(&self.sink, e))?;
         let driver = {
             let (stream, shared) = (stream.clone(), shared.clone());
             std::thread::Builder::new()
@@ -242,11 +253,31 @@ impl PulseSink {
         self.running = Some(Running {
             stream,
             threads: vec![driver, poller],
-            _client: client,
         });
         self.ring = Some(producer);
         self.prime();
         Ok(())
+    }
+
+    /// A stream and the ring that feeds it, on the kept connection (made if there is none).
+    fn create(
+        &mut self,
+        params: &protocol::PlaybackStreamParams,
+        shared: &Arc<Shared>,
+    ) -> Result<(pulseaudio::PlaybackStream, Producer<f32>), OutputError> {
+        let client = match self.client.take() {
+            Some(c) => c,
+            None => connect(&self.sink)?,
+        };
+        let (producer, consumer) = RingBuffer::<f32>::new(self.capacity() * 2);
+        let source = Source {
+            ring: consumer,
+            shared: shared.clone(),
+        };
+        let stream = block_on(client.create_playback_stream(params.clone(), source))
+            .map_err(|e| unavailable(&self.sink, e))?;
+        self.client = Some(client);
+        Ok((stream, producer))
     }
 
     /// A new stream waits for a full buffer before it plays, and its latency is known only
