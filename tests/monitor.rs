@@ -15,7 +15,7 @@ use live::push::*;
 use live::*;
 
 fn mute(pulse: &Pulse, on: bool) {
-    pactl(pulse, &["set-sink-mute", "amp", if on { "1" } else { "0" }]);
+    pulse.pactl(&["set-sink-mute", "amp", if on { "1" } else { "0" }]);
 }
 
 #[test]
@@ -167,16 +167,6 @@ fn heard(log: &[serde_json::Value], id: &str) -> String {
         .unwrap_or_else(|| "(no end)".into())
 }
 
-fn pactl(pulse: &Pulse, args: &[&str]) -> String {
-    let out = Command::new("pactl")
-        .args(args)
-        .env("PULSE_SERVER", pulse.server())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "pactl {args:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn speak(path: &std::path::Path, text: &str) {
     run(
         "espeak-ng",
@@ -188,25 +178,19 @@ fn speak(path: &std::path::Path, text: &str) {
 fn speech_through_a_line_in_is_heard_and_another_recording_is_a_mismatch() {
     let pulse = Pulse::start();
     // `line` stands for the line-in: it hears the amplifier's output through a loopback.
-    pactl(
-        &pulse,
-        &[
-            "load-module",
-            "module-null-sink",
-            "sink_name=line",
-            "rate=48000",
-        ],
-    );
-    let loopback = pactl(
-        &pulse,
-        &[
-            "load-module",
-            "module-loopback",
-            "source=amp.monitor",
-            "sink=line",
-            "latency_msec=100",
-        ],
-    );
+    pulse.pactl(&[
+        "load-module",
+        "module-null-sink",
+        "sink_name=line",
+        "rate=48000",
+    ]);
+    let loopback = pulse.pactl(&[
+        "load-module",
+        "module-loopback",
+        "source=amp.monitor",
+        "sink=line",
+        "latency_msec=100",
+    ]);
     let station = Station::new(
         "pulse:amp",
         r#"
@@ -241,7 +225,7 @@ end = "05:30:40"
         r["event"] == "start" && r["item"]["id"] == "b.wav"
     });
     // The line now carries another recording, not what the station sends.
-    pactl(&pulse, &["unload-module", &loopback]);
+    pulse.pactl(&["unload-module", &loopback]);
     let mut other = Command::new("paplay")
         .args(["--device=line", station.path("other.wav").to_str().unwrap()])
         .env("PULSE_SERVER", pulse.server())

@@ -229,6 +229,44 @@ campaign = "c"
     );
 }
 
+/// Each session opens a stream and closes it; a connection per stream used to leave the
+/// old one open (with its I/O thread and a megabyte of buffer) every session.
+#[test]
+fn sessions_one_after_another_share_one_connection_to_the_sound_server() {
+    let mut schedule = String::new();
+    for i in 0..4 {
+        schedule += &format!(
+            "[[session]]\nname = \"S{i}\"\nstart = \"05:30:{:02}\"\nend = \"05:30:{:02}\"\n  \
+             [[session.item]]\n  file = \"short.wav\"\n",
+            i * 6,
+            i * 6 + 1
+        );
+    }
+    let pulse = Pulse::start();
+    let station = Station::new("pulse:amp", &schedule);
+    tone(&station.path("short.wav"), FIXED, 0.5);
+    let daemon = Daemon::start(&station, "2021-10-01T05:29:58+07:00", Some(&pulse));
+    let clients = || {
+        pulse
+            .pactl(&["list", "clients"])
+            .lines()
+            .filter(|l| l.trim() == "application.name = \"loaxa\"")
+            .count()
+    };
+    let mut seen = Vec::new();
+    for i in 0..4 {
+        let start = format!("2021-10-01T05:30:{:02}", i * 6);
+        station.wait_for("2021-10-01", 30, "a session's item to end", |r| {
+            r["event"] == "end" && r["ts"].as_str().is_some_and(|t| *t > *start)
+        });
+        // Between sessions: the stream is closed.
+        std::thread::sleep(Duration::from_millis(2500));
+        seen.push(clients());
+    }
+    assert!(daemon.stop().success());
+    assert_eq!(seen, [1, 1, 1, 1], "loaxa's connections after each session");
+}
+
 #[test]
 fn the_wav_output_records_exactly_what_the_card_gets() {
     let schedule = r#"

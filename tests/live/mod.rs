@@ -155,6 +155,17 @@ impl Pulse {
         format!("unix:{}", self.dir.path().join("native").display())
     }
 
+    /// Runs `pactl` against this server; its output, trimmed.
+    pub fn pactl(&self, args: &[&str]) -> String {
+        let out = Command::new("pactl")
+            .args(args)
+            .env("PULSE_SERVER", self.server())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pactl {args:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Records the sink's monitor to a WAV file until the returned child is killed.
     pub fn record(&self, to: &Path) -> Child {
         Command::new("parec")
