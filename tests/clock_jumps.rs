@@ -12,7 +12,7 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use live::*;
-use loaxa::daemon::player::{Hooks, Player};
+use loaxa::daemon::player::{Hooks, Io, Player};
 use loaxa::station::command::Command;
 use loaxa::sys::clock::{Clock, ManualClock};
 use serde_json::Value;
@@ -101,7 +101,21 @@ fn clock_steps_replay_nothing_sound_nothing_in_quiet_hours_and_are_recorded() {
     let store = loaxa::store::Store::of(&config.station);
     let trust = Arc::new(loaxa::store::trust::Trust::empty(&store));
     let asrun = Arc::new(loaxa::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
-    Player::new(config, Arc::new(clock.clone()), trust, asrun, rx, hooks).run();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let io = Io {
+        runtime: runtime.handle().clone(),
+        stop: Default::default(),
+    };
+    Player::new(
+        config,
+        Arc::new(clock.clone()),
+        trust,
+        asrun,
+        rx,
+        hooks,
+        &io,
+    )
+    .run();
 
     let day = s.asrun("2021-10-01");
     let y2k = s.asrun("2000-01-01");

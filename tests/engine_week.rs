@@ -9,7 +9,7 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use live::*;
-use loaxa::daemon::player::{Hooks, Player};
+use loaxa::daemon::player::{Hooks, Io, Player};
 use loaxa::station::command::Command;
 use loaxa::sys::clock::{Clock, ManualClock};
 use serde_json::Value;
@@ -90,7 +90,21 @@ fn a_week_of_broadcasting_in_seconds() {
     let store = loaxa::store::Store::of(&config.station);
     let trust = Arc::new(loaxa::store::trust::Trust::empty(&store));
     let asrun = Arc::new(loaxa::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
-    Player::new(config, Arc::new(clock.clone()), trust, asrun, rx, hooks).run();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let io = Io {
+        runtime: runtime.handle().clone(),
+        stop: Default::default(),
+    };
+    Player::new(
+        config,
+        Arc::new(clock.clone()),
+        trust,
+        asrun,
+        rx,
+        hooks,
+        &io,
+    )
+    .run();
     let took = began.elapsed();
     assert!(clock.now() >= stop_at);
     println!("7 days broadcast in {:.1} s", took.as_secs_f64());

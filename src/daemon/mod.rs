@@ -177,8 +177,12 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         .monitor
         .as_ref()
         .map(|m| player::Proof::new(capture, m.silence_below));
+    let io = player::Io {
+        runtime: runtime.handle().clone(),
+        stop: stop.clone(),
+    };
     let mut player =
-        Player::new(config, clock, trust, asrun, rx, systemd_hooks()).with_shared(shared);
+        Player::new(config, clock, trust, asrun, rx, systemd_hooks(), &io).with_shared(shared);
     if let Some(proof) = proof {
         player = player.with_proof(proof);
     }

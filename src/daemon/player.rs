@@ -57,6 +57,13 @@ impl Hooks {
     }
 }
 
+/// The daemon's runtime, where the playout's own tasks run (the amplifier's commands),
+/// and the shutdown token they stop at.
+pub struct Io {
+    pub runtime: tokio::runtime::Handle,
+    pub stop: tokio_util::sync::CancellationToken,
+}
+
 /// The item the engine asked for, as far as it has been written.
 struct Current {
     play: Play,
@@ -129,6 +136,7 @@ impl Player {
         asrun: Arc<AsRunLog>,
         commands: Receiver<Command>,
         hooks: Hooks,
+        io: &Io,
     ) -> Self {
         let tz = config.schedule.timezone;
         let store = Store::of(&config.station);
@@ -137,6 +145,8 @@ impl Player {
             asrun.clone(),
             clock.clone(),
             tz,
+            &io.runtime,
+            io.stop.clone(),
         );
         let mut media = MediaCache::open(&store).for_station(&config.station.audio);
         let catalog = crate::station::catalog::load(&config);
