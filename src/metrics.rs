@@ -20,6 +20,8 @@ struct Counters {
     late_sum_ms: i64,
     /// result → count: ok | not_modified | error.
     feed_polls: BTreeMap<String, u64>,
+    /// The failed polls by kind (`PollError::label`).
+    feed_errors: BTreeMap<&'static str, u64>,
     feed_last_success: Option<i64>,
     feed_last_error: Option<String>,
     /// (source, reason) → refused bulletins and pushes.
@@ -65,13 +67,16 @@ pub fn asrun(record: &Record) {
     });
 }
 
-/// One feed poll: `error` carries what went wrong.
-pub fn feed_poll(error: Option<&str>, unix_now: i64) {
+/// One feed poll: `error` carries what went wrong, its kind's label and its message.
+pub fn feed_poll(error: Option<(&'static str, String)>, unix_now: i64) {
     with(|c| {
         let result = if error.is_some() { "error" } else { "ok" };
         *c.feed_polls.entry(result.to_string()).or_default() += 1;
         match error {
-            Some(e) => c.feed_last_error = Some(e.to_string()),
+            Some((kind, message)) => {
+                *c.feed_errors.entry(kind).or_default() += 1;
+                c.feed_last_error = Some(message);
+            }
             None => {
                 c.feed_last_success = Some(unix_now);
                 c.feed_last_error = None;
@@ -146,6 +151,14 @@ pub fn render(status: Option<&Status>) -> String {
         let _ = writeln!(out, "# TYPE loaxa_feed_polls_total counter");
         for (result, n) in &c.feed_polls {
             let _ = writeln!(out, "loaxa_feed_polls_total{{result=\"{result}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_feed_poll_errors_total Failed feed polls by kind: unreachable, http, read, state, untrusted."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_feed_poll_errors_total counter");
+        for (kind, n) in &c.feed_errors {
+            let _ = writeln!(out, "loaxa_feed_poll_errors_total{{kind=\"{kind}\"}} {n}");
         }
         if let Some(t) = c.feed_last_success {
             let _ = writeln!(

@@ -159,7 +159,23 @@ fn a_feed_that_is_down_all_along_does_not_disturb_the_broadcast() {
     let log = s.wait_for("2021-10-01", 70, "the session to end", |r| {
         r["event"] == "amp_off" && r["ts"].as_str().unwrap() > "2021-10-01T05:30:3"
     });
+    // The failed polls are counted by what went wrong.
+    let metrics = std::process::Command::new("curl")
+        .args(["-s", &format!("{}/metrics", s.api())])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout).to_string();
     assert!(d.stop().success());
+    let failed = |kind: &str| {
+        metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("loaxa_feed_poll_errors_total{{kind=\"{kind}\"}} "))
+            })
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert!(failed("unreachable").is_some_and(|n| n >= 2), "{metrics}");
+    assert_eq!(failed("http"), None, "{metrics}");
     let local = log
         .iter()
         .find(|r| r["event"] == "start" && r["item"]["id"] == "local.wav")

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use live::*;
 use loaxa::config::Config;
-use loaxa::remote::feed::sync::Syncer;
+use loaxa::remote::feed::sync::{PollError, RefusalKind, Syncer};
 
 struct Province {
     dir: tempfile::TempDir,
@@ -579,12 +579,15 @@ fn a_lost_or_corrupt_feed_state_reopens_no_door() {
         "{:?}",
         r.rejected
     );
-    assert_eq!(r.rejected[0].reason, "replay");
+    assert_eq!(r.rejected[0].kind, RefusalKind::Replay);
+    assert_eq!(r.rejected[0].kind.label(), "replay");
 
     // A corrupt state is not read as empty, nor overwritten: nothing is taken.
     std::fs::write(&state, b"{\"manifest\": nu").unwrap();
     let e = syncer(&config).poll().unwrap_err();
-    assert!(e.contains("feed state unreadable"), "{e}");
+    assert!(matches!(e, PollError::State(_)), "{e}");
+    assert_eq!(e.label(), "state");
+    assert!(e.to_string().contains("feed state unreadable"), "{e}");
     assert_eq!(std::fs::read(&state).unwrap(), b"{\"manifest\": nu");
     assert!(loaxa::station::catalog::load(&config).problems[0].contains("feed state unreadable"));
 }

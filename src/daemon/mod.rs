@@ -410,7 +410,7 @@ async fn follow_feed(
                 crate::metrics::feed_poll(None, clock.now().timestamp());
                 for r in &outcome.rejected {
                     let now = clock.now().with_timezone(&tz);
-                    refusals.record(now, "feed", r.reason, &r.message);
+                    refusals.record(now, "feed", r.kind.label(), &r.message);
                 }
                 if outcome.changed && tx.send(Command::CatalogChanged).is_err() {
                     return;
@@ -418,7 +418,10 @@ async fn follow_feed(
                 wait = poll;
             }
             Err(why) => {
-                crate::metrics::feed_poll(Some(&why), clock.now().timestamp());
+                crate::metrics::feed_poll(
+                    Some((why.label(), why.to_string())),
+                    clock.now().timestamp(),
+                );
                 wait = (wait * 2).clamp(poll, poll * 16);
                 tracing::warn!("{why}; next try in {}s", wait.as_secs());
             }

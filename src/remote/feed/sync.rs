@@ -18,6 +18,7 @@ use super::vet;
 use crate::config::station::Station;
 use crate::core::feed::{FeedBulletin, Manifest};
 use crate::store::Store;
+use crate::store::files::StateError;
 use crate::store::trust::Trust;
 
 /// A manifest larger than this is refused (thousands of bulletins fit in far less).
@@ -29,11 +30,71 @@ const SMALL_FETCH: Duration = Duration::from_secs(60);
 /// A file download may take 60 s plus this long per byte (16 KiB/s: a poor 3G link).
 const SLOWEST_BYTES_PER_SEC: u64 = 16 * 1024;
 
-/// One refusal: a label for metrics, and a sentence for the log and the as-run record.
+/// Why a manifest or a bulletin was refused; its label is the metrics' `reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// An entry out of bounds (dates, counts, sizes, ids).
+    Bounds,
+    /// No signature, or one that does not verify against `[feed] public_keys`.
+    Signature,
+    /// Not a manifest, or a bulletin address that cannot be used.
+    Malformed,
+    /// A sequence not newer than one accepted before.
+    Replay,
+    /// A file not of the size or sha256 announced.
+    Mismatch,
+    /// A file that does not decode, or a text that cannot be spoken.
+    NotAudio,
+}
+
+impl RefusalKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            RefusalKind::Bounds => "bounds",
+            RefusalKind::Signature => "signature",
+            RefusalKind::Malformed => "malformed",
+            RefusalKind::Replay => "replay",
+            RefusalKind::Mismatch => "mismatch",
+            RefusalKind::NotAudio => "not_audio",
+        }
+    }
+}
+
+/// One refusal: its kind, and a sentence for the log and the as-run record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refusal {
-    pub reason: &'static str,
+    pub kind: RefusalKind,
     pub message: String,
+}
+
+/// Why a poll took nothing at all; its label is the metrics' `kind`.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The trust marks cannot be read: nothing is believed until they are repaired.
+    #[error("{0}")]
+    Untrusted(String),
+    #[error("feed state unreadable ({0}); nothing new is taken from the feed until it is repaired")]
+    State(StateError),
+    #[error("cannot save the feed state: {0}")]
+    Save(StateError),
+    #[error("feed unreachable: {0}")]
+    Unreachable(String),
+    #[error("feed answered HTTP {0}")]
+    Http(u16),
+    #[error("feed manifest: {0}")]
+    Read(String),
+}
+
+impl PollError {
+    pub fn label(&self) -> &'static str {
+        match self {
+            PollError::Untrusted(_) => "untrusted",
+            PollError::State(_) | PollError::Save(_) => "state",
+            PollError::Unreachable(_) => "unreachable",
+            PollError::Http(_) => "http",
+            PollError::Read(_) => "read",
+        }
+    }
 }
 
 /// One poll's result.
@@ -104,13 +165,11 @@ impl Syncer {
 
     /// Fetches the manifest (conditionally), accepts it if it verifies and is newer, then
     /// brings in every file it lists that is still missing.
-    pub fn poll(&self) -> Result<Outcome, String> {
+    pub fn poll(&self) -> Result<Outcome, PollError> {
         if let Some(why) = self.trust.problem() {
-            return Err(why.to_string());
+            return Err(PollError::Untrusted(why.to_string()));
         }
-        let mut state = self.store().feed_state().map_err(|e| {
-            format!("feed state unreadable ({e}); nothing new is taken from the feed until it is repaired")
-        })?;
+        let mut state = self.store().feed_state().map_err(PollError::State)?;
         let mut outcome = Outcome::default();
         let mut validators = Vec::new();
         if state.manifest.is_some() {
@@ -145,7 +204,7 @@ impl Syncer {
                         outcome
                             .rejected
                             .extend(vetted.refused.into_iter().map(|message| Refusal {
-                                reason: "bounds",
+                                kind: RefusalKind::Bounds,
                                 message,
                             }));
                         state.manifest = Some(m);
@@ -163,7 +222,7 @@ impl Syncer {
                         );
                         if state.last_refusal.as_ref() != Some(&seen) {
                             outcome.rejected.push(Refusal {
-                                reason: refusal.reason,
+                                kind: refusal.kind,
                                 message: format!("feed manifest refused: {}", refusal.message),
                             });
                             state.last_refusal = Some(seen);
@@ -172,7 +231,7 @@ impl Syncer {
                 }
                 self.store()
                     .save_feed_state(&state)
-                    .map_err(|e| format!("cannot save the feed state: {e}"))?;
+                    .map_err(PollError::Save)?;
             }
         }
         if outcome.changed
@@ -187,31 +246,31 @@ impl Syncer {
             if state.refused.len() != before {
                 self.store()
                     .save_feed_state(&state)
-                    .map_err(|e| format!("cannot save the feed state: {e}"))?;
+                    .map_err(PollError::Save)?;
             }
         }
         Ok(outcome)
     }
 
     /// The manifest, or `None` when it has not changed (304).
-    fn fetch_manifest(&self, validators: &[(&str, String)]) -> Result<Option<Fetched>, String> {
+    fn fetch_manifest(&self, validators: &[(&str, String)]) -> Result<Option<Fetched>, PollError> {
         let response = self
             .get(&self.url, validators, SMALL_FETCH)
-            .map_err(|e| format!("feed unreachable: {e}"))?;
+            .map_err(PollError::Unreachable)?;
         match response.status().as_u16() {
             304 => Ok(None),
             200 => {
                 let etag = header(&response, "etag");
                 let last_modified = header(&response, "last-modified");
                 let bytes = read_limited(response.into_body().into_reader(), MAX_MANIFEST_BYTES)
-                    .map_err(|e| format!("feed manifest: {e}"))?;
+                    .map_err(PollError::Read)?;
                 Ok(Some(Fetched {
                     bytes,
                     etag,
                     last_modified,
                 }))
             }
-            code => Err(format!("feed answered HTTP {code}")),
+            code => Err(PollError::Http(code)),
         }
     }
 
@@ -291,12 +350,11 @@ impl Syncer {
         fetched: Fetched,
         current: Option<&Manifest>,
     ) -> Result<(Fetched, vet::Vetted), (Vec<u8>, Refusal)> {
-        let refuse = |bytes: &[u8], reason, message: String| {
-            Err((bytes.to_vec(), Refusal { reason, message }))
-        };
+        let refuse =
+            |bytes: &[u8], kind, message: String| Err((bytes.to_vec(), Refusal { kind, message }));
         let sig_text = match self.fetch_signature() {
             Ok(s) => s,
-            Err(why) => return refuse(&fetched.bytes, "signature", why),
+            Err(why) => return refuse(&fetched.bytes, RefusalKind::Signature, why),
         };
         let keys = &self.station.feed.public_keys;
         let fetched = match crate::remote::signing::verify(&fetched.bytes, &sig_text, keys) {
@@ -312,17 +370,17 @@ impl Syncer {
                     _ => {
                         return refuse(
                             &fetched.bytes,
-                            "signature",
+                            RefusalKind::Signature,
                             crate::remote::signing::VerifyError::BadSignature.to_string(),
                         );
                     }
                 }
             }
-            Err(e) => return refuse(&fetched.bytes, "signature", e.to_string()),
+            Err(e) => return refuse(&fetched.bytes, RefusalKind::Signature, e.to_string()),
         };
         let vetted = match vet::vet(&fetched.bytes, self.station.feed.max_bulletin_bytes) {
             Ok(v) => v,
-            Err(why) => return refuse(&fetched.bytes, "malformed", why),
+            Err(why) => return refuse(&fetched.bytes, RefusalKind::Malformed, why),
         };
         let highest = current
             .map(|c| c.sequence)
@@ -334,7 +392,7 @@ impl Syncer {
                 "sequence {} is not newer than the accepted {seq} (a replay or a rollback)",
                 vetted.manifest.sequence
             );
-            return refuse(&fetched.bytes, "replay", message);
+            return refuse(&fetched.bytes, RefusalKind::Replay, message);
         }
         Ok((fetched, vetted))
     }
@@ -375,7 +433,10 @@ impl Syncer {
                     .render(text)
                     .map(|_| ())
                     .map_err(|why| {
-                        Fetch::Refused("not_audio", format!("its text cannot be spoken: {why}"))
+                        Fetch::Refused(
+                            RefusalKind::NotAudio,
+                            format!("its text cannot be spoken: {why}"),
+                        )
                     }),
                 None => self.fetch_one(b, &target),
             };
@@ -385,10 +446,10 @@ impl Syncer {
                     outcome.changed = true;
                 }
                 Err(Fetch::Retry(why)) => tracing::warn!("feed bulletin {}: {why}", b.id),
-                Err(Fetch::Refused(reason, why)) => {
+                Err(Fetch::Refused(kind, why)) => {
                     refused.push(refusal_key(b));
                     outcome.rejected.push(Refusal {
-                        reason,
+                        kind,
                         message: format!("feed bulletin {} refused: {why}", b.id),
                     });
                 }
@@ -400,7 +461,9 @@ impl Syncer {
     /// separate process, then moves it into place atomically.
     fn fetch_one(&self, b: &FeedBulletin, target: &Path) -> Result<(), Fetch> {
         use Fetch::{Refused, Retry};
-        let url = self.resolve(&b.url).map_err(|e| Refused("malformed", e))?;
+        let url = self
+            .resolve(&b.url)
+            .map_err(|e| Refused(RefusalKind::Malformed, e))?;
         let partial = self.store().feed_partial(&b.sha256);
         std::fs::create_dir_all(partial.parent().unwrap_or(Path::new(".")))
             .map_err(|e| Retry(e.to_string()))?;
@@ -450,7 +513,7 @@ impl Syncer {
                 drop(file);
                 let _ = std::fs::remove_file(&partial);
                 return Err(Refused(
-                    "mismatch",
+                    RefusalKind::Mismatch,
                     format!("the file is larger than the {} bytes announced", b.size),
                 ));
             }
@@ -464,7 +527,7 @@ impl Syncer {
             // its file is smaller than announced.
             let _ = std::fs::remove_file(&partial);
             return Err(Refused(
-                "mismatch",
+                RefusalKind::Mismatch,
                 format!(
                     "size mismatch: announced {} bytes, the server has {got}",
                     b.size
@@ -475,7 +538,7 @@ impl Syncer {
         if !sha.eq_ignore_ascii_case(&b.sha256) {
             let _ = std::fs::remove_file(&partial);
             return Err(Refused(
-                "mismatch",
+                RefusalKind::Mismatch,
                 format!("sha256 mismatch (announced {}, got {sha})", b.sha256),
             ));
         }
@@ -483,7 +546,7 @@ impl Syncer {
             .inspect_err(|_| {
                 let _ = std::fs::remove_file(&partial);
             })
-            .map_err(|e| Refused("not_audio", e))?;
+            .map_err(|e| Refused(RefusalKind::NotAudio, e))?;
         std::fs::create_dir_all(target.parent().unwrap_or(Path::new(".")))
             .map_err(|e| Retry(e.to_string()))?;
         // What the check measured, so the daemon never decodes an unvetted file itself.
@@ -549,7 +612,7 @@ pub fn same_server_redirect(from: &str, location: &str) -> Result<String, String
 /// Why a file did not come in: worth another try later, or refused for what it is.
 enum Fetch {
     Retry(String),
-    Refused(&'static str, String),
+    Refused(RefusalKind, String),
 }
 
 fn header(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
