@@ -40,10 +40,32 @@ pub struct AudioStream {
     failure: Option<String>,
 }
 
+/// Why a file or stream cannot be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("cannot open {path}: {source}")]
+    Open {
+        path: std::path::PathBuf,
+        source: io::Error,
+    },
+    #[error("unknown format: {0}")]
+    Format(SymError),
+    #[error("no audio track")]
+    NoTrack,
+    #[error("unsupported codec: {0}")]
+    Codec(SymError),
+    /// A malformed file made the decoder panic (caught: see `guarded`).
+    #[error("the decoder crashed on this file")]
+    Crashed,
+}
+
 impl AudioStream {
     /// Opens a file. `gapless` trims encoder delay and padding (see `media::MediaInfo`).
-    pub fn open_file(path: &Path, target_rate: u32, gapless: bool) -> Result<Self, String> {
-        let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    pub fn open_file(path: &Path, target_rate: u32, gapless: bool) -> Result<Self, DecodeError> {
+        let file = File::open(path).map_err(|source| DecodeError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
@@ -56,7 +78,7 @@ impl AudioStream {
         body: Box<dyn Read + Send + Sync>,
         ext: Option<&str>,
         target_rate: u32,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, DecodeError> {
         Self::open(Box::new(ReadOnlySource::new(body)), ext, target_rate, false)
     }
 
@@ -65,7 +87,7 @@ impl AudioStream {
         ext: Option<&str>,
         target_rate: u32,
         gapless: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, DecodeError> {
         let stream = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = ext {
@@ -83,17 +105,17 @@ impl AudioStream {
                 &MetadataOptions::default(),
             )
         })?
-        .map_err(|e| format!("unknown format: {e}"))?;
+        .map_err(DecodeError::Format)?;
         let reader = probed.format;
         let track = reader
             .tracks()
             .iter()
             .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
-            .ok_or("no audio track")?;
+            .ok_or(DecodeError::NoTrack)?;
         let track_id = track.id;
         let decoder = symphonia::default::get_codecs()
             .make(&track.codec_params, &DecoderOptions::default())
-            .map_err(|e| format!("unsupported codec: {e}"))?;
+            .map_err(DecodeError::Codec)?;
         Ok(AudioStream {
             reader,
             decoder,
@@ -241,9 +263,14 @@ impl AudioStream {
                     }
                 }
                 Ok(Ok(None)) => self.bad_packets += 1,
-                Ok(Err(e)) | Err(e) => {
+                Ok(Err(e)) => {
                     tracing::warn!("decoding stopped: {e}");
                     self.failure = Some(e);
+                    return self.finish();
+                }
+                Err(e) => {
+                    tracing::warn!("decoding stopped: {e}");
+                    self.failure = Some(e.to_string());
                     return self.finish();
                 }
             }
@@ -257,9 +284,8 @@ impl AudioStream {
 }
 
 /// Runs decoder code that a malformed file might make panic, turning a panic into an error.
-fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-        .map_err(|_| "the decoder crashed on this file".to_string())
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| DecodeError::Crashed)
 }
 
 /// Mono is copied to both sides; more than two channels keep the front pair.

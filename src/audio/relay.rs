@@ -4,17 +4,26 @@
 use std::io::Read;
 use std::time::Duration;
 
-use crate::audio::decode::AudioStream;
+use crate::audio::decode::{AudioStream, DecodeError};
+
+/// Why a relay cannot be played.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("{0}")]
+    Connect(#[from] ureq::Error),
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+}
 
 /// Connects to a live stream (Icecast-style MP3 or AAC over HTTP).
-pub fn open(url: &str, rate: u32) -> Result<AudioStream, String> {
+pub fn open(url: &str, rate: u32) -> Result<AudioStream, RelayError> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(5)))
         .timeout_recv_response(Some(Duration::from_secs(5)))
         .timeout_per_read(Some(Duration::from_secs(10)))
         .build()
         .into();
-    let response = agent.get(url).call().map_err(|e| e.to_string())?;
+    let response = agent.get(url).call()?;
     let content_type = response
         .headers()
         .get("content-type")
@@ -33,7 +42,7 @@ pub fn open(url: &str, rate: u32) -> Result<AudioStream, String> {
     let body = SyncReader(std::sync::Mutex::new(Box::new(
         response.into_body().into_reader(),
     )));
-    AudioStream::open_stream(Box::new(body), ext, rate)
+    Ok(AudioStream::open_stream(Box::new(body), ext, rate)?)
 }
 
 /// Symphonia wants a `Sync` source; an HTTP body reader is only `Send`.

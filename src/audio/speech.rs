@@ -26,6 +26,30 @@ pub struct Speech {
     pub max_duration: chrono::TimeDelta,
 }
 
+/// Why a text could not be spoken.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeechError {
+    #[error("the text is empty")]
+    Empty,
+    #[error("the text is over {MAX_TEXT_CHARS} characters")]
+    TooLong,
+    #[error("[tts] command is empty")]
+    NoCommand,
+    #[error("cannot create {}: {source}", .dir.display())]
+    Dir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the speech engine failed: {0}")]
+    Engine(crate::sys::command::CommandError),
+    #[error("{0}")]
+    Measure(#[from] crate::audio::ingest::MediaError),
+    #[error("the speech engine made no audio")]
+    NoAudio,
+    #[error("cannot keep the recording: {0}")]
+    Keep(std::io::Error),
+}
+
 impl Speech {
     /// The speech engine `command`, keeping its recordings in `dir`.
     pub fn new(command: &[String], dir: PathBuf) -> Speech {
@@ -62,31 +86,32 @@ impl Speech {
     }
 
     /// The recording of `text`, made now if it does not exist yet.
-    pub fn render(&self, text: &str) -> Result<PathBuf, String> {
+    pub fn render(&self, text: &str) -> Result<PathBuf, SpeechError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err("the text is empty".into());
+            return Err(SpeechError::Empty);
         }
         if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(format!("the text is over {MAX_TEXT_CHARS} characters"));
+            return Err(SpeechError::TooLong);
         }
         let out = self.path_for(text);
         if out.metadata().is_ok_and(|m| m.len() > 44) {
             return Ok(out);
         }
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| format!("cannot create {}: {e}", self.dir.display()))?;
+        std::fs::create_dir_all(&self.dir).map_err(|source| SpeechError::Dir {
+            dir: self.dir.clone(),
+            source,
+        })?;
         let tmp = out.with_extension("part.wav");
         let result = self.run(text, &tmp).and_then(|()| {
-            let info = crate::audio::ingest::measure(&tmp, self.max_duration)
-                .map_err(|e| e.to_string())?;
+            let info = crate::audio::ingest::measure(&tmp, self.max_duration)?;
             if info.duration_ms < 100 {
-                return Err("the speech engine made no audio".into());
+                return Err(SpeechError::NoAudio);
             }
             // Measured once, kept beside it: the playout reads its loudness and silence there.
             crate::store::media::write_sidecar(&out, &info)
                 .and_then(|()| std::fs::rename(&tmp, &out))
-                .map_err(|e| format!("cannot keep the recording: {e}"))
+                .map_err(SpeechError::Keep)
         });
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
@@ -94,9 +119,9 @@ impl Speech {
         result.map(|()| out)
     }
 
-    fn run(&self, text: &str, out: &Path) -> Result<(), String> {
+    fn run(&self, text: &str, out: &Path) -> Result<(), SpeechError> {
         if self.command.is_empty() {
-            return Err("[tts] command is empty".into());
+            return Err(SpeechError::NoCommand);
         }
         let on_stdin = !self.command.iter().any(|a| a.contains("{text}"));
         let argv: Vec<String> = self
@@ -108,6 +133,6 @@ impl Speech {
             })
             .collect();
         crate::sys::command::run(&argv, on_stdin.then_some(text.as_bytes()), TIMEOUT)
-            .map_err(|e| format!("the speech engine failed: {e}"))
+            .map_err(SpeechError::Engine)
     }
 }

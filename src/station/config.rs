@@ -46,7 +46,12 @@ impl Media for Measured {
     }
 
     fn speak(&mut self, text: &str) -> Option<Result<PathBuf, String>> {
-        Some(self.speech.as_ref()?.render(text))
+        Some(
+            self.speech
+                .as_ref()?
+                .render(text)
+                .map_err(|e| e.to_string()),
+        )
     }
 }
 

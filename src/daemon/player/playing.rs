@@ -68,8 +68,12 @@ impl Player {
             }
             let item = &c.play.item;
             let opened = match item.kind {
-                Kind::Relay => crate::audio::relay::open(&item.path, rate),
-                _ => self.open_measured(std::path::Path::new(&item.path)),
+                Kind::Relay => {
+                    crate::audio::relay::open(&item.path, rate).map_err(|e| e.to_string())
+                }
+                _ => self
+                    .open_measured(std::path::Path::new(&item.path))
+                    .map_err(|e| e.to_string()),
             };
             match opened {
                 Ok(stream) => {
@@ -195,7 +199,10 @@ impl Player {
 
     /// Opens a file as measured at ingest: its silence trimmed, brought to
     /// `loudness_target` with its peaks limited (as it is without a target or a measurement).
-    fn open_measured(&self, path: &std::path::Path) -> Result<AudioStream, String> {
+    fn open_measured(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<AudioStream, crate::audio::decode::DecodeError> {
         let info = self.media.cached(path);
         let gapless = info.as_ref().is_none_or(|i| i.gapless_trusted);
         let mut stream = AudioStream::open_file(path, self.rate(), gapless)?;
