@@ -31,6 +31,8 @@ struct Counters {
     /// Refusals counted but not written to the logs (they came too fast).
     rejections_unrecorded: u64,
     silences: u64,
+    /// What happened to the fleet channel's connection, by kind (takeover, oversized…).
+    fleet: BTreeMap<&'static str, u64>,
     /// The API's connections: open, accepted, refused, shed, timed out.
     door: [u64; 5],
 }
@@ -110,6 +112,12 @@ pub fn rejection_unrecorded() {
 /// The API door's counts, as they are now: open, accepted, refused, shed, timed out.
 pub fn door(counts: [u64; 5]) {
     with(|c| c.door = counts);
+}
+
+/// Something the fleet channel met: `takeover` (another client logged in with this
+/// station's id), `oversized` (a message over the bound, dropped), `status_too_large`.
+pub fn fleet(kind: &'static str) {
+    with(|c| *c.fleet.entry(kind).or_default() += 1);
 }
 
 pub fn push_accepted(action: &str) {
@@ -195,6 +203,14 @@ pub fn render(status: Option<&Status>) -> String {
         );
         let _ = writeln!(out, "# TYPE loaxa_silence_total counter");
         let _ = writeln!(out, "loaxa_silence_total {}", c.silences);
+        let _ = writeln!(
+            out,
+            "# HELP loaxa_fleet_events_total What the fleet channel met: takeover, oversized, status_too_large."
+        );
+        let _ = writeln!(out, "# TYPE loaxa_fleet_events_total counter");
+        for (kind, n) in &c.fleet {
+            let _ = writeln!(out, "loaxa_fleet_events_total{{kind=\"{kind}\"}} {n}");
+        }
         let _ = writeln!(
             out,
             "# HELP loaxa_silence_now 1 while the station is on air and hears dead air."

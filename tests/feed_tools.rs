@@ -97,6 +97,16 @@ fn keys_and_signatures_interoperate_with_minisign() {
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{feed}/feed.json")).unwrap()).unwrap();
     assert_eq!(manifest["sequence"], 1);
+    // What a web server serves is readable by everyone: rsync -a keeps the modes, and
+    // nginx runs as another user (it answered 403 to files written 0600).
+    for served in ["feed.json", "feed.json.minisig", "audio/hotline.mp3"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(format!("{feed}/{served}"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{served} is {:o}", mode & 0o777);
+    }
     assert_eq!(manifest["bulletins"][0]["url"], "audio/hotline.mp3");
     assert_eq!(
         manifest["bulletins"][0]["size"],

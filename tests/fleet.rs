@@ -348,8 +348,17 @@ fn forged_replayed_and_misdirected_pushes_are_refused_and_acknowledged() {
     refused_for("elsewhere-1", "malformed");
     refused_for("expired-1", "expired");
     refused_for("wrong-hash-1", "mismatch");
+    // Taken once: the replay is refused as it arrives, which may be before the first
+    // copy's audio is fetched and it is accepted.
     let good_verdicts = verdict("good-1");
-    assert_eq!(good_verdicts[0].0, "accepted", "{good_verdicts:?}");
+    assert_eq!(
+        good_verdicts
+            .iter()
+            .filter(|(e, _)| e == "accepted")
+            .count(),
+        1,
+        "{good_verdicts:?}"
+    );
     assert!(
         good_verdicts
             .iter()

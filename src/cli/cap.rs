@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Subcommand};
 
-use super::fleet::BrokerArgs;
+use super::fleet::{BrokerArgs, LoginArgs};
 use super::runtime_error;
 use crate::province::cap::{ImportError, Out, import};
 
@@ -30,6 +30,9 @@ pub(super) enum CapAction {
         /// The province's topic prefix, with --fleet
         #[arg(long)]
         prefix: Option<String>,
+        /// With --fleet: how to log in, as for `loaxa fleet push`
+        #[command(flatten)]
+        login: LoginArgs,
         /// Sign as if now were this instant (a rehearsal) [default: now]
         #[arg(long, value_name = "RFC3339")]
         issued_at: Option<DateTime<FixedOffset>>,
@@ -56,6 +59,7 @@ pub(super) fn run(action: CapAction) -> ExitCode {
         key,
         to,
         prefix,
+        login,
         issued_at,
     } = action;
     let mut broker;
@@ -63,7 +67,7 @@ pub(super) fn run(action: CapAction) -> ExitCode {
         (Some(dir), _, _) => Out::Feed(dir),
         (_, Some(url), _) => Out::Push(url),
         (_, _, Some(url)) => {
-            broker = BrokerArgs::new(url, prefix.unwrap_or_default());
+            broker = BrokerArgs::new(url, prefix.unwrap_or_default(), login);
             match broker.link() {
                 Ok(link) => Out::Fleet(link),
                 Err(e) => return runtime_error(&e),

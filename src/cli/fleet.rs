@@ -22,6 +22,14 @@ pub(super) struct BrokerArgs {
     /// The province's topic prefix, e.g. loaxa/hn
     #[arg(long)]
     prefix: String,
+    #[command(flatten)]
+    login: LoginArgs,
+}
+
+/// How the province's tools log in to the broker (`fleet …` and `cap import --fleet`).
+#[derive(Args, Default)]
+pub(super) struct LoginArgs {
+    /// The broker user [default: $LOAXA_FLEET_USERNAME]
     #[arg(long)]
     username: Option<String>,
     /// The broker password [default: $LOAXA_FLEET_PASSWORD, which keeps it out of `ps`]
@@ -33,30 +41,31 @@ pub(super) struct BrokerArgs {
 }
 
 impl BrokerArgs {
-    /// A broker and prefix given another way (`loaxa cap import --fleet`); the password
-    /// from `LOAXA_FLEET_PASSWORD`.
-    pub(super) fn new(broker: String, prefix: String) -> BrokerArgs {
+    /// A broker and prefix given another way (`loaxa cap import --fleet`).
+    pub(super) fn new(broker: String, prefix: String, login: LoginArgs) -> BrokerArgs {
         BrokerArgs {
             broker,
             prefix,
-            username: std::env::var("LOAXA_FLEET_USERNAME").ok(),
-            password: None,
-            ca_file: None,
+            login,
         }
     }
 
     pub(super) fn link(&mut self) -> Result<Link<'_>, String> {
         check_prefix(&self.prefix)?;
-        if self.password.is_none() {
-            self.password = std::env::var("LOAXA_FLEET_PASSWORD").ok();
+        let l = &mut self.login;
+        if l.username.is_none() {
+            l.username = std::env::var("LOAXA_FLEET_USERNAME").ok();
+        }
+        if l.password.is_none() {
+            l.password = std::env::var("LOAXA_FLEET_PASSWORD").ok();
         }
         Ok(Link {
             broker: Broker::parse(&self.broker)?,
             prefix: self.prefix.clone(),
             login: Login {
-                username: self.username.as_deref(),
-                password: self.password.as_deref(),
-                ca_file: self.ca_file.as_deref(),
+                username: l.username.as_deref(),
+                password: l.password.as_deref(),
+                ca_file: l.ca_file.as_deref(),
                 client_cert: None,
             },
         })
@@ -167,17 +176,18 @@ pub(super) fn run(action: FleetAction) -> ExitCode {
                 "STATION", "ONLINE", "LAST SEEN", "ON AIR", "FEED"
             );
             for r in &rows {
+                // What a station says reaches the admin's terminal escaped.
                 println!(
                     "{:<24} {:<7} {:<26} {:<6} {:>5}  {}{}",
-                    r.id,
+                    fleet::printable(&r.id),
                     if r.online { "yes" } else { "NO" },
                     r.last_seen.as_deref().unwrap_or("-"),
                     if r.on_air { "yes" } else { "no" },
                     r.feed_sequence.map_or("-".into(), |s| s.to_string()),
-                    r.quotas.join(", "),
+                    fleet::printable(&r.quotas.join(", ")),
                     r.last_error
                         .as_ref()
-                        .map(|e| format!("  [{e}]"))
+                        .map(|e| format!("  [{}]", fleet::printable(e)))
                         .unwrap_or_default()
                 );
             }
@@ -269,10 +279,10 @@ pub(super) fn run(action: FleetAction) -> ExitCode {
                 for o in &outcomes {
                     println!(
                         "{:<24} {:<12} {:>8}  {}{}",
-                        o.station,
+                        fleet::printable(&o.station),
                         o.event.map_or("SILENT", |e| e.as_str()),
                         o.latency_ms.map_or("-".into(), |ms| format!("{ms} ms")),
-                        o.reason.as_deref().unwrap_or(""),
+                        fleet::printable(o.reason.as_deref().unwrap_or("")),
                         if o.expected { "" } else { " (not expected)" }
                     );
                 }

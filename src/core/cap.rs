@@ -23,6 +23,13 @@ use crate::core::catalog::Priority;
 
 /// The largest alert file read (an embedded recording included).
 pub const MAX_ALERT_BYTES: usize = 32 * 1024 * 1024;
+/// The deepest element nesting taken. A CAP alert is five levels deep; the XML parser's
+/// time grows with the square of the depth (a million levels took half an hour), so a
+/// deeper file is refused by a linear scan before it is parsed.
+pub const MAX_DEPTH: usize = 32;
+/// The most earlier alerts an Update or Cancel may name: each is a withdrawal message of
+/// its own (SPEC §8's cancel names one bulletin).
+pub const MAX_REFERENCES: usize = 16;
 /// The longest text a station is asked to speak.
 pub const MAX_TEXT_CHARS: usize = 4000;
 
@@ -87,18 +94,29 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
             MAX_ALERT_BYTES / (1024 * 1024)
         )));
     }
+    if let Some(line) = too_deep(xml, MAX_DEPTH) {
+        return Err(CapError::Malformed(format!(
+            "elements nest more than {MAX_DEPTH} deep (line {line}); a CAP alert is a few levels deep"
+        )));
+    }
     let alert: oasiscap::v1dot2::Alert =
         xml.parse()
             .map_err(|e: <oasiscap::v1dot2::Alert as std::str::FromStr>::Err| {
                 CapError::Malformed(first_line(&e.to_string()))
             })?;
     let sender = alert.sender.to_string();
-    let references: Vec<String> = alert
-        .references
-        .iter()
-        .flat_map(|r| r.iter())
-        .map(|r| bulletin_id(r.sender.as_ref(), r.identifier.as_ref()))
-        .collect();
+    let mut references: Vec<String> = Vec::new();
+    for r in alert.references.iter().flat_map(|r| r.iter()) {
+        let id = bulletin_id(r.sender.as_ref(), r.identifier.as_ref());
+        if !references.contains(&id) {
+            if references.len() == MAX_REFERENCES {
+                return Err(CapError::Unusable(format!(
+                    "<references> names more than {MAX_REFERENCES} earlier alerts; withdraw them with alerts of their own"
+                )));
+            }
+            references.push(id);
+        }
+    }
     let test = match alert.status {
         Status::Actual => false,
         Status::Test | Status::Exercise => true,
@@ -205,6 +223,61 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
 }
 
 /// The parser's message, with CAP's element names as the alert writes them.
+/// The line where elements first nest deeper than `max`, by one pass over the text:
+/// start tags open, end tags and `/>` close; comments, CDATA, declarations and quoted
+/// attribute values are stepped over.
+fn too_deep(xml: &str, max: usize) -> Option<usize> {
+    let b = xml.as_bytes();
+    let (mut i, mut depth, mut line) = (0, 0usize, 1);
+    while i < b.len() {
+        match b[i] {
+            b'\n' => line += 1,
+            b'<' if b[i..].starts_with(b"<!--") => {
+                let end = memchr::memmem::find(&b[i..], b"-->").map_or(b.len(), |e| i + e + 3);
+                line += memchr::memchr_iter(b'\n', &b[i..end]).count();
+                i = end;
+                continue;
+            }
+            b'<' if b[i..].starts_with(b"<![CDATA[") => {
+                let end = memchr::memmem::find(&b[i..], b"]]>").map_or(b.len(), |e| i + e + 3);
+                line += memchr::memchr_iter(b'\n', &b[i..end]).count();
+                i = end;
+                continue;
+            }
+            b'<' => {
+                let closing = b.get(i + 1) == Some(&b'/');
+                let special = matches!(b.get(i + 1), Some(b'?' | b'!'));
+                let mut j = i + 1;
+                let mut quote = None;
+                while j < b.len() {
+                    match (b[j], quote) {
+                        (b'\n', _) => line += 1,
+                        (q @ (b'"' | b'\''), None) => quote = Some(q),
+                        (q, Some(open)) if q == open => quote = None,
+                        (b'>', None) => break,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                let empty = j > i + 1 && b[j - 1] == b'/';
+                if closing {
+                    depth = depth.saturating_sub(1);
+                } else if !special && !empty {
+                    depth += 1;
+                    if depth > max {
+                        return Some(line);
+                    }
+                }
+                i = j + 1;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or(text);
     let line = line.replace("{urn:oasis:names:tc:emergency:cap:1.2;}cap:", "<");
@@ -359,6 +432,56 @@ mod tests {
             );
         }
         let xml = alert("C", "Actual", "Cancel", "", "");
+        assert!(matches!(decide(&xml, now()), Err(CapError::Unusable(_))));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_in_linear_time_and_references_are_bounded() {
+        // A million levels: refused by the scan before the parser sees it.
+        let deep = format!("{}{}", "<a>".repeat(1_000_000), "</a>".repeat(1_000_000));
+        let started = std::time::Instant::now();
+        let e = decide(&deep, now()).unwrap_err();
+        assert!(e.to_string().contains("nest more than"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // A real alert is not too deep, with comments, CDATA and a '>' in an attribute.
+        let ok = alert(
+            "A",
+            "Actual",
+            "Alert",
+            "",
+            &info("Immediate", "Extreme", ""),
+        );
+        assert_eq!(too_deep(&ok, MAX_DEPTH), None);
+        let tricky = "<a x=\"<b>\"><!-- <c><c><c> --><![CDATA[<d><d>]]><e/></a>";
+        assert_eq!(too_deep(tricky, 1), None);
+        assert_eq!(too_deep("<a>\n<b>\n<c>", 2), Some(3));
+        // Twenty thousand references (a few distinct) are one withdrawal each, at most 16.
+        let refs = (0..20_000)
+            .map(|i| format!("s@x,A{},2021-10-01T02:00:00+07:00", i % 3))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let xml = alert(
+            "U",
+            "Actual",
+            "Cancel",
+            &format!("<references>{refs}</references>"),
+            "",
+        );
+        let Decision::Withdraw { ids } = decide(&xml, now()).unwrap() else {
+            panic!("a Cancel withdraws");
+        };
+        assert_eq!(ids.len(), 3);
+        let many = (0..17)
+            .map(|i| format!("s@x,A{i},2021-10-01T02:00:00+07:00"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let xml = alert(
+            "U",
+            "Actual",
+            "Cancel",
+            &format!("<references>{many}</references>"),
+            "",
+        );
         assert!(matches!(decide(&xml, now()), Err(CapError::Unusable(_))));
     }
 

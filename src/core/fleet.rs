@@ -11,9 +11,25 @@ use super::push::MAX_MANIFEST_BYTES;
 /// The largest push message: a manifest and a signature, each bounded as over HTTP,
 /// JSON-escaped (a manifest of quotes doubles), and the object around them.
 pub const MAX_PUSH_MESSAGE: usize = 4 * MAX_MANIFEST_BYTES + 1024;
-/// The largest message a station or the province takes from the broker at all; bigger
-/// ones are dropped by the MQTT client before they are read whole.
-pub const MAX_MESSAGE: usize = MAX_PUSH_MESSAGE;
+/// The largest MQTT packet a station takes: a push message and its topic. The broker is
+/// told (MQTT 5 Maximum Packet Size) and drops anything larger for this station.
+pub const STATION_MAX_PACKET: usize = MAX_PUSH_MESSAGE + 1024;
+/// The largest status a station publishes: a summary (`summary`), so a feed of 1,000
+/// campaigns still fits.
+pub const MAX_STATUS: usize = 16 * 1024;
+/// The largest MQTT packet the province's tools take: statuses, acknowledgements and
+/// events are all small, so a rogue station's retained megabyte is never delivered to
+/// them (the broker drops it for them) and cannot stop them listing the others.
+pub const PROVINCE_MAX_PACKET: usize = 2 * MAX_STATUS + 1024;
+/// A station's status and Last Will carry this Message Expiry (MQTT 5): the broker
+/// counts it down, and delivers a retained status with what is left, so the province
+/// knows how old it is by the broker's clock. Ten years: in practice they never expire.
+pub const STATUS_EXPIRY: u32 = 10 * 365 * 24 * 3600;
+/// How many of a status's list entries, and how many bytes of each text, the summary
+/// keeps.
+const KEEP_QUOTAS: usize = 20;
+const KEEP_LINES: usize = 5;
+const KEEP_TEXT: usize = 300;
 
 /// The topics of one province (`prefix`) and station.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +69,9 @@ impl Topics {
     }
     pub fn every_ack(&self) -> String {
         format!("{}/station/+/ack", self.prefix)
+    }
+    pub fn every_event(&self) -> String {
+        format!("{}/station/+/event", self.prefix)
     }
 
     /// What a message on `topic` is, as the province reads it: the station and the kind.
@@ -159,6 +178,72 @@ pub fn status_payload(status: Option<&serde_json::Value>, online: bool, station:
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
+/// The status a station publishes: `GET /api/v1/status`'s, summarised so that it stays
+/// under `MAX_STATUS` whatever the station holds. Lists keep their first few entries
+/// (quotas: those short of their count first) and say how many there were in all
+/// (`quotas_total`, `warnings_total`, `problems_total`); texts are cut to 300 bytes; the
+/// upcoming items are the next three.
+pub fn summary(status: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Object(full) = status else {
+        return serde_json::json!({});
+    };
+    let mut out = serde_json::Map::new();
+    for (key, value) in full {
+        let kept = match (key.as_str(), value) {
+            ("quotas", Value::Array(q)) => {
+                out.insert("quotas_total".into(), q.len().into());
+                let mut q: Vec<&Value> = q.iter().collect();
+                q.sort_by_key(|q| !quota_short(q));
+                Value::Array(q.into_iter().take(KEEP_QUOTAS).map(bounded_value).collect())
+            }
+            ("warnings" | "problems", Value::Array(l)) => {
+                out.insert(format!("{key}_total"), l.len().into());
+                Value::Array(l.iter().take(KEEP_LINES).map(bounded_value).collect())
+            }
+            ("next", Value::Array(l)) => {
+                Value::Array(l.iter().take(3).map(bounded_value).collect())
+            }
+            _ => bounded_value(value),
+        };
+        out.insert(key.clone(), kept);
+    }
+    let mut v = Value::Object(out);
+    // Whatever a future field adds, the bound holds: the lists go first.
+    if serde_json::to_vec(&v).map_or(true, |b| b.len() > MAX_STATUS - 64)
+        && let Value::Object(m) = &mut v
+    {
+        for key in ["next", "quotas", "warnings", "last_reload", "last_refusal"] {
+            m.remove(key);
+        }
+        m.retain(|_, value| serde_json::to_vec(value).is_ok_and(|b| b.len() <= 1024));
+    }
+    v
+}
+
+/// A quota that cannot be met with what is done and planned.
+fn quota_short(q: &serde_json::Value) -> bool {
+    let n = |k: &str| q.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+    n("done") + n("planned") < n("required")
+}
+
+/// `value` with every string cut to `KEEP_TEXT` bytes and every list to `KEEP_LINES`
+/// entries, at any depth (bounded: a status is a few levels deep).
+fn bounded_value(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(super::text::clip_bytes(s, KEEP_TEXT)),
+        Value::Array(a) => Value::Array(a.iter().take(KEEP_LINES).map(bounded_value).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .take(32)
+                .map(|(k, v)| (super::text::clip_bytes(k, 64), bounded_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// What a status says, as the province reads it. Everything is optional: a station of
 /// another version, or a Last Will, says less.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -201,6 +286,37 @@ pub struct SeenFeed {
 }
 
 impl SeenStatus {
+    /// Reads a status as the province keeps it: whatever the station sent, each text at
+    /// most 300 bytes and each list a few entries, so a station that says too much costs
+    /// the province no more than one that says little. Unreadable: an empty status.
+    pub fn read(payload: &[u8]) -> SeenStatus {
+        let Ok(mut s) = serde_json::from_slice::<SeenStatus>(payload) else {
+            return SeenStatus::default();
+        };
+        let text = |t: &mut Option<String>| {
+            if let Some(v) = t {
+                *v = super::text::clip_bytes(v, KEEP_TEXT);
+            }
+        };
+        text(&mut s.station_id);
+        text(&mut s.updated);
+        text(&mut s.session);
+        text(&mut s.emergency);
+        text(&mut s.version);
+        if let Some(f) = &mut s.feed {
+            text(&mut f.last_error);
+        }
+        s.problems.truncate(KEEP_LINES);
+        for p in &mut s.problems {
+            *p = super::text::clip_bytes(p, KEEP_TEXT);
+        }
+        s.quotas.truncate(KEEP_QUOTAS);
+        s.quotas = s.quotas.iter().map(bounded_value).collect();
+        s.silence = s.silence.as_ref().map(bounded_value);
+        s.now_playing = s.now_playing.as_ref().map(bounded_value);
+        s
+    }
+
     /// On air: something plays, or an emergency runs.
     pub fn on_air(&self) -> bool {
         self.online && (self.now_playing.is_some() || self.emergency.is_some())
@@ -237,6 +353,41 @@ mod tests {
             Some("p-1".into())
         );
         assert_eq!(PushMessage::claimed_id(r#"{"id": "../x"}"#), None);
+    }
+
+    #[test]
+    fn a_status_with_a_thousand_campaigns_is_summarised_under_the_bound() {
+        let quotas: Vec<_> = (0..1000)
+            .map(|i| {
+                let done = if i == 999 { 0 } else { 3 };
+                serde_json::json!({"campaign": format!("c{i}-{}", "x".repeat(200)), "required": 3, "planned": 0, "done": done})
+            })
+            .collect();
+        let warnings: Vec<_> = (0..1000)
+            .map(|i| format!("only 0 of 3 fit: c{i}"))
+            .collect();
+        let full = serde_json::json!({
+            "station_id": "s1", "session": "Sáng".repeat(1000), "quotas": quotas,
+            "warnings": warnings, "problems": ["a", "b"], "next": [1, 2, 3, 4, 5],
+            "now_playing": {"title": "t".repeat(10_000)},
+        });
+        assert!(serde_json::to_vec(&full).unwrap().len() > 200_000);
+        let s = summary(&full);
+        let bytes = serde_json::to_vec(&s).unwrap();
+        assert!(bytes.len() <= MAX_STATUS, "{} bytes", bytes.len());
+        assert_eq!(s["quotas_total"], 1000);
+        assert_eq!(s["warnings_total"], 1000);
+        assert_eq!(s["problems_total"], 2);
+        assert_eq!(s["next"].as_array().unwrap().len(), 3);
+        // The short campaign is kept, whatever its place in the list.
+        let kept = s["quotas"].as_array().unwrap();
+        assert!(kept.len() <= 20);
+        assert!(kept[0]["campaign"].as_str().unwrap().starts_with("c999-"));
+        assert!(s["session"].as_str().unwrap().len() <= 300);
+        // What the province reads back is bounded the same way.
+        let seen = SeenStatus::read(&bytes);
+        assert_eq!(seen.station_id.as_deref(), Some("s1"));
+        assert!(seen.session.unwrap().len() <= 300);
     }
 
     #[test]

@@ -1,17 +1,23 @@
 //! Text from outside, made safe to repeat: in an answer, a log line, an as-run record.
 
-/// At most `max` characters of `text`, control characters shown as `?`, and an
-/// ellipsis when it was cut: a client cannot make the station echo megabytes.
+/// At most `max` characters of `text`, control characters (a terminal's escape codes
+/// among them) and bidirectional overrides shown as `?`, and an ellipsis when it was
+/// cut: a client cannot make the station echo megabytes, nor repaint a terminal.
 pub fn shorten(text: &str, max: usize) -> String {
     let mut out: String = text
         .chars()
         .take(max)
-        .map(|c| if c.is_control() { '?' } else { c })
+        .map(|c| if unsafe_to_show(c) { '?' } else { c })
         .collect();
     if text.chars().nth(max).is_some() {
         out.push('…');
     }
     out
+}
+
+/// A character that changes how what follows is shown rather than showing itself.
+fn unsafe_to_show(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `text` cut to at most `max_bytes` bytes on a character boundary (with an ellipsis).
@@ -32,6 +38,7 @@ mod tests {
     fn shortened_and_clipped() {
         assert_eq!(super::shorten("abc\u{7}def", 4), "abc?…");
         assert_eq!(super::shorten("abc", 4), "abc");
+        assert_eq!(super::shorten("\u{1b}[2J\u{202e}x", 10), "?[2J?x");
         let clipped = super::clip_bytes(&"ạ".repeat(100), 50);
         assert!(clipped.len() <= 50 && clipped.ends_with('…'), "{clipped}");
         assert_eq!(super::clip_bytes("short", 50), "short");

@@ -1,33 +1,49 @@
 //! The station's end of the fleet channel (SPEC §13): a task on the daemon's runtime
 //! that connects out to the province's broker and keeps the connection (keep-alive,
 //! reconnect with backoff, a persistent session so QoS 1 commands sent while the station
-//! was away arrive when it is back). It takes pushes (`remote::fleet`, on a blocking
-//! thread, one at a time), nudges the feed follower, and reports: a retained status, a
-//! Last Will that says offline, and an acknowledgement of every push.
+//! was away arrive when it is back). It takes pushes (`fleet/intake.rs`: judged as they
+//! arrive, acknowledged to the broker once queued, fetched side by side, emergencies
+//! first), nudges the feed follower, and reports: a retained status (a summary, small
+//! whatever the station holds), a Last Will that says offline, and an acknowledgement
+//! of every push.
+//!
+//! Bounded against the broker too (issue 26): the station tells the broker the largest
+//! packet it takes, so an oversized message is dropped by the broker instead of cutting
+//! the connection; a DISCONNECT saying another client took this station's session is
+//! logged and counted.
 //!
 //! With the broker down the station broadcasts exactly as before: nothing here is on the
 //! playout's path; the engine only ever hears `Command`s, as from the HTTP API.
 
+mod intake;
+
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, Event, LastWill, Packet, QoS};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{
+    DisconnectReasonCode, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
+};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, StateError};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::fleet::Fleet;
 use crate::core::asrun::{Event as AsRun, Heard as AsRunHeard, Record};
 use crate::core::catalog::Source;
-use crate::core::fleet::{Ack, AckEvent, Topics, status_payload};
-use crate::core::text::clip_bytes;
+use crate::core::fleet::{
+    Ack, AckEvent, MAX_STATUS, STATION_MAX_PACKET, STATUS_EXPIRY, Topics, status_payload, summary,
+};
 use crate::http::Shared;
-use crate::remote::push::Accepted;
 use crate::station::command::Command;
 use crate::station::refusals::Refusals;
 use crate::store::trust::Trust;
 use crate::sys::clock::Clock;
+
+use intake::{Intake, IntakeParts};
 
 /// The status is published at least this often, and on every change.
 const STATUS_EVERY: Duration = Duration::from_secs(60);
@@ -35,8 +51,12 @@ const STATUS_EVERY: Duration = Duration::from_secs(60);
 const STATUS_LOOK: Duration = Duration::from_millis(500);
 /// Reconnect backoff: doubles from the first to the last.
 const BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
-/// Push messages waiting to be checked; more are refused as busy (bounded memory).
-const QUEUE: usize = 32;
+/// The session the broker keeps while the station is away (MQTT 5 Session Expiry): what
+/// the province sends meanwhile waits this long. As the example broker config's
+/// `persistent_client_expiration`.
+const SESSION_EXPIRY: u32 = 14 * 24 * 3600;
+/// Requests (publishes, acknowledgements) waiting for the event loop.
+const REQUESTS: usize = 1024;
 
 /// What the fleet task needs from the rest of the daemon.
 pub struct Parts {
@@ -54,6 +74,59 @@ pub struct Parts {
     pub records: broadcast::Receiver<Record>,
 }
 
+/// What the station publishes: acknowledgements, events and its status, each on its
+/// own topic, never more than the broker takes.
+#[derive(Clone)]
+pub struct Outbox {
+    client: AsyncClient,
+    topics: Topics,
+    id: String,
+}
+
+impl Outbox {
+    fn ack(&self, ack: &Ack) {
+        let Ok(payload) = serde_json::to_vec(ack) else {
+            return;
+        };
+        self.send(self.topics.ack(&self.id), payload, "acknowledgement");
+    }
+
+    fn event(&self, event: &serde_json::Value) {
+        self.send(
+            self.topics.event(&self.id),
+            event.to_string().into_bytes(),
+            "event",
+        );
+    }
+
+    fn send(&self, topic: String, payload: Vec<u8>, what: &str) {
+        if let Err(e) = self
+            .client
+            .try_publish(topic, QoS::AtLeastOnce, false, payload)
+        {
+            tracing::warn!("fleet {what} not sent: {e}");
+        }
+    }
+
+    /// The retained status, with the expiry by which the province dates it.
+    fn status(&self, payload: Vec<u8>) -> bool {
+        let properties = PublishProperties {
+            message_expiry_interval: Some(STATUS_EXPIRY),
+            ..Default::default()
+        };
+        self.client
+            .try_publish_with_properties(
+                self.topics.status(&self.id),
+                QoS::AtLeastOnce,
+                true,
+                payload,
+                properties,
+            )
+            .map_err(|e| tracing::debug!("fleet status not sent: {e}"))
+            .is_ok()
+    }
+}
+
 pub async fn run(mut parts: Parts, stop: CancellationToken) {
     let topics = Topics::new(&parts.fleet.prefix);
     let id = parts.station_id.clone();
@@ -67,55 +140,78 @@ pub async fn run(mut parts: Parts, stop: CancellationToken) {
             .as_ref()
             .map(|(c, k)| (c.as_path(), k.as_path())),
     };
-    let mut options = match crate::remote::broker::options(&id, &f.broker, &login) {
-        Ok(o) => o,
-        Err(e) => {
-            tracing::error!("fleet channel not started: {e}; broadcasting goes on without it");
-            return;
-        }
-    };
+    let mut options =
+        match crate::remote::broker::options(&id, &f.broker, &login, STATION_MAX_PACKET) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!("fleet channel not started: {e}; broadcasting goes on without it");
+                return;
+            }
+        };
     // A persistent session: what the province sends while we are away waits for us.
-    options.set_clean_session(false);
+    options.set_clean_start(false);
+    options.set_session_expiry_interval(Some(SESSION_EXPIRY));
+    // Acknowledged to the broker only once judged and queued (`intake`).
+    options.set_manual_acks(true);
     options.set_last_will(LastWill::new(
         topics.status(&id),
         status_payload(None, false, &id),
         QoS::AtLeastOnce,
         true,
+        Some(LastWillProperties {
+            delay_interval: None,
+            payload_format_indicator: None,
+            message_expiry_interval: Some(STATUS_EXPIRY),
+            content_type: None,
+            response_topic: None,
+            correlation_data: None,
+            user_properties: Vec::new(),
+        }),
     ));
-    let (client, events) = AsyncClient::new(options, 64);
+    let (client, events) = AsyncClient::new(options, REQUESTS);
     tracing::info!(
         "fleet channel: connecting to {} as {id}",
         parts.fleet.broker
     );
-
-    let (queue_tx, queue_rx) = mpsc::channel::<Vec<u8>>(QUEUE);
-    let judge = tokio::spawn(judge_pushes(
-        queue_rx,
-        JudgeParts {
-            client: client.clone(),
-            topics: topics.clone(),
-            id: id.clone(),
-            shared: parts.shared.clone(),
-            clock: parts.clock.clone(),
-            trust: parts.trust.clone(),
-            refusals: parts.refusals.clone(),
-            commands: parts.commands.clone(),
-            validator: parts.validator.clone(),
-        },
-    ));
-
-    let mut reporter = Reporter {
+    let outbox = Outbox {
         client: client.clone(),
         topics: topics.clone(),
         id: id.clone(),
+    };
+    let (intake, worker) = Intake::new(IntakeParts {
+        shared: parts.shared.clone(),
+        clock: parts.clock.clone(),
+        trust: parts.trust.clone(),
+        refusals: parts.refusals.clone(),
+        commands: parts.commands.clone(),
+        validator: parts.validator.clone(),
+        outbox: outbox.clone(),
+    });
+    let worker = tokio::spawn(worker);
+
+    let mut reporter = Reporter {
+        outbox: outbox.clone(),
         last: None,
         sent_at: None,
     };
     // The event loop is polled by a task of its own and never cancelled mid-poll (its
-    // cancel safety is not documented); what it hears comes here.
-    let (heard_tx, mut heard) = mpsc::channel::<Heard>(64);
-    let broker = parts.fleet.broker.to_string();
-    let driver = tokio::spawn(drive(events, heard_tx, broker));
+    // cancel safety is not documented); it says here when it has connected.
+    let (connected_tx, mut connected) = mpsc::channel::<()>(4);
+    let driver = tokio::spawn(
+        Driver {
+            client: client.clone(),
+            topics: topics.clone(),
+            id: id.clone(),
+            intake,
+            feed_nudge: parts.feed_nudge.clone(),
+            connected: connected_tx,
+            broker: parts.fleet.broker.to_string(),
+            unacked: VecDeque::new(),
+            closes: VecDeque::new(),
+            takeover_said: None,
+        }
+        .drive(events),
+    );
     let mut records_open = true;
     let mut look = tokio::time::interval(STATUS_LOOK);
     look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -124,38 +220,23 @@ pub async fn run(mut parts: Parts, stop: CancellationToken) {
             _ = stop.cancelled() => break,
             _ = look.tick() => reporter.maybe_send(&parts.shared, false),
             record = parts.records.recv(), if records_open => match record {
-                Ok(r) => acknowledge_play(&client, &topics, &id, &r),
+                Ok(r) => acknowledge_play(&outbox, &r),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!("fleet channel: {n} as-run records not acknowledged (too many at once)");
                 }
                 Err(broadcast::error::RecvError::Closed) => records_open = false,
             },
-            h = heard.recv() => match h {
-                Some(Heard::Connected) => {
+            c = connected.recv() => match c {
+                Some(()) => {
                     subscribe(&client, &topics, &id);
                     reporter.maybe_send(&parts.shared, true);
-                }
-                Some(Heard::Message(topic, payload)) => {
-                    if topic == topics.all_feed() {
-                        parts.feed_nudge.notify_one();
-                    } else if (topic == topics.all_push() || topic == topics.push(&id))
-                        && queue_tx.try_send(payload).is_err()
-                    {
-                        tracing::warn!("fleet channel: {QUEUE} pushes already wait; one is dropped");
-                        crate::metrics::rejected("fleet", "busy");
-                    }
                 }
                 None => break,
             },
         }
     }
     // A clean stop says offline at once (the Last Will is only for a death).
-    let _ = client.try_publish(
-        topics.status(&id),
-        QoS::AtLeastOnce,
-        true,
-        status_payload(None, false, &id),
-    );
+    outbox.status(status_payload(None, false, &id));
     let _ = client.try_disconnect();
     let mut driver = driver;
     if tokio::time::timeout(Duration::from_secs(2), &mut driver)
@@ -164,54 +245,133 @@ pub async fn run(mut parts: Parts, stop: CancellationToken) {
     {
         driver.abort();
     }
-    judge.abort();
-}
-
-/// What the event loop hears that the fleet task acts on.
-enum Heard {
-    Connected,
-    Message(String, Vec<u8>),
+    worker.abort();
 }
 
 /// Polls the MQTT event loop: it connects, keeps alive, resends unacknowledged QoS 1
-/// messages and reconnects (after `BACKOFF`) by being polled. Ends after a disconnect.
-async fn drive(mut events: rumqttc::EventLoop, heard: mpsc::Sender<Heard>, broker: String) {
-    let mut backoff = BACKOFF.0;
-    let mut quiet_since: Option<Instant> = None;
-    loop {
-        match events.poll().await {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = BACKOFF.0;
-                quiet_since = None;
-                tracing::info!("fleet channel: connected to {broker}");
-                if heard.send(Heard::Connected).await.is_err() {
-                    return;
+/// messages and reconnects (after `BACKOFF`) by being polled. What arrives on a push
+/// topic goes through the intake before the broker's delivery is acknowledged.
+struct Driver {
+    client: AsyncClient,
+    topics: Topics,
+    id: String,
+    intake: Intake,
+    feed_nudge: Arc<Notify>,
+    connected: mpsc::Sender<()>,
+    broker: String,
+    /// Deliveries judged and queued whose acknowledgement the request queue had no room
+    /// for yet (only their packet ids: the payload is dropped).
+    unacked: VecDeque<Publish>,
+    /// When the broker last closed a working connection without a word, and when that
+    /// was last said as a suspected takeover.
+    closes: VecDeque<Instant>,
+    takeover_said: Option<Instant>,
+}
+
+impl Driver {
+    async fn drive(mut self, mut events: EventLoop) {
+        let mut backoff = BACKOFF.0;
+        let mut quiet_since: Option<Instant> = None;
+        loop {
+            let event = events.poll().await;
+            self.send_acks();
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    backoff = BACKOFF.0;
+                    quiet_since = None;
+                    tracing::info!("fleet channel: connected to {}", self.broker);
+                    if self.connected.send(()).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => self.arrived(p).await,
+                Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    self.lost(&e, &mut quiet_since);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF.1);
+                    if self.connected.is_closed() {
+                        return;
+                    }
                 }
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                if heard
-                    .send(Heard::Message(p.topic, p.payload.to_vec()))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+        }
+    }
+
+    async fn arrived(&mut self, p: Publish) {
+        let topic = String::from_utf8_lossy(&p.topic);
+        if topic == self.topics.all_feed() {
+            self.feed_nudge.notify_one();
+        } else if topic == self.topics.all_push() || topic == self.topics.push(&self.id) {
+            self.intake.arrive(&p.payload).await;
+        }
+        let mut delivered = p;
+        delivered.payload = Default::default();
+        self.unacked.push_back(delivered);
+        self.send_acks();
+    }
+
+    fn send_acks(&mut self) {
+        while let Some(p) = self.unacked.front() {
+            if self.client.try_ack(p).is_err() {
+                return;
             }
-            Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,
-            Ok(_) => {}
-            Err(e) => {
-                // Said once per outage, then every 10 minutes: a dead zone must not fill
-                // the log.
-                if quiet_since.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
-                    tracing::warn!("fleet channel: {broker}: {e}; broadcasting goes on; retrying");
-                    quiet_since = Some(Instant::now());
-                }
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(BACKOFF.1);
-                if heard.is_closed() {
-                    return;
-                }
+            self.unacked.pop_front();
+        }
+    }
+
+    fn lost(&mut self, e: &ConnectionError, quiet_since: &mut Option<Instant>) {
+        let broker = self.broker.clone();
+        let took = || {
+            crate::metrics::fleet("takeover");
+            format!(
+                "fleet channel: another client logged in to {broker} as this station ({}) and took its session; reconnecting. Someone holds this station's broker login, or the broker lets any client take any client id (see README, the broker's set-up)",
+                self.id
+            )
+        };
+        if let ConnectionError::MqttState(StateError::ServerDisconnect { reason_code, .. }) = e
+            && *reason_code == DisconnectReasonCode::SessionTakenOver
+        {
+            // A broker that says why (MQTT 5 reason 0x8E): said every time.
+            tracing::error!("{}", took());
+            return;
+        }
+        if matches!(e, ConnectionError::MqttState(StateError::ConnectionAborted)) {
+            // mosquitto 2.0 closes the taken-over connection without a DISCONNECT; a
+            // broker that keeps closing a working connection is the same sign.
+            let now = Instant::now();
+            self.closes.push_back(now);
+            while self
+                .closes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > Duration::from_secs(600))
+            {
+                self.closes.pop_front();
             }
+            let said_lately = self
+                .takeover_said
+                .is_some_and(|t| now.duration_since(t) < Duration::from_secs(600));
+            if self.closes.len() >= 3 && !said_lately {
+                self.takeover_said = Some(now);
+                tracing::error!(
+                    "{} (the broker closed this station's connection {} times in 10 minutes)",
+                    took(),
+                    self.closes.len()
+                );
+                return;
+            }
+        }
+        if let ConnectionError::MqttState(StateError::IncomingPacketTooLarge { pkt_size, .. }) = e {
+            crate::metrics::fleet("oversized");
+            tracing::warn!(
+                "fleet channel: {broker} sent a message of {pkt_size} bytes, over the {STATION_MAX_PACKET} this station takes (the broker should have dropped it)"
+            );
+        }
+        // Said once per outage, then every 10 minutes: a dead zone must not fill the log.
+        if quiet_since.is_none_or(|t| t.elapsed() > Duration::from_secs(600)) {
+            tracing::warn!("fleet channel: {broker}: {e}; broadcasting goes on; retrying");
+            *quiet_since = Some(Instant::now());
         }
     }
 }
@@ -226,9 +386,7 @@ fn subscribe(client: &AsyncClient, topics: &Topics, id: &str) {
 
 /// Publishes the retained status when it changed, or when `STATUS_EVERY` has passed.
 struct Reporter {
-    client: AsyncClient,
-    topics: Topics,
-    id: String,
+    outbox: Outbox,
     /// The last status sent, without its `updated` time (which changes every time).
     last: Option<serde_json::Value>,
     sent_at: Option<Instant>,
@@ -236,10 +394,12 @@ struct Reporter {
 
 impl Reporter {
     fn maybe_send(&mut self, shared: &Shared, force: bool) {
+        let id = &self.outbox.id;
         let mut status = shared
             .status()
             .and_then(|s| serde_json::to_value(s).ok())
-            .unwrap_or_else(|| serde_json::json!({ "station_id": self.id }));
+            .map(|s| summary(&s))
+            .unwrap_or_else(|| serde_json::json!({ "station_id": id }));
         if let serde_json::Value::Object(m) = &mut status {
             m.insert("version".into(), env!("CARGO_PKG_VERSION").into());
         }
@@ -251,34 +411,23 @@ impl Reporter {
         if !force && !due && self.last.as_ref() == Some(&compared) {
             return;
         }
-        let payload = status_payload(Some(&status), true, &self.id);
-        match self.client.try_publish(
-            self.topics.status(&self.id),
-            QoS::AtLeastOnce,
-            true,
-            payload,
-        ) {
-            Ok(()) => {
-                self.last = Some(compared);
-                self.sent_at = Some(Instant::now());
-            }
-            Err(e) => tracing::debug!("fleet status not sent: {e}"),
+        let mut payload = status_payload(Some(&status), true, id);
+        if payload.len() > MAX_STATUS {
+            // `summary` keeps it under the bound; if a change ever breaks that, the
+            // province still hears that the station is online.
+            crate::metrics::fleet("status_too_large");
+            payload = status_payload(None, true, id);
         }
-    }
-}
-
-fn send_ack(client: &AsyncClient, topics: &Topics, id: &str, ack: &Ack) {
-    let Ok(payload) = serde_json::to_vec(ack) else {
-        return;
-    };
-    if let Err(e) = client.try_publish(topics.ack(id), QoS::AtLeastOnce, false, payload) {
-        tracing::warn!("fleet acknowledgement not sent: {e}");
+        if self.outbox.status(payload) {
+            self.last = Some(compared);
+            self.sent_at = Some(Instant::now());
+        }
     }
 }
 
 /// A pushed bulletin started, ended or was cut: the province hears of it. Dead air, and
 /// any item the monitor did not hear as sent, is an event of its own.
-fn acknowledge_play(client: &AsyncClient, topics: &Topics, id: &str, r: &Record) {
+fn acknowledge_play(outbox: &Outbox, r: &Record) {
     let unheard = r.event == AsRun::End && matches!(r.heard, Some(h) if h != AsRunHeard::Yes);
     if r.event == AsRun::Silence || unheard {
         let event = serde_json::json!({
@@ -290,11 +439,7 @@ fn acknowledge_play(client: &AsyncClient, topics: &Topics, id: &str, r: &Record)
             "heard": r.heard,
             "reason": r.reason,
         });
-        if let Err(e) =
-            client.try_publish(topics.event(id), QoS::AtLeastOnce, false, event.to_string())
-        {
-            tracing::warn!("fleet event not sent: {e}");
-        }
+        outbox.event(&event);
     }
     let Some(item) = r.item.as_ref().filter(|i| i.source == Source::Push) else {
         return;
@@ -312,93 +457,5 @@ fn acknowledge_play(client: &AsyncClient, topics: &Topics, id: &str, r: &Record)
         ts: r.ts.fixed_offset(),
         heard: r.heard,
     };
-    send_ack(client, topics, id, &ack);
-}
-
-struct JudgeParts {
-    client: AsyncClient,
-    topics: Topics,
-    id: String,
-    shared: Arc<Shared>,
-    clock: Arc<dyn Clock>,
-    trust: Arc<Trust>,
-    refusals: Arc<Refusals>,
-    commands: Sender<Command>,
-    validator: PathBuf,
-}
-
-/// Checks pushes one at a time (a fetch and a decode each), off the async workers.
-async fn judge_pushes(mut queue: mpsc::Receiver<Vec<u8>>, p: JudgeParts) {
-    let p = Arc::new(p);
-    while let Some(bytes) = queue.recv().await {
-        let q = p.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let config = q.shared.config();
-            let judge = crate::remote::fleet::Judge {
-                station: &config.station,
-                validator: &q.validator,
-                trust: &q.trust,
-                clock: q.clock.as_ref(),
-            };
-            (judge.take(&bytes), config.schedule.timezone)
-        })
-        .await;
-        let Ok((outcome, tz)) = outcome else {
-            continue;
-        };
-        let now = p.clock.now().with_timezone(&tz);
-        match outcome {
-            Ok(accepted) => {
-                let id = match accepted {
-                    Accepted::Cancel { id, cancels } => {
-                        tracing::info!("fleet push {id}: cancel {cancels}");
-                        crate::metrics::push_accepted("cancel");
-                        tell(&p.commands, Command::Cancel(cancels));
-                        id
-                    }
-                    Accepted::Bulletin(b) => {
-                        tracing::info!(
-                            "fleet push {}: {} bulletin {:?} accepted ({} ms)",
-                            b.id,
-                            b.priority.as_str(),
-                            b.title,
-                            b.duration_ms
-                        );
-                        crate::metrics::push_accepted("bulletin");
-                        tell(&p.commands, Command::Pushed(b.priority));
-                        b.id
-                    }
-                };
-                let ack = Ack {
-                    id: Some(id),
-                    event: AckEvent::Accepted,
-                    reason: None,
-                    ts: now.fixed_offset(),
-                    heard: None,
-                };
-                send_ack(&p.client, &p.topics, &p.id, &ack);
-            }
-            Err(refused) => {
-                let e = refused.error;
-                let message = format!("fleet push refused ({}): {e}", e.label());
-                // The same budget bounds the log and the acknowledgements of refusals.
-                if p.refusals.record(now, "fleet", e.label(), &message) {
-                    let ack = Ack {
-                        id: refused.id,
-                        event: AckEvent::Refused,
-                        reason: Some(clip_bytes(&format!("{}: {e}", e.label()), 300)),
-                        ts: now.fixed_offset(),
-                        heard: None,
-                    };
-                    send_ack(&p.client, &p.topics, &p.id, &ack);
-                }
-            }
-        }
-    }
-}
-
-fn tell(commands: &Sender<Command>, command: Command) {
-    if commands.send(command).is_err() {
-        tracing::error!("the playout engine is gone; the push is stored and plays after a restart");
-    }
+    outbox.ack(&ack);
 }

@@ -178,7 +178,7 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
             target.display()
         ));
     }
-    crate::sys::fs::write_atomic(&target, &bytes)
+    crate::sys::fs::write_public(&target, &bytes)
         .map_err(|e| format!("cannot copy into the feed: {e}"))?;
     let bulletin = FeedBulletin {
         id: id.clone(),
@@ -258,9 +258,9 @@ pub fn publish(dir: &Path, key_file: &Path) -> Result<u64, String> {
         "timestamp:{}\tfile:{MANIFEST}\thashed",
         Utc::now().timestamp()
     );
-    crate::sys::fs::write_atomic(&dir.join(SIGNATURE), key.sign(&json, &comment).as_bytes())
+    crate::sys::fs::write_public(&dir.join(SIGNATURE), key.sign(&json, &comment).as_bytes())
         .map_err(|e| format!("cannot write the signature: {e}"))?;
-    crate::sys::fs::write_atomic(&dir.join(MANIFEST), &json)
+    crate::sys::fs::write_public(&dir.join(MANIFEST), &json)
         .map_err(|e| format!("cannot write the manifest: {e}"))?;
     let _ = std::fs::remove_file(dir.join(DRAFT));
     Ok(manifest.sequence)

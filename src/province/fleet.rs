@@ -8,11 +8,15 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, Publish};
+use rumqttc::v5::{AsyncClient, Event, EventLoop};
 use serde::Serialize;
 
 use crate::config::fleet::Broker;
-use crate::core::fleet::{Ack, AckEvent, PushMessage, SeenStatus, Topics};
+use crate::core::fleet::{
+    Ack, AckEvent, PROVINCE_MAX_PACKET, PushMessage, STATUS_EXPIRY, SeenStatus, Topics,
+};
 use crate::remote::broker::Login;
 
 /// Which broker, and how to log in.
@@ -27,6 +31,35 @@ const RETAINED_QUIET: Duration = Duration::from_millis(700);
 const RETAINED_MAX: Duration = Duration::from_secs(5);
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 
+/// One message as the province's tools read it.
+pub struct Message {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    /// When it was published, by the broker's clock: a station's status carries a
+    /// Message Expiry of `STATUS_EXPIRY`, which the broker counts down; what is left says
+    /// how old a retained status is. Without it (another sender), when it arrived.
+    pub published: chrono::DateTime<chrono::Utc>,
+}
+
+impl Message {
+    fn of(p: Publish) -> Message {
+        let now = chrono::Utc::now();
+        let left = p
+            .properties
+            .as_ref()
+            .and_then(|q| q.message_expiry_interval);
+        let age = left
+            .filter(|_| p.retain)
+            .map(|left| i64::from(STATUS_EXPIRY.saturating_sub(left)))
+            .unwrap_or(0);
+        Message {
+            topic: String::from_utf8_lossy(&p.topic).into_owned(),
+            payload: p.payload.to_vec(),
+            published: now - chrono::TimeDelta::seconds(age),
+        }
+    }
+}
+
 /// One MQTT session of the province's: a random client id, a clean session.
 struct Session {
     client: AsyncClient,
@@ -34,7 +67,7 @@ struct Session {
     topics: Topics,
     /// Messages that came while `subscribe` waited for its SubAcks (the retained
     /// statuses of the first topic arrive before the second is acknowledged).
-    early: std::collections::VecDeque<(String, Vec<u8>)>,
+    early: std::collections::VecDeque<Message>,
 }
 
 impl Session {
@@ -42,8 +75,11 @@ impl Session {
         let mut rnd = [0u8; 6];
         getrandom::fill(&mut rnd).map_err(|e| e.to_string())?;
         let id = format!("loaxa-province-{}", crate::remote::signing::hex(&rnd));
-        let mut options = crate::remote::broker::options(&id, &link.broker, &link.login)?;
-        options.set_clean_session(true);
+        // The province takes small messages only: a rogue station's retained megabyte
+        // is dropped by the broker for this client instead of cutting it off.
+        let mut options =
+            crate::remote::broker::options(&id, &link.broker, &link.login, PROVINCE_MAX_PACKET)?;
+        options.set_clean_start(true);
         let (client, mut events) = AsyncClient::new(options, 1024);
         let connected = tokio::time::timeout(CONNECT_WAIT, async {
             loop {
@@ -83,9 +119,7 @@ impl Session {
         while acked < topics.len() {
             match self.next().await? {
                 Event::Incoming(Packet::SubAck(_)) => acked += 1,
-                Event::Incoming(Packet::Publish(p)) => {
-                    self.early.push_back((p.topic, p.payload.to_vec()));
-                }
+                Event::Incoming(Packet::Publish(p)) => self.early.push_back(Message::of(p)),
                 _ => {}
             }
         }
@@ -96,8 +130,8 @@ impl Session {
         self.events.poll().await.map_err(|e| format!("broker: {e}"))
     }
 
-    /// The next message (topic, payload), or `None` if `until` passes first.
-    async fn message(&mut self, until: Instant) -> Result<Option<(String, Vec<u8>)>, String> {
+    /// The next message, or `None` if `until` passes first.
+    async fn message(&mut self, until: Instant) -> Result<Option<Message>, String> {
         if let Some(m) = self.early.pop_front() {
             return Ok(Some(m));
         }
@@ -106,9 +140,7 @@ impl Session {
             match tokio::time::timeout(left, self.next()).await {
                 Err(_) => return Ok(None),
                 Ok(Err(e)) => return Err(e),
-                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                    return Ok(Some((p.topic, p.payload.to_vec())));
-                }
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => return Ok(Some(Message::of(p))),
                 Ok(Ok(_)) => {}
             }
         }
@@ -142,19 +174,23 @@ impl Session {
         .await;
     }
 
-    /// Every station's retained status.
-    async fn statuses(&mut self) -> Result<BTreeMap<String, SeenStatus>, String> {
+    /// Every station's retained status, with when it was published.
+    async fn statuses(
+        &mut self,
+    ) -> Result<BTreeMap<String, (SeenStatus, chrono::DateTime<chrono::Utc>)>, String> {
         self.subscribe(&[self.topics.every_status()]).await?;
         let mut seen = BTreeMap::new();
         let end = Instant::now() + RETAINED_MAX;
         loop {
             let until = (Instant::now() + RETAINED_QUIET).min(end);
-            let Some((topic, payload)) = self.message(until).await? else {
+            let Some(m) = self.message(until).await? else {
                 break;
             };
-            if let Some((station, "status")) = self.topics.station_topic(&topic) {
-                let status = serde_json::from_slice::<SeenStatus>(&payload).unwrap_or_default();
-                seen.insert(station.to_string(), status);
+            if let Some((station, "status")) = self.topics.station_topic(&m.topic)
+                && seen.len() < crate::province::fleet_view::MAX_STATIONS
+            {
+                let station = crate::core::text::shorten(station, 128);
+                seen.insert(station, (SeenStatus::read(&m.payload), m.published));
             }
         }
         Ok(seen)
@@ -182,11 +218,11 @@ pub struct StationRow {
 }
 
 impl StationRow {
-    fn of(id: &str, s: &SeenStatus) -> StationRow {
+    fn of(id: &str, s: &SeenStatus, published: chrono::DateTime<chrono::Utc>) -> StationRow {
         StationRow {
             id: id.to_string(),
             online: s.online,
-            last_seen: s.updated.clone(),
+            last_seen: Some(published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             on_air: s.on_air(),
             feed_sequence: s.feed.as_ref().and_then(|f| f.sequence),
             quotas: s
@@ -216,7 +252,10 @@ pub fn status(link: &Link) -> Result<Vec<StationRow>, String> {
         let mut session = Session::open(link).await?;
         let seen = session.statuses().await?;
         session.close().await;
-        Ok(seen.iter().map(|(id, s)| StationRow::of(id, s)).collect())
+        Ok(seen
+            .iter()
+            .map(|(id, (s, at))| StationRow::of(id, s, *at))
+            .collect())
     })
 }
 
@@ -260,7 +299,7 @@ pub fn push(
                 .statuses()
                 .await?
                 .into_iter()
-                .filter(|(_, s)| s.online)
+                .filter(|(_, (s, _))| s.online)
                 .map(|(id, _)| id)
                 .collect(),
             Targets::Some(ids) => ids.clone(),
@@ -304,7 +343,9 @@ pub fn push(
                 Ok(e) => e?,
             };
             let (topic, body) = match event {
-                Event::Incoming(Packet::Publish(p)) => (p.topic, p.payload),
+                Event::Incoming(Packet::Publish(p)) => {
+                    (String::from_utf8_lossy(&p.topic).into_owned(), p.payload)
+                }
                 Event::Incoming(Packet::PubAck(_)) => {
                     published += 1;
                     continue;
@@ -401,26 +442,25 @@ pub fn serve(link: &Link, listen: std::net::SocketAddr) -> Result<(), String> {
                             .subscribe(&[topics.every_status(), topics.every_ack()])
                             .await;
                         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
-                        let lost = match subscribed {
-                            Err(e) => e,
-                            Ok(()) => loop {
-                                match session.message(far).await {
-                                    Ok(Some((topic, payload))) => {
-                                        if let Some((station, kind)) = topics.station_topic(&topic)
-                                        {
-                                            view.lock().unwrap_or_else(|p| p.into_inner()).take(
-                                                station,
-                                                kind,
-                                                &payload,
-                                                chrono::Utc::now(),
-                                            );
+                        let lost =
+                            match subscribed {
+                                Err(e) => e,
+                                Ok(()) => loop {
+                                    match session.message(far).await {
+                                        Ok(Some(m)) => {
+                                            if let Some((station, kind)) =
+                                                topics.station_topic(&m.topic)
+                                            {
+                                                view.lock()
+                                                    .unwrap_or_else(|p| p.into_inner())
+                                                    .take(station, kind, &m.payload, m.published);
+                                            }
                                         }
+                                        Ok(None) => break "the session ended".to_string(),
+                                        Err(e) => break e,
                                     }
-                                    Ok(None) => break "the session ended".to_string(),
-                                    Err(e) => break e,
-                                }
-                            },
-                        };
+                                },
+                            };
                         eprintln!("{lost}; connecting again in 5 s");
                     }
                     Err(e) => eprintln!("{e}; trying again in 5 s"),
@@ -445,14 +485,19 @@ pub fn watch(link: &Link, duration: Option<Duration>, json: bool) -> Result<(), 
         let mut session = Session::open(link).await?;
         let topics = session.topics.clone();
         session
-            .subscribe(&[topics.every_status(), topics.every_ack()])
+            .subscribe(&[
+                topics.every_status(),
+                topics.every_ack(),
+                topics.every_event(),
+            ])
             .await?;
         let end = duration.map(|d| Instant::now() + d);
         let far = Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600);
-        while let Some((topic, payload)) = session.message(end.unwrap_or(far)).await? {
-            let Some((station, kind)) = topics.station_topic(&topic) else {
+        while let Some(m) = session.message(end.unwrap_or(far)).await? {
+            let Some((station, kind)) = topics.station_topic(&m.topic) else {
                 continue;
             };
+            let payload = m.payload;
             let line = if json {
                 let value: serde_json::Value =
                     serde_json::from_slice(&payload).unwrap_or(serde_json::Value::Null);
@@ -467,20 +512,22 @@ pub fn watch(link: &Link, duration: Option<Duration>, json: bool) -> Result<(), 
     })
 }
 
+/// One line of `fleet watch`: what a station said, every text from it cut short and
+/// its control characters shown as `?` (a station must not drive the admin's terminal).
 fn describe(station: &str, kind: &str, payload: &[u8]) -> String {
     let now = chrono::Local::now().format("%H:%M:%S");
-    match kind {
+    let line = match kind {
         "ack" => match serde_json::from_slice::<Ack>(payload) {
             Ok(a) => format!(
-                "{now} {station:<24} {:<11} {}{}",
+                "{:<11} {}{}",
                 a.event.as_str(),
                 a.id.as_deref().unwrap_or("-"),
                 a.reason.map(|r| format!(" ({r})")).unwrap_or_default()
             ),
-            Err(_) => format!("{now} {station:<24} ack (unreadable)"),
+            Err(_) => "ack (unreadable)".to_string(),
         },
         "status" => {
-            let s = serde_json::from_slice::<SeenStatus>(payload).unwrap_or_default();
+            let s = SeenStatus::read(payload);
             let playing = s
                 .now_playing
                 .as_ref()
@@ -488,11 +535,33 @@ fn describe(station: &str, kind: &str, payload: &[u8]) -> String {
                 .and_then(|t| t.as_str())
                 .unwrap_or("-");
             format!(
-                "{now} {station:<24} {:<11} amplifier {} now playing: {playing}",
+                "{:<11} amplifier {} now playing: {playing}",
                 if s.online { "online" } else { "OFFLINE" },
                 if s.amplifier_on { "on" } else { "off" },
             )
         }
-        other => format!("{now} {station:<24} {other}"),
-    }
+        "event" => match serde_json::from_slice::<serde_json::Value>(payload) {
+            Ok(e) => {
+                let text = |k: &str| e.get(k).and_then(|v| v.as_str()).unwrap_or("-").to_string();
+                let title = e
+                    .get("item")
+                    .and_then(|i| i.get("title"))
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("-");
+                format!("{:<11} {title} ({})", text("event"), text("reason"))
+            }
+            Err(_) => "event (unreadable)".to_string(),
+        },
+        other => other.to_string(),
+    };
+    let station = crate::core::text::shorten(station, 64);
+    format!(
+        "{now} {station:<24} {}",
+        crate::core::text::shorten(&line, 400)
+    )
+}
+
+/// A station's text for a terminal: cut short, control characters shown as `?`.
+pub fn printable(text: &str) -> String {
+    crate::core::text::shorten(text, 300)
 }

@@ -21,8 +21,9 @@ use crate::core::fleet::{Ack, AckEvent, SeenStatus};
 
 pub const MAX_STATIONS: usize = 20_000;
 pub const MAX_PUSHES: usize = 20;
-/// A status or acknowledgement bigger than this is not read.
-pub const MAX_MESSAGE: usize = 256 * 1024;
+/// A status or acknowledgement bigger than this is not read (the broker already drops
+/// anything over `PROVINCE_MAX_PACKET` for the province's client).
+pub const MAX_MESSAGE: usize = crate::core::fleet::PROVINCE_MAX_PACKET;
 /// A station says how it is every 60 s: silent for three of those, it counts as offline.
 pub const STALE_SECS: i64 = 180;
 
@@ -99,17 +100,19 @@ struct PushView {
 }
 
 impl View {
-    /// One message from `station` on its `kind` topic ("status" or "ack").
+    /// One message from `station` on its `kind` topic ("status" or "ack"), published
+    /// at `now` by the broker's clock. Every text kept is bounded (`SeenStatus::read`).
     pub fn take(&mut self, station: &str, kind: &str, payload: &[u8], now: DateTime<Utc>) {
         if payload.len() > MAX_MESSAGE {
             return;
         }
+        let station = &crate::core::text::shorten(station, 128);
         if !self.stations.contains_key(station) && self.stations.len() >= MAX_STATIONS {
             return;
         }
         match kind {
             "status" => {
-                let status = serde_json::from_slice::<SeenStatus>(payload).unwrap_or_default();
+                let status = SeenStatus::read(payload);
                 let seen = Seen { status, heard: now };
                 self.stations.insert(station.to_string(), seen);
             }

@@ -2,17 +2,29 @@
 //! `[fleet]` and the province's `loaxa fleet` commands. rumqttc does the protocol
 //! (keep-alive, QoS 1 retries, persistent sessions); TLS is rustls with the same `ring`
 //! provider ureq uses, so one crypto library serves the whole binary.
+//!
+//! MQTT 5, not 3.1.1, for three things 3.1.1 cannot say (issue 26):
+//! - **Maximum Packet Size** in CONNECT: the broker must not send a client anything
+//!   larger, and drops it instead (mosquitto logs "Dropping too large outgoing PUBLISH").
+//!   Under 3.1.1 an oversized message made the client's decoder fail, the connection
+//!   drop, and the broker deliver the same message again on every reconnect: one 300 KB
+//!   message cut a station off for good.
+//! - **A DISCONNECT with a reason**: "session taken over" (0x8E) tells a station that
+//!   another client logged in with its client id, which it logs.
+//! - **Message Expiry**: a retained message is delivered with what is left of its
+//!   expiry, so the province learns how old a retained status is by the broker's clock
+//!   (`core::fleet::STATUS_EXPIRY`), not by the station's own claim.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{MqttOptions, TlsConfiguration, Transport};
+use rumqttc::v5::MqttOptions;
+use rumqttc::{TlsConfiguration, Transport};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::fleet::Broker;
-use crate::core::fleet::MAX_MESSAGE;
 
 /// How a client logs in.
 #[derive(Debug, Clone, Default)]
@@ -23,12 +35,18 @@ pub struct Login<'a> {
     pub client_cert: Option<(&'a Path, &'a Path)>,
 }
 
-/// Options for one client: `client_id` (a station's own id), keep-alive 30 s, messages
-/// bounded both ways.
-pub fn options(client_id: &str, broker: &Broker, login: &Login) -> Result<MqttOptions, String> {
+/// Options for one client: `client_id` (a station's own id), keep-alive 30 s, and the
+/// largest packet it takes (`max_packet`, told to the broker, which then drops anything
+/// larger for this client instead of sending it).
+pub fn options(
+    client_id: &str,
+    broker: &Broker,
+    login: &Login,
+    max_packet: usize,
+) -> Result<MqttOptions, String> {
     let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     o.set_keep_alive(Duration::from_secs(30));
-    o.set_max_packet_size(MAX_MESSAGE + 1024, MAX_MESSAGE + 1024);
+    o.set_max_packet_size(Some(u32::try_from(max_packet).unwrap_or(u32::MAX)));
     if let Some(user) = login.username {
         o.set_credentials(user, login.password.unwrap_or(""));
     }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::station::Station;
 use crate::core::fleet::PushMessage;
-use crate::core::push::{CheckedWhat, Clocks, Judged, PushError};
+use crate::core::push::{Checked, CheckedWhat, Clocks, Judged, PushError};
 use crate::remote::push::{self, Accepted, UploadedAudio};
 use crate::store::Store;
 use crate::store::trust::Trust;
@@ -21,7 +21,8 @@ use crate::sys::clock::Clock;
 
 /// A fetch that sends nothing for this long is given up.
 const STALL: Duration = Duration::from_secs(20);
-/// The longest a fetch may take whatever its size (an emergency is not worth less).
+/// The longest a fetch may take whatever its size. Fetches run side by side
+/// (`daemon::fleet`), so a slow server costs only its own push this long.
 const FETCH_LIMIT: Duration = Duration::from_secs(300);
 
 /// What the station knows to judge a push by.
@@ -40,20 +41,43 @@ pub struct Refused {
     pub error: PushError,
 }
 
+/// A push message whose signature, manifest, id and validity passed (`Judge::admit`):
+/// what is left to do is its audio, the slow part.
+pub struct Admitted {
+    pub id: String,
+    checked: Checked,
+    /// When the province signed it, if the station's clock judged it (a trusted time).
+    issued: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Admitted {
+    /// An emergency or a cancel: taken before anything else that waits.
+    pub fn urgent(&self) -> bool {
+        match &self.checked.what {
+            CheckedWhat::Cancel { .. } => true,
+            CheckedWhat::Audio { bulletin, .. } | CheckedWhat::Text { bulletin, .. } => {
+                bulletin.priority == crate::core::catalog::Priority::Emergency
+            }
+        }
+    }
+}
+
 impl Judge<'_> {
-    /// Checks and takes one push message. Blocking (the audio fetch and decode): run it
-    /// off the async workers.
-    pub fn take(&self, bytes: &[u8]) -> Result<Accepted, Refused> {
+    /// The fast checks, as a message arrives: bounded parsing, the signature, the
+    /// manifest, the id never seen, validity. No network, no decoding: tens of
+    /// microseconds, so a flood of forged or replayed messages is refused as fast as the
+    /// broker can send it and never waits in a queue beside a genuine push.
+    pub fn admit(&self, bytes: &[u8]) -> Result<Admitted, Refused> {
         let message = PushMessage::parse(bytes).map_err(|why| Refused {
             id: None,
             error: PushError::Malformed(why),
         })?;
         let id = PushMessage::claimed_id(&message.manifest);
-        self.take_message(&message)
+        self.admit_message(&message)
             .map_err(|error| Refused { id, error })
     }
 
-    fn take_message(&self, message: &PushMessage) -> Result<Accepted, PushError> {
+    fn admit_message(&self, message: &PushMessage) -> Result<Admitted, PushError> {
         if let Some(why) = self.trust.problem() {
             return Err(PushError::Unavailable(why.to_string()));
         }
@@ -73,6 +97,25 @@ impl Judge<'_> {
             .issued_at
             .map(|t| t.to_utc())
             .filter(|_| checked.judged == Judged::Station);
+        Ok(Admitted {
+            id: checked.manifest.id.clone(),
+            checked,
+            issued,
+        })
+    }
+
+    /// Takes an admitted push: fetches its audio (bounded in size and time), decodes it in
+    /// a child process and stores it. Blocking: run it off the async workers.
+    pub fn take(&self, admitted: Admitted) -> Result<Accepted, Refused> {
+        let id = Some(admitted.id.clone());
+        self.take_admitted(admitted)
+            .map_err(|error| Refused { id, error })
+    }
+
+    fn take_admitted(&self, admitted: Admitted) -> Result<Accepted, PushError> {
+        let Admitted {
+            checked, issued, ..
+        } = admitted;
         let audio = match &checked.what {
             CheckedWhat::Audio {
                 bulletin,
@@ -96,7 +139,13 @@ impl Judge<'_> {
             }
             _ => None,
         };
-        let accepted = push::accept(self.station, self.validator, now, checked, audio)?;
+        let accepted = push::accept(
+            self.station,
+            self.validator,
+            self.clock.now(),
+            checked,
+            audio,
+        )?;
         if let Some(t) = issued
             && let Err(e) = self.trust.saw_signed(t)
         {

@@ -13,15 +13,17 @@ use crate::core::asrun::{Event, Record};
 use crate::core::status::Refusal;
 use crate::store::asrun::AsRunLog;
 
-/// At most this many refusals are written per minute…
+/// At most this many refusals are written per minute, and per day (a day of flooding
+/// at the minute's rate would be 86,400 records)…
 pub const PER_MINUTE: u32 = 60;
+pub const PER_DAY: u32 = 1000;
 /// …each as an as-run line of at most this many bytes.
 pub const MAX_RECORD_BYTES: usize = 1024;
 
 pub struct Refusals {
     asrun: Arc<AsRunLog>,
-    /// Start of the current minute window and refusals written in it.
-    window: Mutex<Option<(DateTime<Tz>, u32)>>,
+    /// What has been written lately, against the budgets.
+    window: Mutex<Window>,
     unrecorded: AtomicU64,
     /// The newest refusal, recorded or not, for the status and the station page.
     last: Mutex<Option<Refusal>>,
@@ -31,7 +33,7 @@ impl Refusals {
     pub fn new(asrun: Arc<AsRunLog>) -> Refusals {
         Refusals {
             asrun,
-            window: Mutex::new(None),
+            window: Mutex::new(Window::default()),
             unrecorded: AtomicU64::new(0),
             last: Mutex::new(None),
         }
@@ -57,19 +59,11 @@ impl Refusals {
             reason: crate::core::text::shorten(reason, 40),
             message: crate::core::text::shorten(message, 300),
         });
-        let allowed = {
-            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-            match &mut *w {
-                Some((start, n)) if now - *start < TimeDelta::minutes(1) && now >= *start => {
-                    *n += 1;
-                    *n <= PER_MINUTE
-                }
-                _ => {
-                    *w = Some((now, 1));
-                    true
-                }
-            }
-        };
+        let allowed = self
+            .window
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .allow(now);
         if !allowed {
             if self
                 .unrecorded
@@ -77,7 +71,7 @@ impl Refusals {
                 .is_multiple_of(1000)
             {
                 tracing::warn!(
-                    "refusals are coming faster than {PER_MINUTE} a minute; the rest are only counted (loaxa_rejections_unrecorded_total)"
+                    "refusals are coming faster than {PER_MINUTE} a minute or {PER_DAY} a day; the rest are only counted (loaxa_rejections_unrecorded_total)"
                 );
             }
             crate::metrics::rejection_unrecorded();
@@ -87,6 +81,37 @@ impl Refusals {
         tracing::warn!("{line}");
         self.asrun
             .log(&bounded(Record::new(now, Event::Rejected), &line));
+        true
+    }
+}
+
+/// Refusals written in the current minute and on the current day.
+#[derive(Default)]
+struct Window {
+    minute: Option<(DateTime<Tz>, u32)>,
+    day: Option<(chrono::NaiveDate, u32)>,
+}
+
+impl Window {
+    /// Counts one refusal at `now`: whether it may be written.
+    fn allow(&mut self, now: DateTime<Tz>) -> bool {
+        let today = now.date_naive();
+        let in_day = match &mut self.day {
+            Some((d, n)) if *d == today => n,
+            _ => &mut self.day.insert((today, 0)).1,
+        };
+        if *in_day >= PER_DAY {
+            return false;
+        }
+        let in_minute = match &mut self.minute {
+            Some((start, n)) if now - *start < TimeDelta::minutes(1) && now >= *start => n,
+            _ => &mut self.minute.insert((now, 0)).1,
+        };
+        if *in_minute >= PER_MINUTE {
+            return false;
+        }
+        *in_minute += 1;
+        *in_day += 1;
         true
     }
 }
@@ -143,5 +168,32 @@ mod tests {
             "the reason is kept, cut short"
         );
         assert_eq!(refusals.unrecorded(), 200 - u64::from(PER_MINUTE));
+    }
+
+    #[test]
+    fn a_day_of_flooding_writes_at_most_the_days_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::at(dir.path());
+        let refusals = Refusals::new(Arc::new(AsRunLog::new(&store)));
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let t0 = chrono::TimeZone::with_ymd_and_hms(&tz, 2021, 10, 1, 0, 0, 0).unwrap();
+        // Two a second all day: the minute's budget alone would let 60 × 1,440 through.
+        for s in 0..86_400 / 30 {
+            for k in 0..60 {
+                let at = t0 + TimeDelta::seconds(s * 30) + TimeDelta::milliseconds(k * 400);
+                refusals.record(at, "fleet", "signature", "forged");
+            }
+        }
+        let lines = |d| {
+            std::fs::read_to_string(store.asrun_file(d))
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
+        assert_eq!(lines(t0.date_naive()), PER_DAY as usize);
+        // The next day has its own budget.
+        let next = t0 + TimeDelta::days(1) + TimeDelta::hours(1);
+        assert!(refusals.record(next, "fleet", "signature", "forged"));
+        assert_eq!(lines(next.date_naive()), 1);
     }
 }

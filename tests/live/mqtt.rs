@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 pub struct Mosquitto {
     pub port: u16,
+    /// A second listener's port (`start_from`), else 0.
+    pub second_port: u16,
     pub dir: tempfile::TempDir,
     child: Option<Child>,
 }
@@ -19,20 +21,28 @@ impl Mosquitto {
 
     /// `extra`: more mosquitto.conf lines (an ACL file, a password file…).
     pub fn start_with(extra: &str) -> Mosquitto {
+        Self::start_from(|dir, port, _| {
+            let d = dir.display();
+            format!(
+                "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {d}/\nlog_dest file {d}/mosquitto.log\nlog_type all\n{extra}\n"
+            )
+        })
+    }
+
+    /// A whole mosquitto.conf of `conf(dir, port, second_port)`'s making.
+    pub fn start_from(conf: impl Fn(&Path, u16, u16) -> String) -> Mosquitto {
         // A free port can be taken between the probe and mosquitto's bind: try another.
         for _ in 0..10 {
             let dir = tempfile::tempdir().unwrap();
-            let port = super::free_port();
-            let d = dir.path().display();
+            let (port, second_port) = (super::free_port(), super::free_port());
             std::fs::write(
                 dir.path().join("mosquitto.conf"),
-                format!(
-                    "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {d}/\nlog_dest file {d}/mosquitto.log\nlog_type all\n{extra}\n"
-                ),
+                conf(dir.path(), port, second_port),
             )
             .unwrap();
             let mut m = Mosquitto {
                 port,
+                second_port,
                 dir,
                 child: None,
             };
@@ -48,7 +58,7 @@ impl Mosquitto {
             .arg("-c")
             .arg(self.dir.path().join("mosquitto.conf"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("stderr.log")).unwrap())
             .spawn()
             .expect("mosquitto is needed (scripts/install-deps)");
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -93,7 +103,8 @@ impl Mosquitto {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("mosquitto.log")).unwrap_or_default()
+        let read = |f: &str| std::fs::read_to_string(self.dir.path().join(f)).unwrap_or_default();
+        read("stderr.log") + &read("mosquitto.log")
     }
 
     /// Publishes with `mosquitto_pub` (QoS 1).
