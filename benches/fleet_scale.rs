@@ -5,6 +5,10 @@
 //! `loaxa fleet push --all --text …` is timed from publish to each acknowledgement, and
 //! the broker's CPU and memory are read from /proc.
 //!
+//! While the push is out, `FORGED` (10,000) forged pushes — signed by another key — are
+//! published on the stations' own topics, as an attacker with a province login would:
+//! every station must still acknowledge the real push (issue 26).
+//!
 //! `cargo bench --bench fleet_scale [-- N]` (needs mosquitto; raises its own and the
 //! broker's open-file limit). Results go in docs/benchmarks.md.
 
@@ -15,9 +19,15 @@ use std::time::{Duration, Instant};
 
 use loaxa::core::fleet::{Ack, AckEvent, PushMessage, Topics, status_payload};
 use loaxa::core::push::{Clocks, Rules};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{LastWill, Packet};
+use rumqttc::v5::{AsyncClient, Event, MqttOptions};
 
 const PREFIX: &str = "loaxa/bench";
+/// Forged pushes published while the real one is out.
+const FORGED: usize = 10_000;
+/// Refusals a station acknowledges (the real one: 60 a minute).
+const REFUSALS_ACKED: usize = 60;
 
 fn main() {
     let n: usize = std::env::args()
@@ -76,13 +86,15 @@ fn main() {
         .build()
         .unwrap();
     let accepted = Arc::new(Mutex::new(0usize));
+    let refused = Arc::new(Mutex::new(0usize));
     let connect_started = Instant::now();
     runtime.block_on(async {
         let (ready_tx, mut ready) = tokio::sync::mpsc::channel(n);
         for i in 0..n {
             let id = format!("xa-{i:05}");
-            let (public, ready_tx, accepted) = (public.clone(), ready_tx.clone(), accepted.clone());
-            tokio::spawn(station(id, port, public, ready_tx, accepted));
+            let counts = (accepted.clone(), refused.clone());
+            let (public, ready_tx) = (public.clone(), ready_tx.clone());
+            tokio::spawn(station(id, port, public, ready_tx, counts));
             if i % 100 == 99 {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -95,6 +107,49 @@ fn main() {
         "{n} stations connected, subscribed and online in {:.1} s",
         connect_started.elapsed().as_secs_f64()
     );
+    // The forgeries: signed with a key the stations do not trust, one line each for
+    // `mosquitto_pub -l`, spread over the stations' own topics by one publisher each.
+    let stranger = dir.path().join("stranger");
+    assert!(
+        Command::new(loaxa)
+            .arg("keygen")
+            .arg(&stranger)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let forged = forged_message(&stranger);
+    let flooders: Vec<_> = (0..4)
+        .map(|k| {
+            let mut lines = String::new();
+            for _ in 0..FORGED / 4 {
+                lines.push_str(&forged);
+                lines.push('\n');
+            }
+            let topic = Topics::new(PREFIX).push(&format!("xa-{:05}", k * (n / 4)));
+            let mut c = Command::new("mosquitto_pub")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                    "-q",
+                    "1",
+                    "-t",
+                    &topic,
+                    "-l",
+                ])
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("mosquitto_pub");
+            let mut stdin = c.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let _ = stdin.write_all(lines.as_bytes());
+            });
+            c
+        })
+        .collect();
     let before = cpu_ticks(pid);
     let started = Instant::now();
     let out = Command::new(loaxa)
@@ -126,6 +181,9 @@ fn main() {
         .unwrap();
     let wall = started.elapsed();
     let cpu = (cpu_ticks(pid) - before) as f64 / 100.0;
+    for mut f in flooders {
+        let _ = f.wait();
+    }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     let mut lat: Vec<u64> = v["stations"]
@@ -137,8 +195,9 @@ fn main() {
     lat.sort_unstable();
     let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
     println!(
-        "loaxa fleet push --all: {} of {n} acknowledged accepted, exit {}; whole command {:.2} s (incl. reading {n} retained statuses)",
+        "loaxa fleet push --all with {FORGED} forged pushes arriving: {} of {n} acknowledged accepted, {} forgeries refused, exit {}; whole command {:.2} s (incl. reading {n} retained statuses)",
         *accepted.lock().unwrap(),
+        *refused.lock().unwrap(),
         out.status.code().unwrap_or(-1),
         wall.as_secs_f64()
     );
@@ -173,24 +232,45 @@ fn cpu_ticks(pid: u32) -> u64 {
         + f.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
 }
 
+/// A push message signed with `key_dir`'s key, as one line of JSON.
+fn forged_message(key_dir: &std::path::Path) -> String {
+    let now = chrono::Utc::now();
+    let manifest = serde_json::json!({"loaxa_push": 1, "id": "forged-1",
+        "issued_at": now.to_rfc3339(), "expires_at": (now + chrono::TimeDelta::hours(1)).to_rfc3339(),
+        "action": "cancel", "cancel": "anything"});
+    let text = std::fs::read_to_string(key_dir.join("loaxa.key")).unwrap();
+    let key =
+        loaxa::remote::signing::SecretKey::from_secret_file(&text).expect("the stranger's key");
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let signature = key.sign(&bytes, "forged");
+    serde_json::to_string(&PushMessage {
+        manifest: String::from_utf8(bytes).unwrap(),
+        signature,
+    })
+    .unwrap()
+}
+
 /// One light station: the real message handling, no audio, no disk.
 async fn station(
     id: String,
     port: u16,
     public: String,
     ready: tokio::sync::mpsc::Sender<()>,
-    accepted: Arc<Mutex<usize>>,
+    (accepted, refused): (Arc<Mutex<usize>>, Arc<Mutex<usize>>),
 ) {
     let topics = Topics::new(PREFIX);
     let mut o = MqttOptions::new(id.clone(), "127.0.0.1", port);
     o.set_keep_alive(Duration::from_secs(60));
-    o.set_last_will(rumqttc::LastWill::new(
+    o.set_max_packet_size(Some(loaxa::core::fleet::STATION_MAX_PACKET as u32));
+    o.set_last_will(LastWill::new(
         topics.status(&id),
         status_payload(None, false, &id),
         QoS::AtLeastOnce,
         true,
+        None,
     ));
-    let (client, mut events) = AsyncClient::new(o, 16);
+    let (client, mut events) = AsyncClient::new(o, 1024);
+    let mut refusals_acked = 0;
     let mut seen: HashSet<String> = HashSet::new();
     let mut told = false;
     let mut subacks = 0;
@@ -246,6 +326,10 @@ async fn station(
                     .map_err(|e| e.to_string())
                 });
                 let ack = match verdict {
+                    Err(_) if refusals_acked >= REFUSALS_ACKED => {
+                        *refused.lock().unwrap() += 1;
+                        continue;
+                    }
                     Ok(c) => {
                         seen.insert(c.manifest.id.clone());
                         *accepted.lock().unwrap() += 1;
@@ -257,13 +341,17 @@ async fn station(
                             heard: None,
                         }
                     }
-                    Err(why) => Ack {
-                        id: None,
-                        event: AckEvent::Refused,
-                        reason: Some(why),
-                        ts: chrono::Utc::now().fixed_offset(),
-                        heard: None,
-                    },
+                    Err(why) => {
+                        refusals_acked += 1;
+                        *refused.lock().unwrap() += 1;
+                        Ack {
+                            id: None,
+                            event: AckEvent::Refused,
+                            reason: Some(why),
+                            ts: chrono::Utc::now().fixed_offset(),
+                            heard: None,
+                        }
+                    }
                 };
                 let _ = client.try_publish(
                     topics.ack(&id),

@@ -153,6 +153,12 @@ pub async fn run(mut parts: Parts, stop: CancellationToken) {
     options.set_session_expiry_interval(Some(SESSION_EXPIRY));
     // Acknowledged to the broker only once judged and queued (`intake`).
     options.set_manual_acks(true);
+    // Without a Receive Maximum, mosquitto lets 20 messages wait for the station's
+    // acknowledgement, queues 1,000 more and drops the rest: a flood of forgeries then
+    // pushed a genuine emergency out of the broker's queue. The station judges a message
+    // in microseconds, so it takes the protocol's widest window and the broker's queue
+    // stays empty.
+    options.set_receive_maximum(Some(u16::MAX));
     options.set_last_will(LastWill::new(
         topics.status(&id),
         status_payload(None, false, &id),

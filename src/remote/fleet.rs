@@ -63,21 +63,12 @@ impl Admitted {
 }
 
 impl Judge<'_> {
-    /// The fast checks, as a message arrives: bounded parsing, the signature, the
-    /// manifest, the id never seen, validity. No network, no decoding: tens of
-    /// microseconds, so a flood of forged or replayed messages is refused as fast as the
-    /// broker can send it and never waits in a queue beside a genuine push.
-    pub fn admit(&self, bytes: &[u8]) -> Result<Admitted, Refused> {
-        let message = PushMessage::parse(bytes).map_err(|why| Refused {
-            id: None,
-            error: PushError::Malformed(why),
-        })?;
-        let id = PushMessage::claimed_id(&message.manifest);
-        self.admit_message(&message)
-            .map_err(|error| Refused { id, error })
-    }
-
-    fn admit_message(&self, message: &PushMessage) -> Result<Admitted, PushError> {
+    /// The fast checks, as a message arrives (parsed, bounded, by `PushMessage::parse`):
+    /// the signature, the manifest, the id never seen, validity. No network, no
+    /// decoding: tens of microseconds, so a flood of forged or replayed messages is
+    /// refused as fast as the broker can send it and never waits in a queue beside a
+    /// genuine push.
+    pub fn admit(&self, message: &PushMessage) -> Result<Admitted, PushError> {
         if let Some(why) = self.trust.problem() {
             return Err(PushError::Unavailable(why.to_string()));
         }

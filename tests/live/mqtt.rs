@@ -24,7 +24,7 @@ impl Mosquitto {
         Self::start_from(|dir, port, _| {
             let d = dir.display();
             format!(
-                "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {d}/\nlog_dest file {d}/mosquitto.log\nlog_type all\n{extra}\n"
+                "user root\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {d}/\nlog_dest file {d}/mosquitto.log\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\n{extra}\n"
             )
         })
     }

@@ -12,14 +12,19 @@
 //!   ordinary ones at once, urgent ones always), each fetch bounded in time, so one slow
 //!   audio server delays no other push.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
-use crate::core::fleet::{Ack, AckEvent};
+use crate::config::Config;
+use crate::core::fleet::{Ack, AckEvent, PushMessage};
+use crate::core::push::PushError;
 use crate::core::text::clip_bytes;
 use crate::http::Shared;
 use crate::remote::fleet::{Admitted, Judge, Refused};
@@ -38,8 +43,13 @@ const URGENT_QUEUE: usize = 64;
 /// Ordinary pushes fetched at once.
 const WORKERS: usize = 4;
 /// Ids of recent genuine pushes, remembered so a replay is refused without reading the
-/// push state from disk.
+/// push state from disk; and digests of recently refused messages, so a flood of the
+/// same forgery costs a hash each, not a signature check. (mosquitto keeps 1,000
+/// messages queued per client and drops the rest: the station must read faster than a
+/// flood arrives, or the broker drops the genuine push behind it.)
 const RECENT: usize = 4096;
+/// How long the intake uses one snapshot of the config (the daemon's is cloned whole).
+const CONFIG_FOR: Duration = Duration::from_secs(1);
 
 /// What the intake needs from the daemon.
 pub struct IntakeParts {
@@ -59,6 +69,10 @@ pub struct Intake {
     ordinary: mpsc::Sender<Admitted>,
     recent: HashSet<String>,
     recent_order: VecDeque<String>,
+    /// Digests of recently refused messages, with the refusal's label.
+    refused: HashMap<[u8; 32], &'static str>,
+    refused_order: VecDeque<[u8; 32]>,
+    config: Option<(Instant, Arc<Config>)>,
 }
 
 impl Intake {
@@ -74,36 +88,60 @@ impl Intake {
             ordinary,
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
+            refused: HashMap::new(),
+            refused_order: VecDeque::new(),
+            config: None,
         };
         (intake, worker)
     }
 
     /// One message from a push topic. Returns once it is refused, or queued.
     pub async fn arrive(&mut self, bytes: &[u8]) {
-        let p = &self.parts;
-        let config = p.shared.config();
-        let judge = Judge {
-            station: &config.station,
-            validator: &p.validator,
-            trust: &p.trust,
-            clock: p.clock.as_ref(),
-        };
-        let claimed = crate::core::fleet::PushMessage::parse(bytes)
-            .ok()
-            .and_then(|m| crate::core::fleet::PushMessage::claimed_id(&m.manifest));
-        // A replay of what already came is refused without a signature check or a
-        // state read; a forgery that claims the id is refused just the same.
-        let admitted = match claimed.filter(|id| self.recent.contains(id)) {
-            Some(id) => Err(Refused {
-                id: Some(id.clone()),
-                error: crate::core::push::PushError::Duplicate(id),
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        let config = self.config();
+        let tz = config.schedule.timezone;
+        if let Some(label) = self.refused.get(&digest) {
+            let at = self.parts.clock.now().with_timezone(&tz);
+            let why = format!("fleet push refused ({label}): the same message again");
+            self.parts.refusals.record(at, "fleet", label, &why);
+            return;
+        }
+        let admitted = match PushMessage::parse(bytes) {
+            Err(why) => Err(Refused {
+                id: None,
+                error: PushError::Malformed(why),
             }),
-            None => judge.admit(bytes),
+            Ok(message) => {
+                let claimed = PushMessage::claimed_id(&message.manifest);
+                match claimed.as_ref().filter(|id| self.recent.contains(*id)) {
+                    // A replay of what already came is refused without a signature check
+                    // or a state read; a forgery that claims the id is refused the same.
+                    Some(id) => Err(Refused {
+                        id: Some(id.clone()),
+                        error: PushError::Duplicate(id.clone()),
+                    }),
+                    None => Judge {
+                        station: &config.station,
+                        validator: &self.parts.validator,
+                        trust: &self.parts.trust,
+                        clock: self.parts.clock.as_ref(),
+                    }
+                    .admit(&message)
+                    .map_err(|error| Refused { id: claimed, error }),
+                }
+            }
         };
-        drop(config);
         let admitted = match admitted {
             Ok(a) => a,
-            Err(refused) => return refuse(p, refused),
+            Err(refused) => {
+                // Only what the same bytes would always meet is remembered: not a
+                // refusal that depends on the clock or on the state being readable.
+                let label = refused.error.label();
+                if matches!(label, "signature" | "malformed" | "duplicate") {
+                    self.remember_refused(digest, label);
+                }
+                return refuse(&self.parts, refused, tz);
+            }
         };
         self.remember(&admitted.id);
         let queue = if admitted.urgent() {
@@ -113,6 +151,29 @@ impl Intake {
         };
         if queue.send(admitted).await.is_err() {
             tracing::error!("fleet channel: the push queue is gone");
+        }
+    }
+
+    /// The config, as of at most `CONFIG_FOR` ago: a flood must not clone it per message.
+    fn config(&mut self) -> Arc<Config> {
+        match &self.config {
+            Some((at, c)) if at.elapsed() < CONFIG_FOR => c.clone(),
+            _ => {
+                let c = Arc::new(self.parts.shared.config());
+                self.config = Some((Instant::now(), c.clone()));
+                c
+            }
+        }
+    }
+
+    fn remember_refused(&mut self, digest: [u8; 32], label: &'static str) {
+        if self.refused.insert(digest, label).is_none() {
+            self.refused_order.push_back(digest);
+        }
+        while self.refused_order.len() > RECENT {
+            if let Some(old) = self.refused_order.pop_front() {
+                self.refused.remove(&old);
+            }
         }
     }
 
@@ -168,19 +229,15 @@ async fn take(p: Arc<IntakeParts>, admitted: Admitted, permit: Option<OwnedSemap
     })
     .await;
     drop(permit);
+    let tz = p.shared.config().schedule.timezone;
     match outcome {
-        Ok(Ok(accepted)) => accept(&p, accepted),
-        Ok(Err(refused)) => refuse(&p, refused),
+        Ok(Ok(accepted)) => accept(&p, accepted, tz),
+        Ok(Err(refused)) => refuse(&p, refused, tz),
         Err(e) => tracing::error!("fleet push: the check stopped: {e}"),
     }
 }
 
-fn now(p: &IntakeParts) -> chrono::DateTime<chrono_tz::Tz> {
-    let tz = p.shared.config().schedule.timezone;
-    p.clock.now().with_timezone(&tz)
-}
-
-fn accept(p: &IntakeParts, accepted: Accepted) {
+fn accept(p: &IntakeParts, accepted: Accepted, tz: chrono_tz::Tz) {
     let id = match accepted {
         Accepted::Cancel { id, cancels } => {
             tracing::info!("fleet push {id}: cancel {cancels}");
@@ -205,13 +262,13 @@ fn accept(p: &IntakeParts, accepted: Accepted) {
         id: Some(id),
         event: AckEvent::Accepted,
         reason: None,
-        ts: now(p).fixed_offset(),
+        ts: p.clock.now().with_timezone(&tz).fixed_offset(),
         heard: None,
     });
 }
 
-fn refuse(p: &IntakeParts, refused: Refused) {
-    let at = now(p);
+fn refuse(p: &IntakeParts, refused: Refused, tz: chrono_tz::Tz) {
+    let at = p.clock.now().with_timezone(&tz);
     let e = refused.error;
     let message = format!("fleet push refused ({}): {e}", e.label());
     // The same budget bounds the log and the acknowledgements of refusals.
