@@ -1,7 +1,7 @@
 //! Plans 365 days for a busy station: 3 sessions a day, 50 campaigns, 500 bulletins.
 //! Run: `cargo bench --bench plan_year`. Prints the time per day-plan.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use std::time::Instant;

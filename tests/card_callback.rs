@@ -1,3 +1,4 @@
+#![cfg(feature = "alsa")]
 //! The sound card's real-time callback (`audio::output::fill`) and the PulseAudio I/O
 //! thread's copy (`audio::output::pulse_take`) take no lock and allocate nothing: counted
 //! here with an allocator that counts per thread. The callback plays what the ring holds

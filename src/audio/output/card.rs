@@ -206,6 +206,11 @@ impl Sink for CardSink {
     }
 }
 
+/// The sink for `default` and `alsa:<pcm>`.
+pub fn open(output: &Output) -> Result<Box<dyn Sink>, OutputError> {
+    Ok(Box::new(CardSink::new(output.clone())?))
+}
+
 /// The real-time callback's work: fills `out` (interleaved, `channels` wide) from the
 /// ring of stereo samples; what the ring lacks is silence, never stale audio. Takes no
 /// lock and allocates nothing.

@@ -2,6 +2,13 @@
 //! writes interleaved stereo `f32` blocks; a sink accepts them at the pace a sound card
 //! would and says how long until what it was just given will be heard.
 
+// The sound card through cpal (ALSA): behind the `alsa` cargo feature (on by default),
+// so a build that only rehearses to a file or plays through PulseAudio needs no ALSA
+// headers (`scripts/rehearse` on a bare machine).
+#[cfg(feature = "alsa")]
+mod card;
+#[cfg(not(feature = "alsa"))]
+#[path = "no_card.rs"]
 mod card;
 mod paced;
 mod pulse;
@@ -10,7 +17,9 @@ mod ring;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use card::{CardSink, fill, list_devices};
+pub use card::list_devices;
+#[cfg(feature = "alsa")]
+pub use card::{CardSink, fill};
 pub use paced::{NullSink, WavSink};
 pub use pulse::take as pulse_take;
 
@@ -49,6 +58,6 @@ pub fn open(output: &Output, clock: Arc<dyn Clock>) -> Result<Box<dyn Sink>, Out
         Output::Null => Box::new(NullSink::new(clock, FILE_RATE)),
         Output::Wav(path) => Box::new(WavSink::create(path, clock, FILE_RATE)?),
         Output::Pulse(sink) => Box::new(pulse::PulseSink::new(sink.clone())?),
-        Output::Default | Output::Alsa(_) => Box::new(CardSink::new(output.clone())?),
+        Output::Default | Output::Alsa(_) => card::open(output)?,
     })
 }
