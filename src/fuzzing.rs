@@ -1,7 +1,7 @@
 //! What the fuzz harness (`fuzz/`, run by `scripts/fuzz`) feeds with any bytes: every
 //! parser that takes input from outside. Each must answer, never panic. Inputs that once
 //! made one panic are kept under `fuzz/regressions/<target>/` and replayed by
-//! `tests/fuzz_regressions.rs` on every test run.
+//! `tests/suite/fuzz_regressions.rs` on every test run.
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -11,71 +11,13 @@ use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use live::mqtt::{Mosquitto, Sub};
+use live::fleet::*;
 use live::push::*;
 use live::*;
 use serde_json::{Value, json};
 
-const PREFIX: &str = "loaxa/test";
 const EMERGENCY: u32 = 1000;
 const FILL: u32 = 700;
-
-fn fleet_toml(broker: &Mosquitto) -> String {
-    format!(
-        "[fleet]\nbroker = \"{}\"\nprefix = \"{PREFIX}\"\n",
-        broker.url()
-    )
-}
-
-/// The station as `loaxa fleet status --json` sees it, if it has been seen.
-fn fleet_row(broker: &Mosquitto, id: &str) -> Option<Value> {
-    let out = loaxa(&[
-        "fleet",
-        "status",
-        "--broker",
-        &broker.url(),
-        "--prefix",
-        PREFIX,
-        "--json",
-    ]);
-    assert!(out.status.success(), "{out:?}");
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    rows.into_iter().find(|r| r["id"] == id)
-}
-
-fn wait_online(broker: &Mosquitto, id: &str, online: bool, secs: u64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(r) = fleet_row(broker, id)
-            && r["online"] == online
-        {
-            return r;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "station {id} never seen online={online}; broker log:\n{}",
-            broker.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// A push message as the province publishes it: the manifest signed by minisign.
-fn message(province: &Province, manifest: &Value) -> Vec<u8> {
-    let bytes = serde_json::to_vec_pretty(manifest).unwrap();
-    let (_, sig) = province.sign(&bytes);
-    serde_json::to_vec(&json!({
-        "manifest": String::from_utf8(bytes).unwrap(),
-        "signature": std::fs::read_to_string(sig).unwrap(),
-    }))
-    .unwrap()
-}
-
-/// A bulletin manifest naming its audio by URL.
-fn by_url(id: &str, file: &Path, url: &str, priority: &str) -> Value {
-    let mut m = bulletin(id, file, priority, Some(1));
-    m["bulletin"]["url"] = json!(url);
-    m
-}
 
 fn acks_of<'a>(messages: &'a [(String, Value)], id: &str) -> Vec<&'a Value> {
     messages
@@ -89,14 +31,6 @@ fn events(acks: &[&Value]) -> Vec<String> {
     acks.iter()
         .map(|a| a["event"].as_str().unwrap_or("?").to_string())
         .collect()
-}
-
-/// The province's audio, served by nginx.
-fn audio_server(freq: u32, secs: f64) -> (tempfile::TempDir, Nginx) {
-    let dir = tempfile::tempdir().unwrap();
-    tone(&dir.path().join("khan.mp3"), freq, secs);
-    let nginx = Nginx::start(dir.path());
-    (dir, nginx)
 }
 
 #[test]

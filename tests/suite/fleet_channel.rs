@@ -12,47 +12,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use live::mqtt::{Mosquitto, Sub};
+use live::fleet::*;
 use live::push::*;
 use live::*;
 use serde_json::{Value, json};
 
-const PREFIX: &str = "loaxa/test";
-
-fn fleet_toml(broker: &Mosquitto) -> String {
-    format!(
-        "[fleet]\nbroker = \"{}\"\nprefix = \"{PREFIX}\"\n",
-        broker.url()
-    )
-}
-
-fn fleet_status(broker: &Mosquitto) -> Vec<Value> {
-    let out = loaxa(&[
-        "fleet",
-        "status",
-        "--broker",
-        &broker.url(),
-        "--prefix",
-        PREFIX,
-        "--json",
-    ]);
-    assert!(out.status.success(), "fleet status failed: {out:?}");
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn wait_online(broker: &Mosquitto, id: &str, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !fleet_status(broker)
-        .iter()
-        .any(|r| r["id"] == id && r["online"] == true)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "station {id} never seen online; broker log:\n{}",
-            tail(&broker.log(), 3000)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn tail(text: &str, n: usize) -> &str {
     let mut start = text.len().saturating_sub(n);
@@ -60,23 +24,6 @@ fn tail(text: &str, n: usize) -> &str {
         start += 1;
     }
     &text[start..]
-}
-
-/// A push message as the province publishes it: the manifest signed by minisign.
-fn message(province: &Province, manifest: &Value) -> Vec<u8> {
-    let bytes = serde_json::to_vec_pretty(manifest).unwrap();
-    let (_, sig) = province.sign(&bytes);
-    serde_json::to_vec(&json!({
-        "manifest": String::from_utf8(bytes).unwrap(),
-        "signature": std::fs::read_to_string(sig).unwrap(),
-    }))
-    .unwrap()
-}
-
-fn by_url(id: &str, file: &Path, url: &str, priority: &str) -> Value {
-    let mut m = bulletin(id, file, priority, Some(1));
-    m["bulletin"]["url"] = json!(url);
-    m
 }
 
 fn ack_events(m: &[(String, Value)], id: &str) -> Vec<String> {
@@ -103,15 +50,8 @@ fn station_on(broker: &Mosquitto, province: &Province) -> (Station, Daemon) {
     station.add_station_toml(&province.trust());
     station.add_station_toml(&fleet_toml(broker));
     let daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", None);
-    wait_online(broker, "test", 30);
+    wait_online(broker, "test", true, 30);
     (station, daemon)
-}
-
-fn audio_server(freq: u32, secs: f64) -> (tempfile::TempDir, Nginx) {
-    let dir = tempfile::tempdir().unwrap();
-    tone(&dir.path().join("khan.mp3"), freq, secs);
-    let nginx = Nginx::start(dir.path());
-    (dir, nginx)
 }
 
 #[test]
@@ -178,7 +118,7 @@ fn a_rogue_retained_status_does_not_hide_the_good_stations() {
         &serde_json::to_vec(&rogue).unwrap(),
         true,
     );
-    let rows = fleet_status(&broker);
+    let rows = fleet_rows(&broker);
     assert!(
         rows.iter()
             .any(|r| r["id"] == "test" && r["online"] == true),
@@ -278,7 +218,7 @@ fn a_station_with_a_thousand_campaigns_stays_online_with_a_small_status() {
     station.add_station_toml(&fleet_toml(&broker));
     let statuses = broker.subscribe(&format!("{PREFIX}/station/test/status"));
     let _daemon = Daemon::start(&station, "2021-10-01T02:00:00+07:00", None);
-    wait_online(&broker, "test", 60);
+    wait_online(&broker, "test", true, 60);
     let raw = std::fs::read(statuses.path()).unwrap();
     let biggest = raw
         .split(|b| *b == b'\n')
@@ -572,34 +512,17 @@ fn the_shipped_broker_config_starts_and_a_station_cannot_take_another_ones_sessi
     std::thread::sleep(Duration::from_millis(800));
 
     // st2 logs in claiming st1's client id, and publishes on every topic a station uses.
-    let sub = |args: &[&str]| {
-        Command::new("mosquitto_sub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &broker.port.to_string(),
-                "-V",
-                "mqttv5",
-            ])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut thief = sub(&["-u", "st2", "-P", "pw2", "-i", "st1", "-t", "x/#"]);
+    let mut thief = broker
+        .client("mosquitto_sub")
+        .args(["-u", "st2", "-P", "pw2", "-i", "st1", "-t", "x/#"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_secs(3));
     for kind in ["status", "ack", "event"] {
-        let out = Command::new("mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &broker.port.to_string(),
-                "-V",
-                "mqttv5",
-            ])
+        let out = broker
+            .client("mosquitto_pub")
             .args(["-u", "st2", "-P", "pw2", "-q", "1"])
             .args(["-t", &format!("{PREFIX}/station/st2/{kind}")])
             .args([
@@ -629,15 +552,8 @@ fn the_shipped_broker_config_starts_and_a_station_cannot_take_another_ones_sessi
         );
     }
     // A station may not publish under another's id, nor as the province.
-    let out = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-V",
-            "mqttv5",
-        ])
+    let out = broker
+        .client("mosquitto_pub")
         .args(["-u", "st2", "-P", "pw2", "-q", "1"])
         .args(["-t", &format!("{PREFIX}/all/push"), "-m", "{}"])
         .output()
@@ -689,15 +605,8 @@ fn a_takeover_is_noticed_and_logged() {
     let broker = Mosquitto::start();
     let province = Province::new();
     let (station, _daemon) = station_on(&broker, &province);
-    let mut thief = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-V",
-            "mqttv5",
-        ])
+    let mut thief = broker
+        .client("mosquitto_sub")
         .args(["-i", "test", "-t", "x/#"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -716,5 +625,5 @@ fn a_takeover_is_noticed_and_logged() {
         std::thread::sleep(Duration::from_millis(200));
     }
     // And it takes its session back.
-    wait_online(&broker, "test", 30);
+    wait_online(&broker, "test", true, 30);
 }

@@ -821,5 +821,6 @@ impl Drop for Nginx {
 }
 
 pub mod browser;
+pub mod fleet;
 pub mod mqtt;
 pub mod push;

@@ -107,6 +107,14 @@ impl Mosquitto {
         read("stderr.log") + &read("mosquitto.log")
     }
 
+    /// `mosquitto_sub` or `mosquitto_pub` speaking MQTT 5 to this broker's first
+    /// listener; add the rest of the arguments.
+    pub fn client(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-V", "mqttv5"]);
+        c
+    }
+
     /// Publishes with `mosquitto_pub` (QoS 1).
     pub fn publish(&self, topic: &str, payload: &[u8], retain: bool) {
         let file = self.dir.path().join("payload");
