@@ -7,11 +7,10 @@
 
 use crate::live;
 
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use live::mqtt::{Mosquitto, Sub};
 use live::fleet::*;
+use live::mqtt::{Mosquitto, Sub};
 use live::push::*;
 use live::*;
 use serde_json::{Value, json};

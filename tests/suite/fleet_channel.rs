@@ -11,12 +11,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use live::mqtt::{Mosquitto, Sub};
 use live::fleet::*;
+use live::mqtt::{Mosquitto, Sub};
 use live::push::*;
 use live::*;
 use serde_json::{Value, json};
-
 
 fn tail(text: &str, n: usize) -> &str {
     let mut start = text.len().saturating_sub(n);

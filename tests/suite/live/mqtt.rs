@@ -111,7 +111,14 @@ impl Mosquitto {
     /// listener; add the rest of the arguments.
     pub fn client(&self, program: &str) -> Command {
         let mut c = Command::new(program);
-        c.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-V", "mqttv5"]);
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-V",
+            "mqttv5",
+        ]);
         c
     }
 
