@@ -27,7 +27,7 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{
     DisconnectReasonCode, LastWill, LastWillProperties, Packet, Publish, PublishProperties,
 };
-use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, StateError};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, StateError};
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -130,50 +130,13 @@ impl Outbox {
 pub async fn run(mut parts: Parts, stop: CancellationToken) {
     let topics = Topics::new(&parts.fleet.prefix);
     let id = parts.station_id.clone();
-    let f = &parts.fleet;
-    let login = crate::remote::broker::Login {
-        username: f.username.as_deref(),
-        password: f.password.as_deref(),
-        ca_file: f.ca_file.as_deref(),
-        client_cert: f
-            .client_cert
-            .as_ref()
-            .map(|(c, k)| (c.as_path(), k.as_path())),
+    let options = match station_options(&parts.fleet, &id, &topics) {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("fleet channel not started: {e}; broadcasting goes on without it");
+            return;
+        }
     };
-    let mut options =
-        match crate::remote::broker::options(&id, &f.broker, &login, STATION_MAX_PACKET) {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::error!("fleet channel not started: {e}; broadcasting goes on without it");
-                return;
-            }
-        };
-    // A persistent session: what the province sends while we are away waits for us.
-    options.set_clean_start(false);
-    options.set_session_expiry_interval(Some(SESSION_EXPIRY));
-    // Acknowledged to the broker only once judged and queued (`intake`).
-    options.set_manual_acks(true);
-    // Without a Receive Maximum, mosquitto lets 20 messages wait for the station's
-    // acknowledgement, queues 1,000 more and drops the rest: a flood of forgeries then
-    // pushed a genuine emergency out of the broker's queue. The station judges a message
-    // in microseconds, so it takes the protocol's widest window and the broker's queue
-    // stays empty.
-    options.set_receive_maximum(Some(u16::MAX));
-    options.set_last_will(LastWill::new(
-        topics.status(&id),
-        status_payload(None, false, &id),
-        QoS::AtLeastOnce,
-        true,
-        Some(LastWillProperties {
-            delay_interval: None,
-            payload_format_indicator: None,
-            message_expiry_interval: Some(STATUS_EXPIRY),
-            content_type: None,
-            response_topic: None,
-            correlation_data: None,
-            user_properties: Vec::new(),
-        }),
-    ));
     let (client, events) = AsyncClient::new(options, REQUESTS);
     tracing::info!(
         "fleet channel: connecting to {} as {id}",
@@ -252,6 +215,48 @@ pub async fn run(mut parts: Parts, stop: CancellationToken) {
         driver.abort();
     }
     worker.abort();
+}
+
+/// The station's MQTT options: its login, a persistent session, manual acknowledgements,
+/// the widest receive window and a Last Will that says offline.
+fn station_options(f: &Fleet, id: &str, topics: &Topics) -> Result<MqttOptions, String> {
+    let login = crate::remote::broker::Login {
+        username: f.username.as_deref(),
+        password: f.password.as_deref(),
+        ca_file: f.ca_file.as_deref(),
+        client_cert: f
+            .client_cert
+            .as_ref()
+            .map(|(c, k)| (c.as_path(), k.as_path())),
+    };
+    let mut options = crate::remote::broker::options(id, &f.broker, &login, STATION_MAX_PACKET)?;
+    // A persistent session: what the province sends while we are away waits for us.
+    options.set_clean_start(false);
+    options.set_session_expiry_interval(Some(SESSION_EXPIRY));
+    // Acknowledged to the broker only once judged and queued (`intake`).
+    options.set_manual_acks(true);
+    // Without a Receive Maximum, mosquitto lets 20 messages wait for the station's
+    // acknowledgement, queues 1,000 more and drops the rest: a flood of forgeries then
+    // pushed a genuine emergency out of the broker's queue. The station judges a message
+    // in microseconds, so it takes the protocol's widest window and the broker's queue
+    // stays empty.
+    options.set_receive_maximum(Some(u16::MAX));
+    options.set_last_will(LastWill::new(
+        topics.status(id),
+        status_payload(None, false, id),
+        QoS::AtLeastOnce,
+        true,
+        Some(LastWillProperties {
+            delay_interval: None,
+            payload_format_indicator: None,
+            message_expiry_interval: Some(STATUS_EXPIRY),
+            content_type: None,
+            response_topic: None,
+            correlation_data: None,
+            user_properties: Vec::new(),
+        }),
+    ));
+    Ok(options)
 }
 
 /// Polls the MQTT event loop: it connects, keeps alive, resends unacknowledged QoS 1
