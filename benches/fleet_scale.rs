@@ -262,6 +262,7 @@ async fn station(
     let mut o = MqttOptions::new(id.clone(), "127.0.0.1", port);
     o.set_keep_alive(Duration::from_secs(60));
     o.set_max_packet_size(Some(loaxa::core::fleet::STATION_MAX_PACKET as u32));
+    o.set_outgoing_inflight_upper_limit(loaxa::remote::broker::OUTGOING_INFLIGHT);
     o.set_last_will(LastWill::new(
         topics.status(&id),
         status_payload(None, false, &id),

@@ -26,6 +26,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::config::fleet::Broker;
 
+/// The most of a client's own QoS 1 publishes awaiting the broker's acknowledgement.
+pub const OUTGOING_INFLIGHT: u16 = 256;
+
 /// How a client logs in.
 #[derive(Debug, Clone, Default)]
 pub struct Login<'a> {
@@ -47,6 +50,10 @@ pub fn options(
     let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_max_packet_size(Some(u32::try_from(max_packet).unwrap_or(u32::MAX)));
+    // rumqttc keeps a table of its own unacknowledged publishes sized by this limit,
+    // allocated at once (65,535 entries by default: some 16 MB per client). A station
+    // has a few in flight (status, acks, events), the province's tools one per target.
+    o.set_outgoing_inflight_upper_limit(OUTGOING_INFLIGHT);
     if let Some(user) = login.username {
         o.set_credentials(user, login.password.unwrap_or(""));
     }
