@@ -12,7 +12,7 @@
 //!   ordinary ones at once, urgent ones always), each fetch bounded in time, so one slow
 //!   audio server delays no other push.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -67,11 +67,10 @@ pub struct Intake {
     parts: Arc<IntakeParts>,
     urgent: mpsc::Sender<Admitted>,
     ordinary: mpsc::Sender<Admitted>,
-    recent: HashSet<String>,
-    recent_order: VecDeque<String>,
+    /// Ids of recent genuine pushes.
+    recent: Remembered<String, ()>,
     /// Digests of recently refused messages, with the refusal's label.
-    refused: HashMap<[u8; 32], &'static str>,
-    refused_order: VecDeque<[u8; 32]>,
+    refused: Remembered<[u8; 32], &'static str>,
     config: Option<(Instant, Arc<Config>)>,
 }
 
@@ -86,10 +85,8 @@ impl Intake {
             parts,
             urgent,
             ordinary,
-            recent: HashSet::new(),
-            recent_order: VecDeque::new(),
-            refused: HashMap::new(),
-            refused_order: VecDeque::new(),
+            recent: Remembered::default(),
+            refused: Remembered::default(),
             config: None,
         };
         (intake, worker)
@@ -113,7 +110,7 @@ impl Intake {
             }),
             Ok(message) => {
                 let claimed = PushMessage::claimed_id(&message.manifest);
-                match claimed.as_ref().filter(|id| self.recent.contains(*id)) {
+                match claimed.as_ref().filter(|id| self.recent.get(*id).is_some()) {
                     // A replay of what already came is refused without a signature check
                     // or a state read; a forgery that claims the id is refused the same.
                     Some(id) => Err(Refused {
@@ -138,12 +135,12 @@ impl Intake {
                 // refusal that depends on the clock or on the state being readable.
                 let label = refused.error.label();
                 if matches!(label, "signature" | "malformed" | "duplicate") {
-                    self.remember_refused(digest, label);
+                    self.refused.insert(digest, label);
                 }
                 return refuse(&self.parts, refused, tz);
             }
         };
-        self.remember(&admitted.id);
+        self.recent.insert(admitted.id.clone(), ());
         let queue = if admitted.urgent() {
             &self.urgent
         } else {
@@ -165,25 +162,39 @@ impl Intake {
             }
         }
     }
+}
 
-    fn remember_refused(&mut self, digest: [u8; 32], label: &'static str) {
-        if self.refused.insert(digest, label).is_none() {
-            self.refused_order.push_back(digest);
-        }
-        while self.refused_order.len() > RECENT {
-            if let Some(old) = self.refused_order.pop_front() {
-                self.refused.remove(&old);
-            }
+/// The last `RECENT` keys inserted, with a value each: older ones are forgotten first.
+struct Remembered<K, V> {
+    values: HashMap<K, V>,
+    order: VecDeque<K>,
+}
+
+impl<K, V> Default for Remembered<K, V> {
+    fn default() -> Self {
+        Remembered {
+            values: HashMap::new(),
+            order: VecDeque::new(),
         }
     }
+}
 
-    fn remember(&mut self, id: &str) {
-        if self.recent.insert(id.to_string()) {
-            self.recent_order.push_back(id.to_string());
+impl<K: std::hash::Hash + Eq + Clone, V: Copy> Remembered<K, V> {
+    fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.values.get(key).copied()
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        if self.values.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
         }
-        while self.recent_order.len() > RECENT {
-            if let Some(old) = self.recent_order.pop_front() {
-                self.recent.remove(&old);
+        while self.order.len() > RECENT {
+            if let Some(old) = self.order.pop_front() {
+                self.values.remove(&old);
             }
         }
     }
@@ -286,5 +297,24 @@ fn refuse(p: &IntakeParts, refused: Refused, tz: chrono_tz::Tz) {
 fn tell(commands: &Sender<Command>, command: Command) {
     if commands.send(command).is_err() {
         tracing::error!("the playout engine is gone; the push is stored and plays after a restart");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_keys_are_bounded_oldest_first() {
+        let mut r: Remembered<String, u32> = Remembered::default();
+        for i in 0..RECENT + 10 {
+            r.insert(format!("id-{i}"), i as u32);
+        }
+        r.insert("id-20".into(), 99);
+        assert_eq!(r.get("id-9"), None);
+        assert_eq!(r.get("id-10"), Some(10));
+        assert_eq!(r.get("id-20"), Some(99));
+        assert_eq!(r.values.len(), RECENT);
+        assert_eq!(r.order.len(), RECENT);
     }
 }
