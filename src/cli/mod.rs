@@ -368,15 +368,27 @@ fn validate_audio(
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LOAXA_LOG").unwrap_or_else(|_| {
-        "info,symphonia=warn,pulseaudio=warn,pulseaudio::client::reactor=off".into()
-    });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // `Targets` ("info,loaxa::daemon=debug") rather than `EnvFilter`: the same directives
+    // loaxa's users write, without the regex engine EnvFilter builds in (a fifth of a
+    // newcomer's first build).
+    const DEFAULT: &str = "info,symphonia=warn,pulseaudio=warn,pulseaudio::client::reactor=off";
+    let wanted = std::env::var("LOAXA_LOG").ok();
+    let filter: Targets = match wanted.as_deref().map(str::parse::<Targets>) {
+        Some(Ok(filter)) => filter,
+        Some(Err(e)) => {
+            eprintln!("LOAXA_LOG: {e} (write e.g. `debug` or `info,loaxa::daemon=debug`)");
+            DEFAULT.parse().unwrap_or_default()
+        }
+        None => DEFAULT.parse().unwrap_or_default(),
+    };
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Human => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Human => registry.with(layer).init(),
+        LogFormat::Json => registry.with(layer.json()).init(),
     }
 }
 
