@@ -20,7 +20,8 @@ pub mod fuzzing;
 pub mod http;
 /// Counters and gauges for `/metrics`.
 pub mod metrics;
-/// The province's tools: keys, feed building, pushes.
+/// The province's tools: keys, feed building, pushes, CAP, the fleet (feature `province`).
+#[cfg(feature = "province")]
 pub mod province;
 /// What comes from the province: the feed, pushes, signatures.
 pub mod remote;

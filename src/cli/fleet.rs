@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Subcommand};
 
-use super::{EXIT_RUNTIME, parse_priority, parse_span, runtime_error};
+use super::province::{parse_priority, parse_span};
+use super::{EXIT_RUNTIME, runtime_error};
 use crate::config::fleet::{Broker, check_prefix};
 use crate::core::catalog::Priority;
 use crate::core::fleet::PushMessage;

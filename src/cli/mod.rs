@@ -1,7 +1,11 @@
 //! The `loaxa` command line (SPEC §6): argument parsing and the commands.
 
+#[cfg(feature = "province")]
 mod cap;
+#[cfg(feature = "province")]
 mod fleet;
+#[cfg(feature = "province")]
+mod province;
 mod status;
 
 use std::path::PathBuf;
@@ -11,7 +15,6 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
-use crate::core::catalog::Priority;
 use crate::station::plan as plan_view;
 
 /// Exit codes (SPEC §6).
@@ -72,62 +75,9 @@ enum Command {
     },
     /// Validate station.toml and schedule.toml; print every error (exit 78) or a summary
     Check,
-    /// Make a minisign-compatible key pair for a province: DIR/loaxa.key and DIR/loaxa.pub
-    Keygen { dir: PathBuf },
-    /// Build and sign a static feed directory (the province's side)
-    Feed {
-        #[command(subcommand)]
-        action: FeedAction,
-    },
-    /// Push one signed bulletin to a station (the province's side), or withdraw one
-    Push {
-        /// The station's API, e.g. http://10.1.2.3:8470 (or its /api/v1/push)
-        url: String,
-        /// The audio file (not with --cancel or --text)
-        #[arg(required_unless_present_any = ["cancel", "text"])]
-        file: Option<PathBuf>,
-        /// A text the station speaks with its text-to-speech command, instead of a file
-        #[arg(long, conflicts_with = "file")]
-        text: Option<String>,
-        /// The province's secret key (from `loaxa keygen`)
-        #[arg(long)]
-        key: PathBuf,
-        #[arg(long, required_unless_present = "cancel")]
-        title: Option<String>,
-        #[arg(long, value_parser = parse_priority, default_value = "normal")]
-        priority: Priority,
-        /// Plays of an emergency [default: 3]
-        #[arg(long)]
-        repeat: Option<u32>,
-        /// The push must reach the station within this long, at most 24h [default: 2h]
-        #[arg(long, value_parser = parse_span)]
-        expires: Option<chrono::TimeDelta>,
-        /// Sign as if now were this instant: for a rehearsal against a station run with
-        /// `--start-at` [default: now]
-        #[arg(long, value_name = "RFC3339")]
-        issued_at: Option<DateTime<FixedOffset>>,
-        /// The push id (each id is taken once) [default: made from the time]
-        #[arg(long)]
-        id: Option<String>,
-        #[arg(long)]
-        campaign: Option<String>,
-        #[command(flatten)]
-        validity: Validity,
-        /// Withdraw this bulletin (pushed or from the feed) instead of pushing one
-        #[arg(long, value_name = "BULLETIN_ID", conflicts_with = "file")]
-        cancel: Option<String>,
-    },
-    /// CAP 1.2 alerts into signed bulletins (SPEC §14), the province's side
-    Cap {
-        #[command(subcommand)]
-        action: cap::CapAction,
-    },
-    /// The fleet channel, the province's side (SPEC §13): see and reach every station
-    /// through the MQTT broker
-    Fleet {
-        #[command(subcommand)]
-        action: fleet::FleetAction,
-    },
+    #[cfg(feature = "province")]
+    #[command(flatten)]
+    Province(Box<province::Command>),
     /// Proof of play: per campaign per day, plays done vs required, from the as-run log
     Report {
         /// First day (YYYY-MM-DD)
@@ -160,83 +110,16 @@ enum Command {
     },
 }
 
-/// When and where a bulletin may play (feed add, push).
-#[derive(clap::Args)]
-struct Validity {
-    /// First day it may play
-    #[arg(long)]
-    from: Option<NaiveDate>,
-    /// Last day it may play
-    #[arg(long)]
-    until: Option<NaiveDate>,
-    /// Only these stations (repeatable) [default: every station]
-    #[arg(long = "target")]
-    targets: Vec<String>,
-}
-
-#[derive(Subcommand)]
-enum FeedAction {
-    /// Add (or replace) a bulletin: copies FILE into DIR/audio and lists it in DIR/feed.json
-    /// (or, with --text, a text that stations speak themselves)
-    Add {
-        dir: PathBuf,
-        #[arg(required_unless_present = "text")]
-        file: Option<PathBuf>,
-        /// A text bulletin: stations speak it with their text-to-speech command
-        #[arg(long, conflicts_with = "file")]
-        text: Option<String>,
-        #[arg(long)]
-        title: String,
-        /// The bulletin id [default: the file name without extension]
-        #[arg(long)]
-        id: Option<String>,
-        #[arg(long)]
-        campaign: Option<String>,
-        #[arg(long, value_parser = parse_priority, default_value = "normal")]
-        priority: Priority,
-        #[command(flatten)]
-        validity: Validity,
-    },
-    /// Add (or replace) a campaign: a directive's plays per day over a date range
-    Campaign {
-        dir: PathBuf,
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        title: String,
-        #[arg(long)]
-        from: NaiveDate,
-        #[arg(long)]
-        until: NaiveDate,
-        #[arg(long)]
-        plays_per_day: u32,
-        #[arg(long, default_value = "0s")]
-        min_gap: String,
-        /// Session names it may use, comma-separated [default: all]
-        #[arg(long, value_delimiter = ',')]
-        sessions: Option<Vec<String>>,
-        #[arg(long, value_parser = parse_priority, default_value = "normal")]
-        priority: Priority,
-    },
-    /// Withdraw a bulletin: stations stop it at once and never play it again
-    Revoke { dir: PathBuf, id: String },
-    /// Bump the sequence and sign DIR/feed.json with KEY (writes feed.json.minisig)
-    Publish {
-        dir: PathBuf,
-        #[arg(long)]
-        key: PathBuf,
-    },
-}
-
-pub(crate) fn parse_span(text: &str) -> Result<chrono::TimeDelta, String> {
-    crate::core::units::parse_duration(text).map_err(|e| e.to_string())
-}
-
-pub(crate) fn parse_priority(text: &str) -> Result<Priority, String> {
-    Priority::parse(text).ok_or_else(|| format!("{text:?}: use normal, priority or emergency"))
-}
-
 pub fn main() -> ExitCode {
+    #[cfg(not(feature = "province"))]
+    if let Some(name) = province_command(std::env::args().skip(1)) {
+        eprintln!(
+            "error: `loaxa {name}` is one of the province's tools; this loaxa is a station's \
+             build (without the cargo feature `province`). Run it where the province's loaxa is \
+             installed."
+        );
+        return ExitCode::from(2);
+    }
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let dir = config::config_dir(cli.config);
@@ -268,26 +151,8 @@ pub fn main() -> ExitCode {
             Err(e) => runtime_error(&e),
         },
         Command::Check => check(&dir),
-        Command::Keygen { dir } => match crate::province::feed::keygen(&dir) {
-            Ok(public) => {
-                println!(
-                    "secret key: {} (keep it offline; it signs everything stations will play)",
-                    dir.join(crate::province::feed::SECRET_KEY_FILE).display()
-                );
-                println!(
-                    "public key: {}",
-                    dir.join(crate::province::feed::PUBLIC_KEY_FILE).display()
-                );
-                println!(
-                    "for each station's station.toml:\n  [feed]\n  public_keys = [\"{public}\"]"
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => runtime_error(&e),
-        },
-        Command::Feed { action } => feed(action),
-        Command::Fleet { action } => fleet::run(action),
-        Command::Cap { action } => cap::run(action),
+        #[cfg(feature = "province")]
+        Command::Province(command) => province::run(*command),
         Command::Plan { date, json } => plan(&dir, date, json),
         Command::Report {
             from,
@@ -297,64 +162,6 @@ pub fn main() -> ExitCode {
             bom,
             heard,
         } => report(&dir, (from, to), heard, json, csv.then_some(bom)),
-        Command::Push {
-            url,
-            file,
-            text,
-            key,
-            title,
-            priority,
-            repeat,
-            expires,
-            issued_at,
-            id,
-            campaign,
-            validity,
-            cancel,
-        } => {
-            use crate::province::push::{Request, What, send};
-            let audio = match (file, text) {
-                (Some(file), _) => Some(Ok(file)),
-                (None, Some(text)) => Some(Err(text)),
-                (None, None) => None,
-            };
-            let what = match (cancel, audio) {
-                (Some(target), _) => What::Cancel {
-                    id: target,
-                    targets: validity.targets,
-                },
-                (None, Some(audio)) => What::Bulletin {
-                    audio,
-                    title: title.unwrap_or_default(),
-                    priority,
-                    repeat,
-                    campaign,
-                    valid_from: validity.from,
-                    valid_until: validity.until,
-                    targets: validity.targets,
-                    test: false,
-                },
-                (None, None) => return runtime_error("give FILE, --text TEXT, or --cancel ID"),
-            };
-            match send(Request {
-                url,
-                key,
-                id,
-                expires,
-                issued_at: issued_at.map(|t| t.to_utc()),
-                what,
-            }) {
-                Ok(answer) => {
-                    println!("{} {}", answer.status, answer.body.trim());
-                    if answer.status == 202 {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(EXIT_RUNTIME)
-                    }
-                }
-                Err(e) => runtime_error(&e),
-            }
-        }
     }
 }
 
@@ -603,79 +410,48 @@ fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
     }
 }
 
+/// The province's command a station's build was asked for, if it was: the first word
+/// that is neither an option nor an option's value.
+#[cfg_attr(feature = "province", allow(dead_code))]
+fn province_command(args: impl Iterator<Item = String>) -> Option<String> {
+    const PROVINCE: [&str; 5] = ["keygen", "feed", "push", "cap", "fleet"];
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        if arg == "--config" || arg == "--log-format" {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return PROVINCE.contains(&arg.as_str()).then_some(arg);
+        }
+    }
+    None
+}
+
 pub(crate) fn runtime_error(what: &str) -> ExitCode {
     eprintln!("error: {what}");
     ExitCode::from(EXIT_RUNTIME)
 }
 
-fn feed(action: FeedAction) -> ExitCode {
-    use crate::province::feed as admin;
-    let done = match action {
-        FeedAction::Add {
-            dir,
-            file,
-            text,
-            title,
-            id,
-            campaign,
-            priority,
-            validity,
-        } => {
-            let new = admin::NewBulletin {
-                file: file.clone().unwrap_or_default(),
-                id,
-                title,
-                campaign,
-                priority,
-                from: validity.from,
-                until: validity.until,
-                targets: validity.targets,
-                test: false,
-            };
-            match text {
-                Some(text) => admin::add_text(&dir, &text, new),
-                None => admin::add(&dir, new),
-            }
-            .map(|id| format!("added bulletin {id}; run `loaxa feed publish` to sign"))
-        }
-        FeedAction::Campaign {
-            dir,
-            id,
-            title,
-            from,
-            until,
-            plays_per_day,
-            min_gap,
-            sessions,
-            priority,
-        } => admin::add_campaign(
-            &dir,
-            crate::core::feed::FeedCampaign {
-                id: id.clone(),
-                title,
-                from,
-                until,
-                plays_per_day,
-                min_gap,
-                sessions,
-                priority,
-            },
-        )
-        .map(|()| format!("campaign {id} saved; run `loaxa feed publish` to sign")),
-        FeedAction::Revoke { dir, id } => admin::revoke(&dir, &id)
-            .map(|()| format!("{id} revoked; run `loaxa feed publish` to sign")),
-        FeedAction::Publish { dir, key } => admin::publish(&dir, &key).map(|seq| {
-            format!(
-                "published sequence {seq}: {}",
-                dir.join("feed.json").display()
-            )
-        }),
-    };
-    match done {
-        Ok(message) => {
-            println!("{message}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => runtime_error(&e),
+#[cfg(test)]
+mod tests {
+    use super::province_command;
+
+    fn asked(args: &[&str]) -> Option<String> {
+        province_command(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn the_province_command_is_the_first_word_that_is_not_an_option() {
+        assert_eq!(asked(&["fleet", "status"]).as_deref(), Some("fleet"));
+        assert_eq!(asked(&["--config", "push", "cap"]).as_deref(), Some("cap"));
+        assert_eq!(
+            asked(&["--log-format", "json", "keygen", "k"]).as_deref(),
+            Some("keygen")
+        );
+        assert_eq!(
+            asked(&["--config=/etc/loaxa", "feed"]).as_deref(),
+            Some("feed")
+        );
+        assert_eq!(asked(&["run", "push"]), None);
+        assert_eq!(asked(&["--help"]), None);
     }
 }
