@@ -7,13 +7,14 @@
 # child, dead-air detection and the heard/silent/mismatch verdict), the same way.
 # Then the idle daemon's CPU and wakeups between sessions over IDLE seconds (default 60).
 # Usage: benches/playout.sh [SECONDS] [IDLE]   (measures the station's build: the `dist`
-# profile, which scripts/package ships; built here if missing)
+# profile and features scripts/package ships, built here)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-3600}; idle=${2:-60}
 command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
 bin=$PWD/target/dist/loaxa
-[ -x "$bin" ] || cargo build --profile dist -q
+# What scripts/package ships: the sound card, not the province's tools.
+cargo build --profile dist -q --no-default-features --features alsa
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 
 # Music-like test audio: chords with slow tremolo and a little noise, 128 kbps CBR MP3.

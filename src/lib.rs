@@ -1,7 +1,7 @@
 //! loaxa: the broadcast daemon of a Vietnamese commune loudspeaker radio.
 //!
 //! Layers, each using only those above it in this list (see docs/architecture.md and
-//! `scripts/check-layers`):
+//! `tests/suite/layers.rs`):
 
 /// Sound: decoding, resampling, loudness, the outputs, relays, speech, ingest.
 pub mod audio;
@@ -10,8 +10,9 @@ pub mod cli;
 /// Reads station.toml and schedule.toml.
 pub mod config;
 /// Pure: catalog, schedule and plan types, the planner, the engine's decisions. No I/O,
-/// no clock reading, no threads.
-pub mod core;
+/// no clock reading, no threads: the crate `loaxa-core` (crates/core), named here as the
+/// layer it is.
+pub use loaxa_core as core;
 /// `loaxa run`: the runtime, its tasks and the engine's thread.
 pub mod daemon;
 /// Entry points for the fuzz harness.

@@ -1,5 +1,5 @@
 //! The shape of the house, checked (docs/architecture.md is its map): the top-level
-//! modules form layers that point one way, no two files import each other even through
+//! modules form layers that point one way (the core, a crate of its own, by the compiler), no two files import each other even through
 //! others, only `store` (and `config`, which reads where
 //! it is) knows the state directory, the core reads no clock and does no I/O, and every
 //! source file can be read in one sitting.
@@ -25,12 +25,34 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 fn src() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    repo().join("src")
+}
+
+/// The core is a crate of its own (crates/core): the compiler keeps it from the layers
+/// above; here its files are the module `core`, as `loaxa::core` names it.
+fn core_src() -> PathBuf {
+    repo().join("crates/core/src")
+}
+
+/// Where a file's module path starts: (the source root, the module path of that root).
+fn root_of(path: &Path) -> (PathBuf, Vec<String>) {
+    if path.starts_with(core_src()) {
+        (core_src(), vec!["core".to_string()])
+    } else {
+        (src(), Vec::new())
+    }
 }
 
 /// The top-level module a file belongs to (`None` for lib.rs and main.rs).
 fn layer_of(path: &Path) -> Option<String> {
+    if path.starts_with(core_src()) {
+        return Some("core".to_string());
+    }
     let rel = path.strip_prefix(src()).unwrap();
     let first = rel
         .components()
@@ -64,6 +86,7 @@ fn uses(text: &str) -> BTreeSet<String> {
 fn all_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
     sources(&src(), &mut files);
+    sources(&core_src(), &mut files);
     files.sort();
     files
 }
@@ -75,6 +98,11 @@ fn layers_point_one_way() {
         let Some(layer) = layer_of(&file) else {
             continue;
         };
+        if layer == "core" {
+            // A crate of its own: `crate::` there is the core itself, and the compiler
+            // keeps it from everything above.
+            continue;
+        }
         let Some(rank) = LAYERS.iter().position(|l| *l == layer) else {
             wrong.push(format!("{}: module {layer} is in no layer", file.display()));
             continue;
@@ -155,13 +183,18 @@ fn every_source_file_reads_in_one_sitting() {
     );
 }
 
-/// The file a module path names (`core::engine` → src/core/engine/mod.rs), if any.
+/// The file a module path names (`core::engine` → crates/core/src/engine/mod.rs,
+/// `daemon::fleet` → src/daemon/fleet.rs), if any.
 fn file_of(parts: &[&str]) -> Option<PathBuf> {
-    let mut best = None;
+    let (root, parts) = match parts.split_first() {
+        Some((&"core", rest)) => (core_src(), rest),
+        _ => (src(), parts),
+    };
+    let mut best = (root == core_src()).then(|| root.join("lib.rs"));
     for n in 1..=parts.len() {
         let rel: PathBuf = parts[..n].iter().collect();
-        let as_file = src().join(&rel).with_extension("rs");
-        let as_dir = src().join(&rel).join("mod.rs");
+        let as_file = root.join(&rel).with_extension("rs");
+        let as_dir = root.join(&rel).join("mod.rs");
         if as_file.is_file() {
             best = Some(as_file);
         } else if as_dir.is_file() {
@@ -173,14 +206,15 @@ fn file_of(parts: &[&str]) -> Option<PathBuf> {
     best
 }
 
-/// The module path of a file (src/core/engine/mod.rs → [core, engine]).
+/// The module path of a file (crates/core/src/engine/mod.rs → [core, engine]).
 fn module_of(file: &Path) -> Vec<String> {
-    let rel = file.strip_prefix(src()).unwrap().with_extension("");
-    let mut parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().to_string())
-        .collect();
-    if parts.last().is_some_and(|p| p == "mod") {
+    let (root, mut parts) = root_of(file);
+    let rel = file.strip_prefix(&root).unwrap().with_extension("");
+    parts.extend(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string()),
+    );
+    if parts.last().is_some_and(|p| p == "mod") || (parts.len() == 2 && parts[1] == "lib") {
         parts.pop();
     }
     parts
@@ -205,7 +239,8 @@ fn imports(file: &Path, text: &str) -> BTreeSet<PathBuf> {
     // `super` of a/b.rs and of a/b/mod.rs (module a::b) is a.
     let mut parent = me.clone();
     parent.pop();
-    for (marker, base) in [("crate::", Vec::new()), ("super::", parent)] {
+    let (_, crate_root) = root_of(file);
+    for (marker, base) in [("crate::", crate_root), ("super::", parent)] {
         let mut rest = text;
         while let Some(i) = rest.find(marker) {
             let after = &rest[i + marker.len()..];
@@ -261,7 +296,7 @@ fn no_two_files_import_each_other_even_through_others() {
                         .map(|k| {
                             graph[*k]
                                 .0
-                                .strip_prefix(src())
+                                .strip_prefix(repo())
                                 .unwrap()
                                 .display()
                                 .to_string()

@@ -7,9 +7,9 @@ use chrono_tz::Tz;
 
 use super::sim::Sim;
 use super::*;
-use crate::core::asrun::Event as Logged;
-use crate::core::catalog::{Bulletin, Campaign, Source};
-use crate::core::schedule::{Fill, ItemContent, Session, SessionItem, SessionTime};
+use crate::asrun::Event as Logged;
+use crate::catalog::{Bulletin, Campaign, Source};
+use crate::schedule::{Fill, ItemContent, Session, SessionItem, SessionTime};
 
 pub(super) const TZ: Tz = chrono_tz::Asia::Ho_Chi_Minh;
 
@@ -46,7 +46,7 @@ pub(super) fn setup_until(items: Vec<SessionItem>, end: &str) -> Setup {
             sessions: vec![Session {
                 name: "Sáng".into(),
                 when: SessionTime::Days {
-                    days: crate::core::units::Days::ALL,
+                    days: crate::units::Days::ALL,
                     start: t("05:30"),
                     end: t(end),
                 },
@@ -386,7 +386,7 @@ fn a_restart_mid_session_replays_nothing_that_finished() {
     s.run_until(at(5, 30, 50)); // opening and b1 done, news playing
     let records_so_far = s.records.clone();
     let history = History {
-        today: crate::core::asrun::completed_plays(&records_so_far),
+        today: crate::asrun::completed_plays(&records_so_far),
         ..History::default()
     };
     let engine = Engine::new(

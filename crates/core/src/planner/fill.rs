@@ -4,8 +4,8 @@ use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use super::{DayPlanner, MIN_FILL, Window};
-use crate::core::plan::{Kind, PlanItem};
-use crate::core::units::format_duration;
+use crate::plan::{Kind, PlanItem};
+use crate::units::format_duration;
 
 impl<'a> DayPlanner<'a> {
     /// Fills every gap of a second or more between `from` and `until` with filler music.

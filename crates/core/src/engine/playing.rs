@@ -9,8 +9,8 @@ use super::{
     Action, EARLY_END, Ending, Engine, Level, Now, OUTPUT_RETRY_MAX, Play, Playing, Purpose,
     STOP_FADE,
 };
-use crate::core::asrun::{Event as Logged, Record};
-use crate::core::plan::Kind;
+use crate::asrun::{Event as Logged, Record};
+use crate::plan::Kind;
 
 impl Engine {
     // --- what happens to the item playing ----------------------------------------------
@@ -73,7 +73,7 @@ impl Engine {
                 out.push(Action::Record(Record::new(at, Logged::End).item(item)));
                 let start = p.started.unwrap_or(at);
                 if start.date_naive() == self.history_date {
-                    self.history.today.push(crate::core::plan::Played {
+                    self.history.today.push(crate::plan::Played {
                         id: item.id.clone(),
                         kind: item.kind,
                         campaign: item.campaign.clone(),
@@ -81,7 +81,7 @@ impl Engine {
                         end: at,
                     });
                 }
-                if item.source == crate::core::catalog::Source::Push
+                if item.source == crate::catalog::Source::Push
                     && item.kind == Kind::Bulletin
                     && p.purpose != Purpose::Emergency
                 {

@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
-use crate::core::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
-use crate::core::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played};
-use crate::core::schedule::{ItemContent, Schedule, Session, SessionItem, Special, local};
+use crate::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
+use crate::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played};
+use crate::schedule::{ItemContent, Schedule, Session, SessionItem, Special, local};
 mod fill;
 mod quota;
 

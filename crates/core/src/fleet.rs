@@ -140,7 +140,7 @@ pub struct Ack {
     pub ts: DateTime<FixedOffset>,
     /// On `ended`, with `[monitor]`: what the monitor heard of it (SPEC §14).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub heard: Option<crate::core::asrun::Heard>,
+    pub heard: Option<crate::asrun::Heard>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,12 +7,12 @@
 use chrono::TimeDelta;
 
 use super::{Action, Engine, Level, Now, Play, Purpose, REPEAT_GAP};
-use crate::core::asrun::{Event as Logged, Record};
-use crate::core::catalog::{Priority, Source};
-use crate::core::emergency::Emergency;
+use crate::asrun::{Event as Logged, Record};
+use crate::catalog::{Priority, Source};
+use crate::emergency::Emergency;
 
-use crate::core::plan::{Kind, PlanItem};
-use crate::core::schedule::MediaFile;
+use crate::plan::{Kind, PlanItem};
+use crate::schedule::MediaFile;
 
 /// One run of emergencies, from the first break-in to the schedule's return.
 #[derive(Debug, Clone)]

@@ -14,9 +14,9 @@ use chrono::{DateTime, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
 use super::{Action, Engine, Level, Now, Purpose};
-use crate::core::asrun::{Event as Logged, Record};
-use crate::core::plan::History;
-use crate::core::units::format_duration as exact;
+use crate::asrun::{Event as Logged, Record};
+use crate::plan::History;
+use crate::units::format_duration as exact;
 
 /// A step, to the nearest second (the two clocks are read a moment apart).
 fn format_duration(d: TimeDelta) -> String {

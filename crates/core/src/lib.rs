@@ -2,7 +2,7 @@
 //! Times come in as arguments; everything here is a function of its inputs.
 
 pub mod asrun;
-#[cfg(feature = "province")]
+#[cfg(feature = "cap")]
 pub mod cap;
 pub mod catalog;
 pub mod emergency;

@@ -28,7 +28,7 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
-    #[serde(with = "crate::core::timefmt::ms")]
+    #[serde(with = "crate::timefmt::ms")]
     pub ts: DateTime<Tz>,
     pub event: Event,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,7 +36,7 @@ pub struct Record {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::core::timefmt::opt_ms"
+        with = "crate::timefmt::opt_ms"
     )]
     pub scheduled: Option<DateTime<Tz>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -142,8 +142,8 @@ impl MediaInfo {
             (self.duration() > max_duration).then(|| {
                 format!(
                     "it lasts {}, longer than max_duration ({})",
-                    crate::core::units::format_duration(self.duration()),
-                    crate::core::units::format_duration(max_duration)
+                    crate::units::format_duration(self.duration()),
+                    crate::units::format_duration(max_duration)
                 )
             })
         })

@@ -2,8 +2,8 @@
 //! not be placed, and the plan itself.
 
 use super::DayPlanner;
-use crate::core::plan::{Plan, PlannedSession, Quota, QuotaSession, SessionPlays};
-use crate::core::units::format_duration;
+use crate::plan::{Plan, PlannedSession, Quota, QuotaSession, SessionPlays};
+use crate::units::format_duration;
 
 impl DayPlanner<'_> {
     pub(super) fn finish(mut self, sessions: Vec<PlannedSession>) -> Plan {

@@ -69,19 +69,19 @@ pub struct Plan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedSession {
     pub name: String,
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub start: DateTime<Tz>,
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub end: DateTime<Tz>,
     pub items: Vec<PlanItem>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanItem {
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub start: DateTime<Tz>,
     /// May be earlier than start + the file's length: the item is cut (fill before a fixed item).
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub end: DateTime<Tz>,
     pub kind: Kind,
     pub id: String,

@@ -4,11 +4,11 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::core::plan::{PlanItem, Quota};
+use crate::plan::{PlanItem, Quota};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub updated: DateTime<Tz>,
     pub pid: u32,
     pub station_id: String,
@@ -30,7 +30,7 @@ pub struct Status {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::core::timefmt::opt"
+        with = "crate::timefmt::opt"
     )]
     pub now_started: Option<DateTime<Tz>>,
     /// The provincial feed as the station last saw it (absent without `[feed] url`).
@@ -60,7 +60,7 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Silence {
     /// When the silence began.
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub since: DateTime<Tz>,
     /// The loudest the input was since then, in dBFS.
     pub level_db: f64,
@@ -71,7 +71,7 @@ pub const RELOAD_ERRORS_KEPT: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reload {
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub at: DateTime<Tz>,
     /// The new config was taken; when not, the last good one still plays.
     pub ok: bool,
@@ -87,7 +87,7 @@ impl Reload {
             errors: errors
                 .iter()
                 .take(RELOAD_ERRORS_KEPT)
-                .map(|e| crate::core::text::shorten(e, 300))
+                .map(|e| crate::text::shorten(e, 300))
                 .collect(),
         }
     }
@@ -95,7 +95,7 @@ impl Reload {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Refusal {
-    #[serde(with = "crate::core::timefmt")]
+    #[serde(with = "crate::timefmt")]
     pub at: DateTime<Tz>,
     /// "push", "feed", "fleet".
     pub source: String,

@@ -19,7 +19,7 @@
 use chrono::{DateTime, FixedOffset};
 use sha2::{Digest, Sha256};
 
-use crate::core::catalog::Priority;
+use crate::catalog::Priority;
 
 /// The largest alert file read (an embedded recording included).
 pub const MAX_ALERT_BYTES: usize = 32 * 1024 * 1024;
@@ -196,7 +196,7 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
                     "the Vietnamese <info> has no audio resource and no headline, description or instruction to speak".into(),
                 ));
             }
-            Sound::Text(crate::core::text::shorten(&text, MAX_TEXT_CHARS))
+            Sound::Text(crate::text::shorten(&text, MAX_TEXT_CHARS))
         }
     };
     let title = info.headline.clone().unwrap_or_else(|| info.event.clone());
@@ -208,7 +208,7 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
     Ok(Decision::Voice {
         bulletin: CapBulletin {
             id: bulletin_id(&sender, alert.identifier.as_ref()),
-            title: crate::core::text::shorten(title.trim(), 200),
+            title: crate::text::shorten(title.trim(), 200),
             priority,
             expires,
             sound,
@@ -287,7 +287,7 @@ fn first_line(text: &str) -> String {
     } else {
         line
     };
-    crate::core::text::shorten(&line, 300)
+    crate::text::shorten(&line, 300)
 }
 
 #[cfg(test)]

@@ -166,7 +166,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "id {:?} must be 1–{MAX_ID_LEN} of A–Z a–z 0–9 - _ . (not starting with a dot)",
-            crate::core::text::shorten(id, 64)
+            crate::text::shorten(id, 64)
         ))
     }
 }

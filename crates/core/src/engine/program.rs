@@ -5,11 +5,11 @@ use chrono::{DateTime, NaiveTime, TimeDelta};
 use chrono_tz::Tz;
 
 use super::{Action, Engine, GRACE, LEAD, Level, MIN_FILL, Now, OnAir, Play, Purpose};
-use crate::core::asrun::{Event as Logged, Record};
-use crate::core::emergency::Emergency;
-use crate::core::plan::{Kind, PlanItem, Played};
-use crate::core::planner::{PlanInput, plan_day};
-use crate::core::schedule::local;
+use crate::asrun::{Event as Logged, Record};
+use crate::emergency::Emergency;
+use crate::plan::{Kind, PlanItem, Played};
+use crate::planner::{PlanInput, plan_day};
+use crate::schedule::local;
 
 /// Why an item the engine did not get to in time was skipped.
 const LATE: &str = "its time passed while the station could not play";

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::core::catalog::Priority;
+use crate::catalog::Priority;
 
 pub const FORMAT_VERSION: u32 = 1;
 pub const MANIFEST: &str = "feed.json";

@@ -6,7 +6,7 @@ use chrono::{TimeDelta, TimeZone};
 use super::sim::Sim;
 use super::tests::{TZ, at, catalog, emergency, flexible, records, setup_until, sim};
 use super::*;
-use crate::core::asrun::{Event as Logged, completed_plays};
+use crate::asrun::{Event as Logged, completed_plays};
 
 /// What the driver reads from the as-run log for the day the clock shows.
 fn history_of(s: &Sim, date: NaiveDate) -> History {

@@ -13,9 +13,9 @@ use chrono::NaiveDate;
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::asrun::{Event, Heard, Record};
-use crate::core::catalog::Catalog;
-use crate::core::plan::{Kind, Plan};
+use crate::asrun::{Event, Heard, Record};
+use crate::catalog::Catalog;
+use crate::plan::{Kind, Plan};
 
 /// The longest range one report covers (a few years of days).
 pub const MAX_DAYS: i64 = 3 * 366;
@@ -147,7 +147,7 @@ pub fn build(
 
 fn day_rows(records: &[Record], catalog: &Catalog, date: NaiveDate) -> Vec<Row> {
     let mut done: BTreeMap<String, u32> = BTreeMap::new();
-    for p in crate::core::asrun::completed_plays(records) {
+    for p in crate::asrun::completed_plays(records) {
         if p.kind == Kind::Bulletin
             && let Some(c) = p.campaign
         {

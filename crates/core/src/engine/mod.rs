@@ -23,6 +23,8 @@ pub mod clock;
 mod emergency;
 mod playing;
 mod program;
+/// A driver in simulated time, for tests (feature `sim`).
+#[cfg(any(test, feature = "sim"))]
 pub mod sim;
 
 use std::collections::{HashSet, VecDeque};

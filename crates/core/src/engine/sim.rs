@@ -10,9 +10,9 @@ use chrono::{DateTime, TimeDelta};
 use chrono_tz::Tz;
 
 use super::{Action, Ending, Engine, Event, Level, Now, Play};
-use crate::core::asrun::Record;
-use crate::core::emergency::Emergency;
-use crate::core::plan::PlanItem;
+use crate::asrun::Record;
+use crate::emergency::Emergency;
+use crate::plan::PlanItem;
 
 /// One sound, as heard.
 #[derive(Debug, Clone, PartialEq)]
