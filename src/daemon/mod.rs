@@ -1,6 +1,7 @@
 //! `loaxa run`: the daemon around the playout engine — signals, config reloads, systemd.
 
 pub mod amplifier;
+pub mod catalog;
 pub mod fleet;
 pub mod monitor;
 pub mod player;
@@ -156,7 +157,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             clock: clock.clone(),
             trust: trust.clone(),
             refusals,
-            commands: tx,
+            commands: tx.clone(),
             validator: validator(),
         },
         stop.clone(),
@@ -177,12 +178,16 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         .monitor
         .as_ref()
         .map(|m| player::Proof::new(capture, m.silence_below));
+    let tx_owner = tx;
     let io = player::Io {
         runtime: runtime.handle().clone(),
         stop: stop.clone(),
     };
+    // The catalog's owner sits between every sender and the playout (daemon/catalog.rs).
+    let (owner, link) = catalog::start(config.clone(), tx_owner, rx)
+        .map_err(|e| RunError::Runtime(format!("cannot start the catalog's owner: {e}")))?;
     let mut player =
-        Player::new(config, clock, trust, asrun, rx, systemd_hooks(), &io).with_shared(shared);
+        Player::new(config, clock, trust, asrun, link, systemd_hooks(), &io).with_shared(shared);
     if let Some(proof) = proof {
         player = player.with_proof(proof);
     }
@@ -200,6 +205,11 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     });
     // A feed poll still in a blocking thread is left to its own timeouts.
     runtime.shutdown_timeout(JOIN_WAIT);
+    // Everything the playout reported is saved (it waited for that); the owner ends once
+    // the last sender is gone, which a push still fetching on a blocking thread may delay.
+    if owner.is_finished() {
+        let _ = owner.join();
+    }
     Ok(())
 }
 

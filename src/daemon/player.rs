@@ -12,7 +12,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta};
@@ -29,7 +29,8 @@ use crate::core::asrun::Heard;
 use crate::core::engine::clock::{JUMP_MIN, clock_floor};
 use crate::core::engine::{Action, Ending, Engine, Event, Level, Now, Play};
 use crate::core::plan::PlanItem;
-use crate::station::command::Command;
+use crate::station::catalog::Holdings;
+use crate::station::command::{Change, Command};
 use crate::station::config::setup_of;
 use crate::store::Store;
 use crate::store::asrun::AsRunLog;
@@ -102,7 +103,12 @@ pub struct Player {
     config: Config,
     tz: Tz,
     clock: Arc<dyn Clock>,
-    commands: Receiver<Command>,
+    /// Changes from the catalog's owner (`daemon::catalog`), with what they brought.
+    changes: Receiver<Change>,
+    /// To the catalog's owner: what played that the push state must remember.
+    owner: Sender<Command>,
+    /// What the station held at start, until the engine takes it.
+    first: Option<Holdings>,
     hooks: Hooks,
     /// As-run records and the status file, written off this thread.
     writer: Writer,
@@ -134,7 +140,7 @@ impl Player {
         clock: Arc<dyn Clock>,
         trust: Arc<Trust>,
         asrun: Arc<AsRunLog>,
-        commands: Receiver<Command>,
+        link: super::catalog::PlayoutLink,
         hooks: Hooks,
         io: &Io,
     ) -> Self {
@@ -149,9 +155,10 @@ impl Player {
             io.stop.clone(),
         );
         let mut media = MediaCache::open(&store).for_station(&config.station.audio);
-        let catalog = crate::station::catalog::load(&config);
+        let first = Holdings::load(&config);
         let date = clock.now().with_timezone(&tz).date_naive();
         let history = store.history(date, tz);
+        let catalog = first.catalog.clone();
         let mut engine = Engine::new(setup_of(&config, &mut media), catalog, history, date);
         if clock.shifted_by().is_none() && !clock.is_manual() {
             // The real clock: one that shows a time before loaxa existed, or behind the
@@ -168,7 +175,9 @@ impl Player {
             engine,
             tz,
             clock,
-            commands,
+            changes: link.changes,
+            owner: link.reports,
+            first: Some(first),
             hooks,
             amp,
             media,
@@ -229,7 +238,7 @@ impl Player {
         }
     }
 
-    /// Runs until the engine exits (`Command::Shutdown`, or the command channel closes).
+    /// Runs until the engine exits (`Change::Shutdown`, or the channel closes).
     pub fn run(mut self) {
         let now = self.stamp();
         let date = now.clock.date_naive();
@@ -238,8 +247,7 @@ impl Player {
             .map(|d| self.store.read_day(d, self.tz))
             .unwrap_or_default();
         let today = self.store.read_day(date, self.tz);
-        let catalog = crate::station::catalog::load(&self.config);
-        let due = self.due(&catalog);
+        let due = self.first.take().map(|h| self.due(&h)).unwrap_or_default();
         let actions = self.engine.start(now, &yesterday, &today, due);
         self.execute(actions);
         self.drain();
@@ -262,6 +270,13 @@ impl Player {
         self.publish_status();
         self.amp.finish();
         self.writer.finish();
+        // What played is saved in the push state before the daemon exits.
+        let (saved, answer) = std::sync::mpsc::channel();
+        if self.owner.send(Command::Saved(saved)).is_ok()
+            && answer.recv_timeout(Duration::from_secs(10)).is_err()
+        {
+            tracing::warn!("the push state may miss what played last: its writer did not answer");
+        }
         tracing::info!("playout stopped");
     }
 
@@ -311,16 +326,10 @@ impl Player {
                     }
                     self.writer.record(r)
                 }
-                Action::Aired(id) => {
-                    if let Err(e) = self.store.mark_aired(&id) {
-                        tracing::warn!("push state not saved: {e}");
-                    }
-                }
-                Action::EmergencyDone(id) => {
-                    if let Err(e) = self.store.mark_emergency_done(&id) {
-                        tracing::warn!("push state not saved: {e}");
-                    }
-                }
+                // Saved by the catalog's owner, off this thread, before it reads the
+                // state for the next change.
+                Action::Aired(id) => self.report(Command::Aired(id)),
+                Action::EmergencyDone(id) => self.report(Command::EmergencyDone(id)),
                 Action::StatusChanged => self.status_due = true,
                 Action::Log(Level::Info, text) => tracing::info!("{text}"),
                 Action::Log(Level::Warn, text) => tracing::warn!("{text}"),
@@ -332,19 +341,25 @@ impl Player {
 
     // --- commands ------------------------------------------------------------------------
 
+    fn report(&self, command: Command) {
+        if self.owner.send(command).is_err() {
+            tracing::warn!("push state not saved: the catalog's owner is gone");
+        }
+    }
+
     fn poll_commands(&mut self) {
         loop {
-            match self.commands.try_recv() {
-                Ok(c) => self.command(c),
+            match self.changes.try_recv() {
+                Ok(c) => self.change(c),
                 Err(TryRecvError::Empty) => return,
-                Err(TryRecvError::Disconnected) => return self.command(Command::Shutdown),
+                Err(TryRecvError::Disconnected) => return self.change(Change::Shutdown),
             }
         }
     }
 
-    fn command(&mut self, command: Command) {
-        let event = match command {
-            Command::Reload(config) => {
+    fn change(&mut self, change: Change) {
+        let event = match change {
+            Change::Reload { config, holdings } => {
                 let output_changed =
                     config.station.audio.output != self.config.station.audio.output;
                 if let Some(shared) = &self.shared {
@@ -355,49 +370,35 @@ impl Player {
                 // The reload measured new files into the cache on disk.
                 self.store = Store::of(&self.config.station);
                 self.media = MediaCache::open(&self.store).for_station(&self.config.station.audio);
-                let catalog = crate::station::catalog::load(&self.config);
                 Event::Reload {
                     setup: Box::new(setup_of(&self.config, &mut self.media)),
-                    catalog: Box::new(catalog),
+                    catalog: Box::new(holdings.catalog),
                     output_changed,
                 }
             }
-            Command::Shutdown => {
+            Change::Shutdown => {
                 tracing::info!("stopping the playout");
                 Event::Shutdown
             }
-            Command::CatalogChanged => self.catalog_event(None),
-            Command::Pushed(priority) => self.catalog_event(Some(priority)),
-            Command::Cancel(id) => Event::Cancel {
+            Change::Catalog { holdings, pushed } => {
+                let due = self.due(&holdings);
+                Event::Catalog {
+                    catalog: Box::new(holdings.catalog),
+                    revoked: holdings.revoked,
+                    due,
+                    pushed,
+                }
+            }
+            Change::Cancel { id, holdings } => Event::Cancel {
                 id,
-                catalog: Box::new(crate::station::catalog::load(&self.config)),
+                catalog: Box::new(holdings.catalog),
             },
         };
         self.events.push_back(event);
     }
 
-    fn catalog_event(&self, pushed: Option<crate::core::catalog::Priority>) -> Event {
-        let catalog = crate::station::catalog::load(&self.config);
-        let revoked = self.store.feed_revoked().unwrap_or_default();
-        let due = self.due(&catalog);
-        Event::Catalog {
-            catalog: Box::new(catalog),
-            revoked,
-            due,
-            pushed,
-        }
-    }
-
-    fn due(
-        &self,
-        catalog: &crate::core::catalog::Catalog,
-    ) -> Vec<crate::core::emergency::Emergency> {
-        crate::station::catalog::due_emergencies(
-            &self.config.station,
-            catalog,
-            self.now(),
-            self.trust.now(self.clock.now()),
-        )
+    fn due(&self, holdings: &Holdings) -> Vec<crate::core::emergency::Emergency> {
+        holdings.due(self.now(), self.trust.now(self.clock.now()))
     }
 
     // --- waiting -------------------------------------------------------------------------
@@ -432,9 +433,9 @@ impl Player {
         }
         if self.clock.is_manual() {
             // Time moves only when slept on: take what is waiting, then jump.
-            match self.commands.try_recv() {
-                Ok(c) => self.command(c),
-                Err(TryRecvError::Disconnected) => self.command(Command::Shutdown),
+            match self.changes.try_recv() {
+                Ok(c) => self.change(c),
+                Err(TryRecvError::Disconnected) => self.change(Change::Shutdown),
                 Err(TryRecvError::Empty) => {
                     self.clock.sleep_until(t.to_utc());
                     return true;
@@ -442,9 +443,9 @@ impl Player {
             }
             return false;
         }
-        match self.commands.recv_timeout(std_duration(left).min(TICK)) {
-            Ok(c) => self.command(c),
-            Err(RecvTimeoutError::Disconnected) => self.command(Command::Shutdown),
+        match self.changes.recv_timeout(std_duration(left).min(TICK)) {
+            Ok(c) => self.change(c),
+            Err(RecvTimeoutError::Disconnected) => self.change(Change::Shutdown),
             Err(RecvTimeoutError::Timeout) => {}
         }
         self.now() >= t

@@ -6,27 +6,83 @@ use crate::config::Config;
 use crate::config::station::Station;
 use crate::core::catalog::Catalog;
 use crate::store::Store;
+use crate::store::feed::FeedState;
 use crate::store::files::StateError;
+use crate::store::push::PushState;
 
 /// The station's whole catalog: schedule.toml first, then what the feed brought (a
 /// local campaign wins over a feed campaign of the same id), then pushed bulletins.
 /// Cancelled bulletins are left out; emergencies from outside go to `emergencies`.
 pub fn load(config: &Config) -> Catalog {
-    let catalog = gather(config);
-    for p in &catalog.problems {
-        tracing::error!("{p}");
-    }
-    catalog
+    Holdings::load(config).catalog
 }
 
-fn gather(config: &Config) -> Catalog {
-    let store = Store::of(&config.station);
+/// What the station holds now, read once from the store: the catalog, what the feed
+/// revoked, and what the emergencies due are judged from. One read of the feed state and
+/// one of the push state, whoever asks (`daemon::catalog` after every change).
+#[derive(Debug, Clone)]
+pub struct Holdings {
+    pub catalog: Catalog,
+    pub revoked: Vec<String>,
+    /// `None` when the push or feed state is unreadable: no emergency is due then (what
+    /// was cancelled or revoked would be unknown).
+    pub facts: Option<crate::core::emergency::Facts>,
+}
+
+impl Holdings {
+    pub fn load(config: &Config) -> Holdings {
+        let store = Store::of(&config.station);
+        let feed = store.feed_state();
+        let push = store.push_state();
+        let holdings = Holdings {
+            catalog: gather(config, &store, &feed, &push),
+            revoked: revoked(&feed),
+            facts: emergency_facts(&feed, &push),
+        };
+        for p in &holdings.catalog.problems {
+            tracing::error!("{p}");
+        }
+        holdings
+    }
+
+    /// The emergencies due now (see `core::emergency`).
+    pub fn due(
+        &self,
+        now: chrono::DateTime<chrono_tz::Tz>,
+        trusted_now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<crate::core::emergency::Emergency> {
+        match &self.facts {
+            Some(facts) => crate::core::emergency::due(&self.catalog, facts, now, trusted_now),
+            None => {
+                tracing::error!("no emergency can be played: the push or feed state is unreadable");
+                Vec::new()
+            }
+        }
+    }
+}
+
+type Read<T> = Result<T, StateError>;
+
+fn revoked(feed: &Read<FeedState>) -> Vec<String> {
+    feed.as_ref()
+        .ok()
+        .and_then(|f| f.manifest.as_ref())
+        .map(|m| m.revoked.clone())
+        .unwrap_or_default()
+}
+
+fn gather(
+    config: &Config,
+    store: &Store,
+    feed: &Read<FeedState>,
+    push: &Read<PushState>,
+) -> Catalog {
     let mut catalog = Catalog::local(
         config.schedule.campaigns.clone(),
         config.schedule.bulletins.clone(),
     );
-    let feed = match feed_part(&config.station) {
-        Ok(feed) => feed,
+    let feed = match feed {
+        Ok(state) => held(&config.station, state),
         Err(e) => {
             catalog.problem(format!(
                 "feed state unreadable: {e}; feed bulletins are left out"
@@ -42,8 +98,8 @@ fn gather(config: &Config) -> Catalog {
     }
     // Without a readable push state, cancels are unknown too: no pushed bulletin plays
     // (never speak what may have been withdrawn), and no feed bulletin either.
-    let (pushed, cancelled) = match store.push_state() {
-        Ok(state) => (store.pushed_bulletins(&state), state.cancelled),
+    let (pushed, cancelled) = match push {
+        Ok(state) => (store.pushed_bulletins(state), &state.cancelled),
         Err(e) => {
             catalog.problem(format!(
                 "push state unreadable: {e}; pushed and feed bulletins are left out"
@@ -69,19 +125,18 @@ fn gather(config: &Config) -> Catalog {
 /// What the feed gives the catalog: its campaigns, the bulletins this station holds, and
 /// the sequence of the manifest they come from.
 #[derive(Debug, Default)]
-pub struct Held {
-    pub campaigns: Vec<crate::core::catalog::Campaign>,
-    pub bulletins: Vec<crate::core::catalog::Bulletin>,
-    pub sequence: Option<u64>,
+struct Held {
+    campaigns: Vec<crate::core::catalog::Campaign>,
+    bulletins: Vec<crate::core::catalog::Bulletin>,
+    sequence: Option<u64>,
 }
 
 /// The feed's campaigns and the bulletins this station holds, ready for the catalog.
 /// Bulletins not (yet) stored, revoked, or for other stations are left out.
-pub fn feed_part(station: &Station) -> Result<Held, StateError> {
+fn held(station: &Station, state: &FeedState) -> Held {
     use crate::core::catalog::{Bulletin, Campaign, Source};
-    let state = Store::of(station).feed_state()?;
-    let Some(m) = state.manifest else {
-        return Ok(Held::default());
+    let Some(m) = &state.manifest else {
+        return Held::default();
     };
     let campaigns = m
         .campaigns
@@ -135,35 +190,22 @@ pub fn feed_part(station: &Station) -> Result<Held, StateError> {
             })
         })
         .collect();
-    Ok(Held {
+    Held {
         campaigns,
         bulletins,
         sequence: Some(m.sequence),
-    })
-}
-
-/// The emergencies due now (see `core::emergency`), from the store. Without a readable
-/// push or feed state none is due: what was cancelled or revoked would be unknown.
-pub fn due_emergencies(
-    station: &Station,
-    catalog: &Catalog,
-    now: chrono::DateTime<chrono_tz::Tz>,
-    trusted_now: chrono::DateTime<chrono::Utc>,
-) -> Vec<crate::core::emergency::Emergency> {
-    let store = Store::of(station);
-    match emergency_facts(&store) {
-        Ok(facts) => crate::core::emergency::due(catalog, &facts, now, trusted_now),
-        Err(e) => {
-            tracing::error!("no emergency can be played: {e}");
-            Vec::new()
-        }
     }
 }
 
-fn emergency_facts(store: &Store) -> Result<crate::core::emergency::Facts, StateError> {
+fn emergency_facts(
+    feed: &Read<FeedState>,
+    push: &Read<PushState>,
+) -> Option<crate::core::emergency::Facts> {
     use crate::core::emergency::{Facts, PushedEmergency};
-    let state = store.push_state()?;
-    Ok(Facts {
+    let (Ok(feed), Ok(state)) = (feed, push) else {
+        return None;
+    };
+    Some(Facts {
         pushed: state
             .bulletins
             .iter()
@@ -174,7 +216,11 @@ fn emergency_facts(store: &Store) -> Result<crate::core::emergency::Facts, State
                 accepted_at: p.accepted_at,
             })
             .collect(),
-        done: state.emergencies_done,
-        revoked: store.feed_revoked()?,
+        done: state.emergencies_done.clone(),
+        revoked: feed
+            .manifest
+            .as_ref()
+            .map(|m| m.revoked.clone())
+            .unwrap_or_default(),
     })
 }

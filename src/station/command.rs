@@ -1,8 +1,12 @@
-//! What the rest of the daemon (the HTTP door, the feed follower, signals, the config
-//! watcher) can ask of the playout. The player turns each into an engine event.
+//! What the rest of the daemon (the HTTP door, the fleet channel, the feed follower,
+//! signals, the config watcher, and the playout itself) asks of the station: `Command`s go
+//! to the catalog's owner (`daemon::catalog`), which reads what changed once and hands
+//! the playout a `Change` carrying it. The playout reads no state file itself.
 
 use crate::config::Config;
 use crate::core::catalog::Priority;
+
+use super::catalog::Holdings;
 
 pub enum Command {
     /// A new, already validated config (schedule.toml or station.toml changed).
@@ -18,4 +22,28 @@ pub enum Command {
     /// A bulletin (pushed or from the feed) was withdrawn: stop it if it plays, drop it
     /// from every plan and from the emergency queue.
     Cancel(String),
+    /// From the playout: a pushed bulletin played to its end (saved in the push state).
+    Aired(String),
+    /// From the playout: an emergency played all its repeats, or was cancelled.
+    EmergencyDone(String),
+    /// From the playout as it stops: answered once everything sent before it is saved.
+    Saved(std::sync::mpsc::Sender<()>),
+}
+
+/// What the playout is handed: a change, with what the station holds after it.
+pub enum Change {
+    Reload {
+        config: Box<Config>,
+        holdings: Box<Holdings>,
+    },
+    Catalog {
+        holdings: Box<Holdings>,
+        /// The priority of the push that caused it, if one did.
+        pushed: Option<Priority>,
+    },
+    Cancel {
+        id: String,
+        holdings: Box<Holdings>,
+    },
+    Shutdown,
 }

@@ -59,6 +59,7 @@ impl Store {
     /// this returns: the proof survives a power cut.
     pub fn append_record(&self, record: &Record) -> std::io::Result<()> {
         use std::io::Write;
+        crate::sys::fs::count_write();
         let path = self.asrun_file(record.ts.date_naive());
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;

@@ -22,6 +22,7 @@ pub enum StateError {
 
 /// Reads `path` as JSON; a missing file is `T::default()`.
 pub fn read<T: DeserializeOwned + Default>(path: &Path) -> Result<T, StateError> {
+    crate::sys::fs::count_read();
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StateError::Corrupt {
             path: path.to_path_buf(),

@@ -78,6 +78,7 @@ fn clock_steps_replay_nothing_sound_nothing_in_quiet_hours_and_are_recorded() {
     let clock = ManualClock::new(start);
     let config = loaxa::station::config::load(s.dir.path(), start.date_naive()).unwrap();
     let (tx, rx) = mpsc::channel();
+    let owner = tx.clone();
     let watch = clock.clone();
     let next = AtomicUsize::new(0);
     let hooks = Hooks {
@@ -106,12 +107,14 @@ fn clock_steps_replay_nothing_sound_nothing_in_quiet_hours_and_are_recorded() {
         runtime: runtime.handle().clone(),
         stop: Default::default(),
     };
+    // The catalog's owner between the commands and the playout, as `loaxa run` has it.
+    let (_owner, link) = loaxa::daemon::catalog::start(config.clone(), owner, rx).unwrap();
     Player::new(
         config,
         Arc::new(clock.clone()),
         trust,
         asrun,
-        rx,
+        link,
         hooks,
         &io,
     )

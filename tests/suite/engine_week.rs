@@ -77,6 +77,7 @@ fn a_week_of_broadcasting_in_seconds() {
     let clock = ManualClock::new(start);
     let config = loaxa::station::config::load(s.dir.path(), start.date_naive()).unwrap();
     let (tx, rx) = mpsc::channel();
+    let owner = tx.clone();
     let watch = clock.clone();
     let hooks = Hooks {
         ready: Box::new(|| {}),
@@ -95,12 +96,14 @@ fn a_week_of_broadcasting_in_seconds() {
         runtime: runtime.handle().clone(),
         stop: Default::default(),
     };
+    // The catalog's owner between the commands and the playout, as `loaxa run` has it.
+    let (_owner, link) = loaxa::daemon::catalog::start(config.clone(), owner, rx).unwrap();
     Player::new(
         config,
         Arc::new(clock.clone()),
         trust,
         asrun,
-        rx,
+        link,
         hooks,
         &io,
     )

@@ -33,6 +33,7 @@ mod planner_days;
 mod playout_faults;
 mod playout_relay;
 mod playout_sound;
+mod playout_thread;
 mod push_emergency;
 mod push_load;
 mod push_security;

@@ -548,3 +548,35 @@ fn a_session_planned_inside_quiet_hours_never_switches_the_amplifier_on() {
             .is_some_and(|w| w.contains("quiet hours"))
     }));
 }
+
+#[test]
+fn a_pushed_bulletin_that_aired_does_not_come_back_with_a_catalog_read_before_it_was_saved() {
+    let mut s = sim(
+        setup_until(vec![flexible("news.mp3", 30)], "06:30"),
+        at(5, 0, 0),
+    );
+    s.run_until(at(5, 40, 0));
+    let mut with_push = catalog();
+    with_push
+        .bulletins
+        .push(bulletin("p1", None, 20, Priority::Priority));
+    s.send(Event::Catalog {
+        catalog: Box::new(with_push.clone()),
+        revoked: Vec::new(),
+        due: Vec::new(),
+        pushed: Some(Priority::Priority),
+    });
+    s.run_until(at(5, 50, 0));
+    assert_eq!(s.aired.iter().filter(|id| *id == "p1").count(), 1);
+    // A catalog read from the store before the player's `Aired` was saved (the catalog's
+    // owner saves it on its own thread): p1 still unaired in it. Today's plays keep it.
+    s.send(Event::Catalog {
+        catalog: Box::new(with_push.clone()),
+        revoked: Vec::new(),
+        due: Vec::new(),
+        pushed: None,
+    });
+    s.run_until(at(6, 10, 0));
+    let plays = order(&s).iter().filter(|id| *id == "p1").count();
+    assert_eq!(plays, 1, "heard: {:?}", order(&s));
+}
