@@ -39,7 +39,16 @@ const JOIN_WAIT: Duration = Duration::from_secs(5);
 /// The least time between two feed polls that a fleet nudge asks for.
 const NUDGE_SPACING: Duration = Duration::from_secs(1);
 
-pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), RunError> {
+/// What `run` starts from: the clock, the validated config, the state dir (made if
+/// missing, left-over uploads cleaned) and its trust marks.
+struct Opened {
+    clock: Arc<dyn Clock>,
+    config: crate::config::Config,
+    store: crate::store::Store,
+    trust: Arc<crate::store::trust::Trust>,
+}
+
+fn open_station(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<Opened, RunError> {
     let clock: Arc<dyn Clock> = match start_at {
         Some(t) => {
             tracing::info!("rehearsal clock: now is {t}");
@@ -74,6 +83,21 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
             crate::core::units::format_duration(behind)
         );
     }
+    Ok(Opened {
+        clock,
+        config,
+        store,
+        trust,
+    })
+}
+
+pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), RunError> {
+    let Opened {
+        clock,
+        config,
+        store,
+        trust,
+    } = open_station(dir, start_at)?;
     // Every as-run record, for the fleet channel's acknowledgements.
     let (records, _) = tokio::sync::broadcast::channel(256);
     let asrun = Arc::new(
@@ -114,43 +138,16 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     tasks.push(runtime.spawn(watch_signals(signals, reloader.clone(), stop.clone())));
     tasks.push(runtime.spawn(watch_files(reloader, stop.clone())));
     let feed_nudge = Arc::new(tokio::sync::Notify::new());
-    if let Some(syncer) =
-        crate::remote::feed::sync::Syncer::new(&config.station, validator(), trust.clone())
-    {
-        let poll = config
-            .station
-            .feed
-            .poll
-            .to_std()
-            .unwrap_or(Duration::from_secs(60));
-        tasks.push(runtime.spawn(follow_feed(
-            syncer,
-            poll,
-            config.schedule.timezone,
-            clock.clone(),
-            refusals.clone(),
-            feed_nudge.clone(),
-            tx.clone(),
-            stop.clone(),
-        )));
-    }
-    if let Some(fleet) = config.station.fleet.clone() {
-        tasks.push(runtime.spawn(fleet::run(
-            fleet::Parts {
-                fleet,
-                station_id: config.station.station_id.clone(),
-                shared: shared.clone(),
-                clock: clock.clone(),
-                trust: trust.clone(),
-                refusals: refusals.clone(),
-                commands: tx.clone(),
-                validator: validator(),
-                feed_nudge,
-                records: records.subscribe(),
-            },
-            stop.clone(),
-        )));
-    }
+    let wiring = Wiring {
+        runtime: &runtime,
+        stop: &stop,
+        commands: &tx,
+        clock: &clock,
+        trust: &trust,
+        refusals: &refusals,
+    };
+    tasks.extend(start_feed(&wiring, &config, feed_nudge.clone()));
+    tasks.extend(start_fleet(&wiring, &config, &shared, feed_nudge, &records));
     tasks.push(runtime.spawn(crate::http::serve(
         crate::http::Parts {
             shared: shared.clone(),
@@ -162,22 +159,7 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         },
         stop.clone(),
     )));
-    let capture = Arc::new(crate::audio::proof::Capture::default());
-    let listener = config.station.monitor.clone().map(|monitor| {
-        monitor::Listener::start(monitor::Parts {
-            monitor,
-            shared: shared.clone(),
-            asrun: asrun.clone(),
-            clock: clock.clone(),
-            tz: config.schedule.timezone,
-            capture: capture.clone(),
-        })
-    });
-    let proof = config
-        .station
-        .monitor
-        .as_ref()
-        .map(|m| player::Proof::new(capture, m.silence_below));
+    let (listener, proof) = start_monitor(&config, &shared, &asrun, &clock);
     let tx_owner = tx;
     let io = player::Io {
         runtime: runtime.handle().clone(),
@@ -195,6 +177,106 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     if let Some(l) = listener {
         l.stop();
     }
+    wind_down(runtime, &stop, tasks, owner);
+    Ok(())
+}
+
+/// What the tasks of `run` are wired to.
+struct Wiring<'a> {
+    runtime: &'a tokio::runtime::Runtime,
+    stop: &'a CancellationToken,
+    commands: &'a Sender<Command>,
+    clock: &'a Arc<dyn Clock>,
+    trust: &'a Arc<crate::store::trust::Trust>,
+    refusals: &'a Arc<crate::station::refusals::Refusals>,
+}
+
+/// The feed follower, with `[feed]`.
+fn start_feed(
+    w: &Wiring,
+    config: &crate::config::Config,
+    nudge: Arc<tokio::sync::Notify>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let syncer =
+        crate::remote::feed::sync::Syncer::new(&config.station, validator(), w.trust.clone())?;
+    let poll = config
+        .station
+        .feed
+        .poll
+        .to_std()
+        .unwrap_or(Duration::from_secs(60));
+    Some(w.runtime.spawn(follow_feed(
+        syncer,
+        poll,
+        config.schedule.timezone,
+        w.clock.clone(),
+        w.refusals.clone(),
+        nudge,
+        w.commands.clone(),
+        w.stop.clone(),
+    )))
+}
+
+/// The fleet channel, with `[fleet]`.
+fn start_fleet(
+    w: &Wiring,
+    config: &crate::config::Config,
+    shared: &Arc<crate::http::Shared>,
+    feed_nudge: Arc<tokio::sync::Notify>,
+    records: &tokio::sync::broadcast::Sender<crate::core::asrun::Record>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let fleet = config.station.fleet.clone()?;
+    Some(w.runtime.spawn(fleet::run(
+        fleet::Parts {
+            fleet,
+            station_id: config.station.station_id.clone(),
+            shared: shared.clone(),
+            clock: w.clock.clone(),
+            trust: w.trust.clone(),
+            refusals: w.refusals.clone(),
+            commands: w.commands.clone(),
+            validator: validator(),
+            feed_nudge,
+            records: records.subscribe(),
+        },
+        w.stop.clone(),
+    )))
+}
+
+/// With `[monitor]`: the listener (a recorder child for dead air and proof of air) and
+/// what the playout hands it of each item.
+fn start_monitor(
+    config: &crate::config::Config,
+    shared: &Arc<crate::http::Shared>,
+    asrun: &Arc<crate::store::asrun::AsRunLog>,
+    clock: &Arc<dyn Clock>,
+) -> (Option<monitor::Listener>, Option<player::Proof>) {
+    let capture = Arc::new(crate::audio::proof::Capture::default());
+    let listener = config.station.monitor.clone().map(|monitor| {
+        monitor::Listener::start(monitor::Parts {
+            monitor,
+            shared: shared.clone(),
+            asrun: asrun.clone(),
+            clock: clock.clone(),
+            tz: config.schedule.timezone,
+            capture: capture.clone(),
+        })
+    });
+    let proof = config
+        .station
+        .monitor
+        .as_ref()
+        .map(|m| player::Proof::new(capture, m.silence_below));
+    (listener, proof)
+}
+
+/// After the playout: every task stopped and joined (each within `JOIN_WAIT`).
+fn wind_down(
+    runtime: tokio::runtime::Runtime,
+    stop: &CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    owner: std::thread::JoinHandle<()>,
+) {
     stop.cancel();
     runtime.block_on(async {
         for task in tasks {
@@ -210,7 +292,6 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
     if owner.is_finished() {
         let _ = owner.join();
     }
-    Ok(())
 }
 
 /// Reads the config again on a save or SIGHUP: a good one goes to the playout, a bad
@@ -400,8 +481,9 @@ async fn follow_feed(
         }
         last_poll = Some(Instant::now());
         let Some(s) = syncer.take() else { return };
+        let now = clock.now();
         let polled = tokio::task::spawn_blocking(move || {
-            let result = s.poll();
+            let result = s.poll(now);
             (s, result)
         })
         .await;

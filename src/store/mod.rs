@@ -41,6 +41,8 @@ impl Store {
         Store::at(&station.state_dir)
     }
 
+    /// A store at `root`, for tests and tools with a state dir of their own (a test's
+    /// temp dir); the daemon and the commands open theirs with `of`, from the config.
     pub fn at(root: &Path) -> Store {
         Store {
             root: root.to_path_buf(),

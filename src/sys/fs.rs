@@ -67,8 +67,3 @@ fn write_atomic_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result
     }
     Ok(())
 }
-
-/// Creates `dir` and its parents if missing.
-pub fn ensure_dir(dir: &Path) -> io::Result<()> {
-    fs::create_dir_all(dir)
-}

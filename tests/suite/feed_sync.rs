@@ -173,7 +173,7 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
     let (dir, config) = station(&nginx.url("feed.json"), &province.public_key(), 50_000_000);
 
     let s = syncer(&config);
-    let first = s.poll().unwrap();
+    let first = s.poll(chrono::Utc::now()).unwrap();
     assert!(
         first.changed && first.rejected.is_empty(),
         "{:?}",
@@ -205,7 +205,7 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
 
     // Unchanged feed: a conditional GET answered 304, no download at all.
     let before = nginx.requests().len();
-    let again = s.poll().unwrap();
+    let again = s.poll(chrono::Utc::now()).unwrap();
     assert!(!again.changed && again.rejected.is_empty());
     let new: Vec<_> = nginx
         .requests_after(before, 1)
@@ -220,7 +220,7 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
 
     // The state survives a restart: a new syncer (as after a reboot) still gets a 304.
     let before = nginx.requests_after(0, 4).len();
-    assert!(!syncer(&config).poll().unwrap().changed);
+    assert!(!syncer(&config).poll(chrono::Utc::now()).unwrap().changed);
     let after = nginx.requests_after(before, 1);
     assert_eq!(
         after[before..].iter().map(|r| r.1).collect::<Vec<_>>(),
@@ -231,7 +231,7 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
     tone(&province.dir.path().join("tuyen-truyen.ogg"), 700, 2.0);
     province.add(&province.dir.path().join("tuyen-truyen.ogg"), "bcd389-02");
     province.publish();
-    assert!(s.poll().unwrap().changed);
+    assert!(s.poll(chrono::Utc::now()).unwrap().changed);
     assert_eq!(catalog_ids(&config), ["bcd389-01", "bcd389-02"]);
 
     // Revoked: gone from the catalog at once.
@@ -242,7 +242,7 @@ fn a_signed_feed_is_accepted_enters_the_plan_and_costs_nothing_when_unchanged() 
         "bcd389-01",
     ]);
     province.publish();
-    assert!(s.poll().unwrap().changed);
+    assert!(s.poll(chrono::Utc::now()).unwrap().changed);
     assert_eq!(catalog_ids(&config), ["bcd389-02"]);
     // And its file is gone from the station's disk (only bcd389-02's audio and sidecar remain).
     let stored: Vec<_> = std::fs::read_dir(config.station.state_dir.join("feed/audio"))
@@ -268,13 +268,13 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
     let nginx = Nginx::start(&province.feed());
     let (_dir, config) = station(&nginx.url("feed.json"), &province.public_key(), 200_000);
     let s = syncer(&config);
-    assert!(s.poll().unwrap().rejected.is_empty());
+    assert!(s.poll(chrono::Utc::now()).unwrap().rejected.is_empty());
     let accepted = std::fs::read(province.feed().join("feed.json")).unwrap();
     let accepted_sig = std::fs::read(province.feed().join("feed.json.minisig")).unwrap();
 
     // A manifest edited after signing.
     province.edit_manifest(|m| m["sequence"] = serde_json::json!(99));
-    let r = s.poll().unwrap();
+    let r = s.poll(chrono::Utc::now()).unwrap();
     assert!(
         r.rejected[0].message.contains("does not match"),
         "{:?}",
@@ -304,7 +304,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
             province.feed().join("feed.json").to_str().unwrap(),
         ],
     );
-    let r = s.poll().unwrap();
+    let r = s.poll(chrono::Utc::now()).unwrap();
     assert!(
         r.rejected[0].message.contains("does not trust"),
         "{:?}",
@@ -313,11 +313,11 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
 
     // A replay of the older, genuinely signed manifest after a newer one was accepted.
     province.publish(); // a newer, valid sequence
-    assert!(s.poll().unwrap().rejected.is_empty());
+    assert!(s.poll(chrono::Utc::now()).unwrap().rejected.is_empty());
     let newest = std::fs::read(province.feed().join("feed.json")).unwrap();
     std::fs::write(province.feed().join("feed.json"), &accepted).unwrap();
     std::fs::write(province.feed().join("feed.json.minisig"), &accepted_sig).unwrap();
-    let r = s.poll().unwrap();
+    let r = s.poll(chrono::Utc::now()).unwrap();
     assert!(
         r.rejected[0].message.contains("not newer") && r.rejected[0].message.contains("replay"),
         "{:?}",
@@ -375,7 +375,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
         b"OggS but not the signed bytes",
     )
     .unwrap();
-    let r = s.poll().unwrap();
+    let r = s.poll(chrono::Utc::now()).unwrap();
     let reason = |id: &str| {
         r.rejected
             .iter()
@@ -414,7 +414,7 @@ fn bad_feeds_and_files_are_refused_with_a_reason() {
             .any(|(req, _, _)| req.contains("long.wav"))
     );
     // Refusals are remembered: the next poll neither fetches nor reports them again.
-    let again = s.poll().unwrap();
+    let again = s.poll(chrono::Utc::now()).unwrap();
     assert!(again.rejected.is_empty(), "{:?}", again.rejected);
 }
 
@@ -436,7 +436,7 @@ fn an_interrupted_download_resumes_where_it_stopped() {
     let bytes = std::fs::read(province.feed().join("audio/long.wav")).unwrap();
     std::fs::write(&partial, &bytes[..200_000]).unwrap();
 
-    let r = syncer(&config).poll().unwrap();
+    let r = syncer(&config).poll(chrono::Utc::now()).unwrap();
     assert!(r.rejected.is_empty(), "{:?}", r.rejected);
     assert_eq!(catalog_ids(&config), ["long"]);
     let audio: Vec<_> = nginx
@@ -468,7 +468,7 @@ fn a_transfer_cut_by_a_dying_server_resumes_instead_of_restarting() {
     );
     let s = std::sync::Arc::new(syncer(&config));
     let s2 = s.clone();
-    let first = std::thread::spawn(move || s2.poll());
+    let first = std::thread::spawn(move || s2.poll(chrono::Utc::now()));
     std::thread::sleep(std::time::Duration::from_millis(2500));
     nginx.kill(); // cut mid-transfer
     let outcome = first.join().unwrap().unwrap();
@@ -493,7 +493,7 @@ fn a_transfer_cut_by_a_dying_server_resumes_instead_of_restarting() {
     );
 
     nginx.restart();
-    let outcome = s.poll().unwrap();
+    let outcome = s.poll(chrono::Utc::now()).unwrap();
     assert!(
         outcome.changed && outcome.rejected.is_empty(),
         "{:?}",
@@ -538,7 +538,7 @@ fn bulletins_for_other_stations_are_ignored() {
     province.publish();
     let nginx = Nginx::start(&province.feed());
     let (_dir, config) = station(&nginx.url("feed.json"), &province.public_key(), 50_000_000);
-    syncer(&config).poll().unwrap();
+    syncer(&config).poll(chrono::Utc::now()).unwrap();
     assert_eq!(catalog_ids(&config), ["for-us"]);
     assert!(
         !nginx
@@ -562,7 +562,7 @@ fn a_lost_or_corrupt_feed_state_reopens_no_door() {
     let (_dir, config) = station(&nginx.url("feed.json"), &province.public_key(), 50_000_000);
     let state = config.station.state_dir.join("feed/state.json");
     assert!(
-        syncer(&config).poll().unwrap().changed,
+        syncer(&config).poll(chrono::Utc::now()).unwrap().changed,
         "sequence 2 accepted"
     );
 
@@ -570,7 +570,7 @@ fn a_lost_or_corrupt_feed_state_reopens_no_door() {
     std::fs::remove_file(&state).unwrap();
     std::fs::write(province.feed().join("feed.json"), &first).unwrap();
     std::fs::write(province.feed().join("feed.json.minisig"), &first_sig).unwrap();
-    let r = syncer(&config).poll().unwrap();
+    let r = syncer(&config).poll(chrono::Utc::now()).unwrap();
     assert!(!r.changed);
     assert!(
         r.rejected[0]
@@ -584,7 +584,7 @@ fn a_lost_or_corrupt_feed_state_reopens_no_door() {
 
     // A corrupt state is not read as empty, nor overwritten: nothing is taken.
     std::fs::write(&state, b"{\"manifest\": nu").unwrap();
-    let e = syncer(&config).poll().unwrap_err();
+    let e = syncer(&config).poll(chrono::Utc::now()).unwrap_err();
     assert!(matches!(e, PollError::State(_)), "{e}");
     assert_eq!(e.label(), "state");
     assert!(e.to_string().contains("feed state unreadable"), "{e}");

@@ -164,8 +164,9 @@ impl Syncer {
     }
 
     /// Fetches the manifest (conditionally), accepts it if it verifies and is newer, then
-    /// brings in every file it lists that is still missing.
-    pub fn poll(&self) -> Result<Outcome, PollError> {
+    /// brings in every file it lists that is still missing. `now` is the station's clock
+    /// (the rehearsal's, or a test's), never read here.
+    pub fn poll(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Outcome, PollError> {
         if let Some(why) = self.trust.problem() {
             return Err(PollError::Untrusted(why.to_string()));
         }
@@ -195,8 +196,7 @@ impl Syncer {
                             .ok()
                             .map(|t| t.to_utc())
                             .filter(|t| {
-                                *t <= self.trust.now(chrono::Utc::now())
-                                    + crate::core::push::MAX_CLOCK_AHEAD
+                                *t <= self.trust.now(now) + crate::core::push::MAX_CLOCK_AHEAD
                             });
                         if let Err(e) = self.trust.accepted_feed(m.sequence, generated) {
                             tracing::error!("{e}");

@@ -72,16 +72,22 @@ impl Run {
 impl Engine {
     /// One step of the emergency run. True when the engine must now wait for an event;
     /// false to look again (a step was taken without sound, or the run is over).
+    /// An emergency run begins: whatever the state, the amplifier on and the output open;
+    /// nothing planned chains on or falls back under it.
+    fn begin_run(&mut self, now: Now, out: &mut Vec<Action>) {
+        self.run = Some(Run {
+            current: None,
+            busy: false,
+        });
+        self.chain = None;
+        self.fallback = None;
+        self.amplifier_on(now, out);
+        self.open_output(out);
+    }
+
     pub(super) fn emergency_step(&mut self, now: Now, out: &mut Vec<Action>) -> bool {
         if self.run.is_none() {
-            self.run = Some(Run {
-                current: None,
-                busy: false,
-            });
-            self.chain = None;
-            self.fallback = None;
-            self.amplifier_on(now, out);
-            self.open_output(out);
+            self.begin_run(now, out);
         }
         if !self.output_usable(now, out) {
             return true;
@@ -139,19 +145,7 @@ impl Engine {
                     1 => at,
                     _ => at + REPEAT_GAP,
                 };
-                let b = &c.e.bulletin;
-                let item = PlanItem {
-                    start,
-                    end: start + b.duration,
-                    kind: Kind::Bulletin,
-                    id: b.id.clone(),
-                    title: b.title.clone(),
-                    campaign: None,
-                    priority: Priority::Emergency,
-                    source: b.source,
-                    path: b.path.to_string_lossy().into_owned(),
-                    fixed: false,
-                };
+                let item = repeat_item(&c.e.bulletin, start);
                 let at = if n > 1 { start } else { at };
                 self.emergency_play(item, at, out);
                 return true;
@@ -267,6 +261,22 @@ fn chime_item(
         priority: Priority::Emergency,
         source: Source::Local,
         path: chime.path.to_string_lossy().into_owned(),
+        fixed: false,
+    }
+}
+
+/// One play of an emergency bulletin, heard from `start`.
+fn repeat_item(b: &crate::catalog::Bulletin, start: chrono::DateTime<chrono_tz::Tz>) -> PlanItem {
+    PlanItem {
+        start,
+        end: start + b.duration,
+        kind: Kind::Bulletin,
+        id: b.id.clone(),
+        title: b.title.clone(),
+        campaign: None,
+        priority: Priority::Emergency,
+        source: b.source,
+        path: b.path.to_string_lossy().into_owned(),
         fixed: false,
     }
 }

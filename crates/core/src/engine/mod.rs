@@ -451,15 +451,6 @@ impl Engine {
         self.wake
     }
 
-    pub fn has_exited(&self) -> bool {
-        self.exited
-    }
-
-    /// Whether the amplifier is wanted on now (a test's view of the relay).
-    pub fn amplifier_wanted(&self) -> bool {
-        self.amp_wanted
-    }
-
     pub fn status(&self) -> Snapshot {
         let plan = self.plan.as_ref();
         let ahead = |i: &&PlanItem| self.cursor.is_none_or(|c| i.start >= c);

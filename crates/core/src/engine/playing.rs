@@ -65,105 +65,18 @@ impl Engine {
 
     pub(super) fn ended(&mut self, now: Now, at: DateTime<Tz>, how: Ending, out: &mut Vec<Action>) {
         let Some(p) = self.playing.take() else { return };
-        let item = &p.item;
         out.push(Action::StatusChanged);
         match how {
-            Ending::Finished if p.started.is_some() => {
-                self.chain = Some(item.end);
-                out.push(Action::Record(Record::new(at, Logged::End).item(item)));
-                let start = p.started.unwrap_or(at);
-                if start.date_naive() == self.history_date {
-                    self.history.today.push(crate::plan::Played {
-                        id: item.id.clone(),
-                        kind: item.kind,
-                        campaign: item.campaign.clone(),
-                        start,
-                        end: at,
-                    });
-                }
-                if item.source == crate::catalog::Source::Push
-                    && item.kind == Kind::Bulletin
-                    && p.purpose != Purpose::Emergency
-                {
-                    out.push(Action::Aired(item.id.clone()));
-                }
-                if p.purpose == Purpose::Planned && item.end - at > EARLY_END {
-                    // A relay that died, a file cut short on disk: filler, not silence.
-                    out.push(Action::Log(
-                        Level::Warn,
-                        format!(
-                            "{} {} ended {}s early; filler takes its slot",
-                            item.kind.as_str(),
-                            item.id,
-                            (item.end - at).num_seconds()
-                        ),
-                    ));
-                    self.fallback = Some(item.end);
-                }
-            }
-            Ending::Finished | Ending::Failed(_) => {
-                let reason = match how {
-                    Ending::Failed(why) => why,
-                    _ => "no audio could be decoded".to_string(),
-                };
-                out.push(Action::Log(
-                    Level::Error,
-                    format!("{} cannot play: {reason}", item.path),
-                ));
-                out.push(Action::Record(
-                    Record::new(now.heard, Logged::Failed)
-                        .item(item)
-                        .scheduled(item.start)
-                        .reason(if item.kind == Kind::Relay {
-                            format!("relay failed: {reason}")
-                        } else {
-                            reason
-                        }),
-                ));
-                match p.purpose {
-                    Purpose::Planned => self.fallback = Some(item.end),
-                    Purpose::Filler => self.fill_failures += 1,
-                    Purpose::Emergency => {}
-                }
-            }
-            Ending::BrokeOff(why) => {
-                self.chain = None;
-                out.push(Action::Log(
-                    Level::Warn,
-                    format!("{} {}: decoding failed: {why}", item.kind.as_str(), item.id),
-                ));
-                out.push(Action::Record(
-                    Record::new(at, Logged::Interrupted)
-                        .item(item)
-                        .reason(format!("decoding failed: {why}")),
-                ));
-                if p.purpose == Purpose::Planned {
-                    self.fallback = Some(item.end);
-                }
-            }
-            Ending::Stopped => {
-                self.chain = None;
-                let why = p.stopping.clone().unwrap_or_else(|| "stopped".into());
-                if p.started.is_some() {
-                    out.push(Action::Log(
-                        Level::Warn,
-                        format!("{} {}: stopped, {why}", item.kind.as_str(), item.id),
-                    ));
-                    out.push(Action::Record(
-                        Record::new(at, Logged::Interrupted).item(item).reason(why),
-                    ));
-                } else {
-                    out.push(Action::Log(
-                        Level::Info,
-                        format!("{} {}: not started, {why}", item.kind.as_str(), item.id),
-                    ));
-                }
-            }
+            Ending::Finished if p.started.is_some() => self.finished(&p, at, out),
+            Ending::Finished => self.failed(&p, now, "no audio could be decoded".into(), out),
+            Ending::Failed(why) => self.failed(&p, now, why, out),
+            Ending::BrokeOff(why) => self.broke_off(&p, at, &why, out),
+            Ending::Stopped => self.stopped(&p, at, out),
             Ending::OutputLost(why) => {
                 if p.started.is_some() {
                     out.push(Action::Record(
                         Record::new(now.clock, Logged::Interrupted)
-                            .item(item)
+                            .item(&p.item)
                             .reason(why.clone()),
                     ));
                 }
@@ -171,12 +84,112 @@ impl Engine {
             }
         }
         if p.purpose == Purpose::Planned {
-            self.cursor = Some(item.end);
+            self.cursor = Some(p.item.end);
         }
         if p.purpose == Purpose::Emergency
             && let Some(run) = &mut self.run
         {
             run.ended();
+        }
+    }
+
+    /// Played to its end: recorded, counted for the day, a push marked aired; a planned
+    /// item that ended well before its planned end leaves its slot to filler.
+    fn finished(&mut self, p: &Playing, at: DateTime<Tz>, out: &mut Vec<Action>) {
+        let item = &p.item;
+        self.chain = Some(item.end);
+        out.push(Action::Record(Record::new(at, Logged::End).item(item)));
+        let start = p.started.unwrap_or(at);
+        if start.date_naive() == self.history_date {
+            self.history.today.push(crate::plan::Played {
+                id: item.id.clone(),
+                kind: item.kind,
+                campaign: item.campaign.clone(),
+                start,
+                end: at,
+            });
+        }
+        if item.source == crate::catalog::Source::Push
+            && item.kind == Kind::Bulletin
+            && p.purpose != Purpose::Emergency
+        {
+            out.push(Action::Aired(item.id.clone()));
+        }
+        if p.purpose == Purpose::Planned && item.end - at > EARLY_END {
+            // A relay that died, a file cut short on disk: filler, not silence.
+            out.push(Action::Log(
+                Level::Warn,
+                format!(
+                    "{} {} ended {}s early; filler takes its slot",
+                    item.kind.as_str(),
+                    item.id,
+                    (item.end - at).num_seconds()
+                ),
+            ));
+            self.fallback = Some(item.end);
+        }
+    }
+
+    /// Never started (could not be opened, or held no audio).
+    fn failed(&mut self, p: &Playing, now: Now, reason: String, out: &mut Vec<Action>) {
+        let item = &p.item;
+        out.push(Action::Log(
+            Level::Error,
+            format!("{} cannot play: {reason}", item.path),
+        ));
+        out.push(Action::Record(
+            Record::new(now.heard, Logged::Failed)
+                .item(item)
+                .scheduled(item.start)
+                .reason(if item.kind == Kind::Relay {
+                    format!("relay failed: {reason}")
+                } else {
+                    reason
+                }),
+        ));
+        match p.purpose {
+            Purpose::Planned => self.fallback = Some(item.end),
+            Purpose::Filler => self.fill_failures += 1,
+            Purpose::Emergency => {}
+        }
+    }
+
+    /// Decoding broke off mid-way.
+    fn broke_off(&mut self, p: &Playing, at: DateTime<Tz>, why: &str, out: &mut Vec<Action>) {
+        let item = &p.item;
+        self.chain = None;
+        out.push(Action::Log(
+            Level::Warn,
+            format!("{} {}: decoding failed: {why}", item.kind.as_str(), item.id),
+        ));
+        out.push(Action::Record(
+            Record::new(at, Logged::Interrupted)
+                .item(item)
+                .reason(format!("decoding failed: {why}")),
+        ));
+        if p.purpose == Purpose::Planned {
+            self.fallback = Some(item.end);
+        }
+    }
+
+    /// Stopped on the engine's word (or cancelled before it started).
+    fn stopped(&mut self, p: &Playing, at: DateTime<Tz>, out: &mut Vec<Action>) {
+        let item = &p.item;
+        self.chain = None;
+        let why = p.stopping.clone().unwrap_or_else(|| "stopped".into());
+        if p.started.is_some() {
+            out.push(Action::Log(
+                Level::Warn,
+                format!("{} {}: stopped, {why}", item.kind.as_str(), item.id),
+            ));
+            out.push(Action::Record(
+                Record::new(at, Logged::Interrupted).item(item).reason(why),
+            ));
+        } else {
+            out.push(Action::Log(
+                Level::Info,
+                format!("{} {}: not started, {why}", item.kind.as_str(), item.id),
+            ));
         }
     }
 
