@@ -382,27 +382,14 @@ fn refused(e: MultipartError<PushError>) -> PushError {
 async fn answer_accepted(ctx: &Ctx, config: &Config, accepted: Accepted) -> Response {
     let tz = config.schedule.timezone;
     let now = ctx.clock.now().with_timezone(&tz);
+    ctx.tell_engine(Command::accepted(&accepted, "push"));
     match accepted {
-        Accepted::Cancel { id, cancels } => {
-            tracing::info!("push {id}: cancel {cancels}");
-            crate::metrics::push_accepted("cancel");
-            ctx.tell_engine(Command::Cancel(cancels.clone()));
-            (
-                StatusCode::ACCEPTED,
-                axum::Json(json!({ "id": id, "action": "cancel", "cancelled": cancels })),
-            )
-                .into_response()
-        }
+        Accepted::Cancel { id, cancels } => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "id": id, "action": "cancel", "cancelled": cancels })),
+        )
+            .into_response(),
         Accepted::Bulletin(p) => {
-            tracing::info!(
-                "push {}: {} bulletin {:?} accepted ({} ms)",
-                p.id,
-                p.priority.as_str(),
-                p.title,
-                p.duration_ms
-            );
-            crate::metrics::push_accepted("bulletin");
-            ctx.tell_engine(Command::Pushed(p.priority));
             let plays_at = if p.is_emergency() {
                 Some(json!("now"))
             } else {

@@ -5,6 +5,7 @@
 
 use crate::config::Config;
 use crate::core::catalog::Priority;
+use crate::remote::push::Accepted;
 
 use super::catalog::Holdings;
 
@@ -46,4 +47,30 @@ pub enum Change {
         holdings: Box<Holdings>,
     },
     Shutdown,
+}
+
+impl Command {
+    /// A push accepted, whichever way it came (`via`: "push" through the HTTP door,
+    /// "fleet push" through the broker): logged, counted, and what the catalog's owner
+    /// is told.
+    pub fn accepted(accepted: &Accepted, via: &str) -> Command {
+        match accepted {
+            Accepted::Cancel { id, cancels } => {
+                tracing::info!("{via} {id}: cancel {cancels}");
+                crate::metrics::push_accepted("cancel");
+                Command::Cancel(cancels.clone())
+            }
+            Accepted::Bulletin(p) => {
+                tracing::info!(
+                    "{via} {}: {} bulletin {:?} accepted ({} ms)",
+                    p.id,
+                    p.priority.as_str(),
+                    p.title,
+                    p.duration_ms
+                );
+                crate::metrics::push_accepted("bulletin");
+                Command::Pushed(p.priority)
+            }
+        }
+    }
 }

@@ -249,25 +249,10 @@ async fn take(p: Arc<IntakeParts>, admitted: Admitted, permit: Option<OwnedSemap
 }
 
 fn accept(p: &IntakeParts, accepted: Accepted, tz: chrono_tz::Tz) {
+    tell(&p.commands, Command::accepted(&accepted, "fleet push"));
     let id = match accepted {
-        Accepted::Cancel { id, cancels } => {
-            tracing::info!("fleet push {id}: cancel {cancels}");
-            crate::metrics::push_accepted("cancel");
-            tell(&p.commands, Command::Cancel(cancels));
-            id
-        }
-        Accepted::Bulletin(b) => {
-            tracing::info!(
-                "fleet push {}: {} bulletin {:?} accepted ({} ms)",
-                b.id,
-                b.priority.as_str(),
-                b.title,
-                b.duration_ms
-            );
-            crate::metrics::push_accepted("bulletin");
-            tell(&p.commands, Command::Pushed(b.priority));
-            b.id
-        }
+        Accepted::Cancel { id, .. } => id,
+        Accepted::Bulletin(b) => b.id,
     };
     p.outbox.ack(&Ack {
         id: Some(id),
