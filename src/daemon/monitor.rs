@@ -204,26 +204,16 @@ impl Judge {
     }
 
     fn block(&mut self, level: f64, now: DateTime<Tz>, parts: &Parts) {
-        let playing = {
-            let status = parts
-                .shared
-                .status
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+        let playing = parts.shared.with_status(|status| {
             status
-                .as_ref()
                 .filter(|s| s.amplifier_on)
                 .and_then(|s| s.now_playing.clone())
-        };
+        });
         let Some(item) = playing.filter(|_| level < self.below) else {
             if self.reported {
                 tracing::info!("sound is back on the monitor input");
                 parts.capture.sound_back(now.timestamp_millis());
-                *parts
-                    .shared
-                    .silence
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner()) = None;
+                parts.shared.set_silence(None);
             }
             self.quiet = None;
             self.reported = false;
@@ -246,14 +236,10 @@ impl Judge {
             parts
                 .asrun
                 .log(&Record::new(since, Event::Silence).item(&item).reason(why));
-            *parts
-                .shared
-                .silence
-                .write()
-                .unwrap_or_else(|p| p.into_inner()) = Some(Silence {
+            parts.shared.set_silence(Some(Silence {
                 since,
                 level_db: (loudest * 10.0).round() / 10.0,
-            });
+            }));
         }
     }
 }

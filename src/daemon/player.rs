@@ -363,7 +363,7 @@ impl Player {
                 let output_changed =
                     config.station.audio.output != self.config.station.audio.output;
                 if let Some(shared) = &self.shared {
-                    *shared.config.write().unwrap_or_else(|p| p.into_inner()) = (*config).clone();
+                    shared.set_config((*config).clone());
                 }
                 self.config = *config;
                 self.tz = self.config.schedule.timezone;
@@ -569,7 +569,7 @@ impl Player {
             return;
         };
         if let Some(shared) = &self.shared {
-            *shared.status.write().unwrap_or_else(|p| p.into_inner()) = Some(status.clone());
+            shared.set_status(status.clone());
         }
         self.writer.status(status);
     }

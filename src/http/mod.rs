@@ -26,7 +26,7 @@ mod push;
 
 use std::path::PathBuf;
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Query, Request, State};
@@ -46,53 +46,67 @@ use crate::store::trust::Trust;
 use crate::sys::clock::Clock;
 
 /// What the engine shares with the API: its config (reloads included) and latest status.
+/// What the station shows of itself, published as snapshots: each writer (the playout,
+/// the config watch, the monitor) replaces its part, each reader (the API, the page, the
+/// fleet channel, the monitor) takes the newest whole value and never holds a lock while
+/// it works on it. `tokio::sync::watch` is the well-kept channel for exactly this.
 pub struct Shared {
-    pub config: RwLock<Config>,
-    pub status: RwLock<Option<Status>>,
-    /// The last config reload the daemon tried (the engine sees only the good ones).
-    pub reload: RwLock<Option<Reload>>,
-    /// Dead air now, as the monitor hears it.
-    pub silence: RwLock<Option<Silence>>,
+    config: tokio::sync::watch::Sender<Arc<Config>>,
+    state: tokio::sync::watch::Sender<Shown>,
+}
+
+/// The parts of the status that come from outside the playout.
+#[derive(Default)]
+struct Shown {
+    status: Option<Status>,
+    reload: Option<Reload>,
+    silence: Option<Silence>,
 }
 
 impl Shared {
     pub fn new(config: Config) -> Arc<Shared> {
         Arc::new(Shared {
-            config: RwLock::new(config),
-            status: RwLock::new(None),
-            reload: RwLock::new(None),
-            silence: RwLock::new(None),
+            config: tokio::sync::watch::Sender::new(Arc::new(config)),
+            state: tokio::sync::watch::Sender::new(Shown::default()),
         })
     }
 
-    pub fn config(&self) -> Config {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// The config the station runs now (shared, not copied).
+    pub fn config(&self) -> Arc<Config> {
+        self.config.borrow().clone()
     }
 
+    /// A reloaded config is the one the station runs now.
+    pub fn set_config(&self, config: Config) {
+        self.config.send_replace(Arc::new(config));
+    }
+
+    /// The playout's newest status, with the last reload and what the monitor heard.
     pub fn status(&self) -> Option<Status> {
-        let mut status = self
-            .status
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()?;
-        status.last_reload = self
-            .reload
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        status.silence = self
-            .silence
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let shown = self.state.borrow();
+        let mut status = shown.status.clone()?;
+        status.last_reload = shown.reload.clone();
+        status.silence = shown.silence.clone();
         Some(status)
     }
 
+    /// Looks at the playout's newest status without copying it (the monitor does, every
+    /// block of audio it hears).
+    pub fn with_status<R>(&self, look: impl FnOnce(Option<&Status>) -> R) -> R {
+        look(self.state.borrow().status.as_ref())
+    }
+
+    pub fn set_status(&self, status: Status) {
+        self.state.send_modify(|s| s.status = Some(status));
+    }
+
     pub fn reloaded(&self, reload: Reload) {
-        *self.reload.write().unwrap_or_else(|p| p.into_inner()) = Some(reload);
+        self.state.send_modify(|s| s.reload = Some(reload));
+    }
+
+    /// Dead air heard by the monitor, or `None` once sound is back.
+    pub fn set_silence(&self, silence: Option<Silence>) {
+        self.state.send_modify(|s| s.silence = silence);
     }
 }
 
@@ -217,7 +231,7 @@ fn router(ctx: Arc<Ctx>) -> Router {
 
 /// The Host check on loopback and the token for reads off loopback.
 async fn admit(State(ctx): State<Arc<Ctx>>, request: Request, next: Next) -> Response {
-    let api = ctx.shared.config().station.api;
+    let api = ctx.shared.config().station.api.clone();
     if api.listen.ip().is_loopback() {
         let host = request
             .headers()
@@ -322,7 +336,7 @@ struct DateQuery {
 fn dated(
     ctx: &Ctx,
     q: Result<Query<DateQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<(Config, NaiveDate, bool), String> {
+) -> Result<(Arc<Config>, NaiveDate, bool), String> {
     let Query(q) = q.map_err(|e| e.body_text())?;
     let config = ctx.shared.config();
     let date = match &q.date {

@@ -16,7 +16,6 @@ use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
-use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
@@ -48,8 +47,6 @@ const WORKERS: usize = 4;
 /// messages queued per client and drops the rest: the station must read faster than a
 /// flood arrives, or the broker drops the genuine push behind it.)
 const RECENT: usize = 4096;
-/// How long the intake uses one snapshot of the config (the daemon's is cloned whole).
-const CONFIG_FOR: Duration = Duration::from_secs(1);
 
 /// What the intake needs from the daemon.
 pub struct IntakeParts {
@@ -71,7 +68,6 @@ pub struct Intake {
     recent: Remembered<String, ()>,
     /// Digests of recently refused messages, with the refusal's label.
     refused: Remembered<[u8; 32], &'static str>,
-    config: Option<(Instant, Arc<Config>)>,
 }
 
 impl Intake {
@@ -87,7 +83,6 @@ impl Intake {
             ordinary,
             recent: Remembered::default(),
             refused: Remembered::default(),
-            config: None,
         };
         (intake, worker)
     }
@@ -151,16 +146,9 @@ impl Intake {
         }
     }
 
-    /// The config, as of at most `CONFIG_FOR` ago: a flood must not clone it per message.
-    fn config(&mut self) -> Arc<Config> {
-        match &self.config {
-            Some((at, c)) if at.elapsed() < CONFIG_FOR => c.clone(),
-            _ => {
-                let c = Arc::new(self.parts.shared.config());
-                self.config = Some((Instant::now(), c.clone()));
-                c
-            }
-        }
+    /// The config the station runs now: a snapshot shared, not copied, per message.
+    fn config(&self) -> Arc<Config> {
+        self.parts.shared.config()
     }
 }
 
