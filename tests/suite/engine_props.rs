@@ -16,7 +16,7 @@ use loaxa::core::asrun::{Event as Logged, Record, completed_plays};
 use loaxa::core::catalog::{Catalog, Priority, Source};
 use loaxa::core::emergency::Emergency;
 use loaxa::core::engine::sim::{Heard, Sim};
-use loaxa::core::engine::{Engine, Event, Setup};
+use loaxa::core::engine::{Engine, Event, Mode, Setup};
 use loaxa::core::plan::{History, Kind};
 use proptest::prelude::*;
 
@@ -30,6 +30,8 @@ enum Op {
     Reload,
     OutputLoss(i64),
     Restart,
+    /// A clean stop (SIGTERM), then a start.
+    Shutdown,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -42,6 +44,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Reload),
         1 => (1i64..400).prop_map(Op::OutputLoss),
         1 => Just(Op::Restart),
+        1 => Just(Op::Shutdown),
     ]
 }
 
@@ -226,38 +229,68 @@ impl World {
             Op::OutputLoss(secs) => self.sim.break_output(now + TimeDelta::seconds(*secs)),
             Op::Restart => {
                 self.collect(Some(now));
-                let today = now.date_naive();
-                let by_day = |d: NaiveDate| -> Vec<Record> {
-                    self.records
-                        .iter()
-                        .filter(|r| r.ts.date_naive() == d)
-                        .cloned()
-                        .collect()
-                };
-                let mut earlier: HashMap<String, u32> = HashMap::new();
-                for p in completed_plays(
-                    &self
-                        .records
-                        .iter()
-                        .filter(|r| r.ts.date_naive() < today)
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                ) {
-                    if p.kind == Kind::Bulletin {
-                        *earlier.entry(p.id).or_default() += 1;
-                    }
+                self.start_again();
+            }
+            Op::Shutdown => {
+                self.sim.send(Event::Shutdown);
+                if self.sim.engine.mode() != Mode::Stopping
+                    && self.sim.engine.mode() != Mode::Exited
+                {
+                    self.violations.push(format!(
+                        "{}: shutting down, yet in {:?}",
+                        now,
+                        self.sim.engine.mode()
+                    ));
                 }
-                let history = History {
-                    today: completed_plays(&by_day(today)),
-                    earlier_counts: earlier,
-                };
-                let engine = Engine::new(setup(), *self.catalog(), history, today);
-                let mut sim = Sim::new(engine, now);
-                let yesterday = today.pred_opt().map(by_day).unwrap_or_default();
-                sim.start(&yesterday, &by_day(today), self.due());
-                self.sim = sim;
+                self.sim.run_until(now + TimeDelta::seconds(30));
+                let mode = self.sim.engine.mode();
+                if mode != Mode::Exited {
+                    self.violations
+                        .push(format!("{now}: still {mode:?} 30 s after a shutdown"));
+                }
+                if self.sim.amplifier() {
+                    self.violations
+                        .push(format!("{now}: the amplifier is on after a shutdown"));
+                }
+                self.collect(None);
+                self.start_again();
             }
         }
+    }
+
+    /// A new engine from what the records say, as the daemon starts after a stop.
+    fn start_again(&mut self) {
+        let now = self.sim.now;
+        let today = now.date_naive();
+        let by_day = |d: NaiveDate| -> Vec<Record> {
+            self.records
+                .iter()
+                .filter(|r| r.ts.date_naive() == d)
+                .cloned()
+                .collect()
+        };
+        let mut earlier: HashMap<String, u32> = HashMap::new();
+        for p in completed_plays(
+            &self
+                .records
+                .iter()
+                .filter(|r| r.ts.date_naive() < today)
+                .cloned()
+                .collect::<Vec<_>>(),
+        ) {
+            if p.kind == Kind::Bulletin {
+                *earlier.entry(p.id).or_default() += 1;
+            }
+        }
+        let history = History {
+            today: completed_plays(&by_day(today)),
+            earlier_counts: earlier,
+        };
+        let engine = Engine::new(setup(), *self.catalog(), history, today);
+        let mut sim = Sim::new(engine, now);
+        let yesterday = today.pred_opt().map(by_day).unwrap_or_default();
+        sim.start(&yesterday, &by_day(today), self.due());
+        self.sim = sim;
     }
 }
 

@@ -21,11 +21,15 @@
 
 pub mod clock;
 mod emergency;
+mod mode;
 mod playing;
 mod program;
 /// A driver in simulated time, for tests (feature `sim`).
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;
+
+use mode::Life;
+pub use mode::Mode;
 
 use std::collections::{HashSet, VecDeque};
 
@@ -288,8 +292,7 @@ pub struct Engine {
     resume: Option<(PlanItem, OnAir)>,
     pending: Option<(Box<Setup>, Box<Catalog>, bool)>,
     replan_wanted: bool,
-    stopping: bool,
-    exited: bool,
+    life: Life,
     wake: Option<DateTime<Tz>>,
     /// The latest time the clock has shown (or was trusted at): a clock behind it went back.
     latest: Option<DateTime<Tz>>,
@@ -326,8 +329,7 @@ impl Engine {
             resume: None,
             pending: None,
             replan_wanted: false,
-            stopping: false,
-            exited: false,
+            life: Life::Running,
             wake: None,
             latest: None,
             held: None,
@@ -401,7 +403,7 @@ impl Engine {
     /// Takes one event and says what to do about it.
     pub fn handle(&mut self, now: Now, event: Event) -> Vec<Action> {
         let mut out = Vec::new();
-        if self.exited {
+        if self.life == Life::Exited {
             return out;
         }
         let event = match event {
@@ -438,9 +440,7 @@ impl Engine {
                 pushed,
             } => self.catalog_changed(*catalog, &revoked, due, pushed, &mut out),
             Event::Cancel { id, catalog } => self.cancelled(&id, *catalog, &mut out),
-            Event::Shutdown => {
-                self.stopping = true;
-            }
+            Event::Shutdown => self.life = Life::Stopping,
         }
         self.advance(now, &mut out);
         out
@@ -525,53 +525,39 @@ impl Engine {
         self.wake = None;
         // Each pass either returns or changes the state; the bound is a safety net.
         for _ in 0..64 {
-            if self.stopping {
-                if self.playing.is_some() {
-                    if self.playing.as_ref().is_some_and(|p| p.stopping.is_none()) {
-                        self.stop("the station is shutting down", out);
+            let mode = self.mode();
+            if self.playing.is_some() {
+                // Something plays: it goes on unless the mode now wants it gone.
+                self.overrule_playing(mode, out);
+                return;
+            }
+            match mode {
+                Mode::Exited => return,
+                Mode::Stopping => {
+                    self.end_session(out);
+                    if self.amp_wanted {
+                        self.amplifier_off(out);
                     }
+                    self.close_output(out);
+                    out.push(Action::StatusChanged);
+                    out.push(Action::Exit);
+                    self.life = Life::Exited;
                     return;
                 }
-                self.end_session(out);
-                if self.amp_wanted {
-                    self.amplifier_off(out);
-                }
-                self.close_output(out);
-                out.push(Action::StatusChanged);
-                out.push(Action::Exit);
-                self.exited = true;
-                return;
-            }
-            if let Some(p) = &self.playing {
-                if self.held.is_some() && p.purpose != Purpose::Emergency && p.stopping.is_none() {
-                    self.stop("the clock is not believed (it went back)", out);
-                    return;
-                }
-                let preempt = !self.emergencies.is_empty() && self.run.is_none();
-                if preempt && p.stopping.is_none() {
-                    let item = p.item.clone();
-                    if p.purpose == Purpose::Planned
-                        && !matches!(item.kind, Kind::Fill | Kind::Relay)
-                        && p.started.is_some()
-                    {
-                        self.resume = self.on_air.clone().map(|s| (item, s));
+                Mode::Emergency => {
+                    if self.emergency_step(now, out) {
+                        return;
                     }
-                    self.stop("an emergency broadcast breaks in", out);
                 }
-                return;
-            }
-            if self.run.is_some() || !self.emergencies.is_empty() {
-                if self.emergency_step(now, out) {
+                Mode::Held => {
+                    self.hold_step(now, out);
                     return;
                 }
-                continue;
-            }
-            if self.held.is_some() {
-                self.hold_step(now, out);
-                return;
-            }
-            if self.program_step(now, out) {
-                return;
+                Mode::Program => {
+                    if self.program_step(now, out) {
+                        return;
+                    }
+                }
             }
         }
     }
