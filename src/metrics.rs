@@ -134,158 +134,195 @@ fn escape(label: &str) -> String {
 /// The whole exposition, with the engine's latest status for the gauges.
 pub fn render(status: Option<&Status>) -> String {
     let mut out = String::new();
-    with(|c| {
-        let _ = writeln!(out, "# HELP loaxa_items_total As-run events by item kind.");
-        let _ = writeln!(out, "# TYPE loaxa_items_total counter");
-        for ((kind, event), n) in &c.items {
-            let _ = writeln!(
-                out,
-                "loaxa_items_total{{kind=\"{kind}\",event=\"{event}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_late_ms How late items started against their planned time (ms)."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_late_ms histogram");
-        for (bound, n) in LATE_BUCKETS.iter().zip(c.late_buckets) {
-            let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"+Inf\"}} {}", c.late_count);
-        let _ = writeln!(out, "loaxa_late_ms_sum {}", c.late_sum_ms);
-        let _ = writeln!(out, "loaxa_late_ms_count {}", c.late_count);
-
-        let _ = writeln!(out, "# HELP loaxa_feed_polls_total Feed polls by result.");
-        let _ = writeln!(out, "# TYPE loaxa_feed_polls_total counter");
-        for (result, n) in &c.feed_polls {
-            let _ = writeln!(out, "loaxa_feed_polls_total{{result=\"{result}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_feed_poll_errors_total Failed feed polls by kind: unreachable, http, read, state, untrusted."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_feed_poll_errors_total counter");
-        for (kind, n) in &c.feed_errors {
-            let _ = writeln!(out, "loaxa_feed_poll_errors_total{{kind=\"{kind}\"}} {n}");
-        }
-        if let Some(t) = c.feed_last_success {
-            let _ = writeln!(
-                out,
-                "# HELP loaxa_feed_last_success_seconds Unix time of the last good feed poll."
-            );
-            let _ = writeln!(out, "# TYPE loaxa_feed_last_success_seconds gauge");
-            let _ = writeln!(out, "loaxa_feed_last_success_seconds {t}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_rejections_total Bulletins and pushes refused, by source and reason."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_rejections_total counter");
-        for ((source, reason), n) in &c.rejections {
-            let _ = writeln!(
-                out,
-                "loaxa_rejections_total{{source=\"{source}\",reason=\"{reason}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_rejections_unrecorded_total Refusals only counted: more than 60 came in a minute."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_rejections_unrecorded_total counter");
-        let _ = writeln!(
-            out,
-            "loaxa_rejections_unrecorded_total {}",
-            c.rejections_unrecorded
-        );
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_silence_total Dead air: on air, and the monitor heard silence for [monitor] silence_for."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_silence_total counter");
-        let _ = writeln!(out, "loaxa_silence_total {}", c.silences);
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_fleet_events_total What the fleet channel met: takeover, oversized, status_too_large."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_fleet_events_total counter");
-        for (kind, n) in &c.fleet {
-            let _ = writeln!(out, "loaxa_fleet_events_total{{kind=\"{kind}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_silence_now 1 while the station is on air and hears dead air."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_silence_now gauge");
-        let _ = writeln!(
-            out,
-            "loaxa_silence_now {}",
-            u8::from(status.is_some_and(|s| s.silence.is_some()))
-        );
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_http_connections_open API connections open now."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_http_connections_open gauge");
-        let _ = writeln!(out, "loaxa_http_connections_open {}", c.door[0]);
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_http_connections_total API connections by what became of them."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_http_connections_total counter");
-        for (what, n) in ["accepted", "refused", "shed", "timed_out"]
-            .iter()
-            .zip(&c.door[1..])
-        {
-            let _ = writeln!(out, "loaxa_http_connections_total{{result=\"{what}\"}} {n}");
-        }
-        let _ = writeln!(out, "# HELP loaxa_pushes_total Pushes accepted, by action.");
-        let _ = writeln!(out, "# TYPE loaxa_pushes_total counter");
-        for (action, n) in &c.pushes {
-            let _ = writeln!(out, "loaxa_pushes_total{{action=\"{action}\"}} {n}");
-        }
-    });
+    with(|c| counters(&mut out, c, status));
     if let Some(s) = status {
-        let gauge = |out: &mut String, name: &str, help: &str, v: bool| {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} gauge");
-            let _ = writeln!(out, "{name} {}", u8::from(v));
-        };
-        gauge(
-            &mut out,
+        gauges(&mut out, s);
+    }
+    out
+}
+
+/// A metric family's HELP and TYPE lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A family whose samples differ by one label.
+fn labelled<'a, N: std::fmt::Display + 'a>(
+    out: &mut String,
+    (name, help): (&str, &str),
+    label: &str,
+    samples: impl IntoIterator<Item = (&'a str, N)>,
+) {
+    family(out, name, "counter", help);
+    for (value, n) in samples {
+        let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+    }
+}
+
+fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
+    family(
+        out,
+        "loaxa_items_total",
+        "counter",
+        "As-run events by item kind.",
+    );
+    for ((kind, event), n) in &c.items {
+        let _ = writeln!(
+            out,
+            "loaxa_items_total{{kind=\"{kind}\",event=\"{event}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "loaxa_late_ms",
+        "histogram",
+        "How late items started against their planned time (ms).",
+    );
+    for (bound, n) in LATE_BUCKETS.iter().zip(c.late_buckets) {
+        let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"+Inf\"}} {}", c.late_count);
+    let _ = writeln!(out, "loaxa_late_ms_sum {}", c.late_sum_ms);
+    let _ = writeln!(out, "loaxa_late_ms_count {}", c.late_count);
+    labelled(
+        out,
+        ("loaxa_feed_polls_total", "Feed polls by result."),
+        "result",
+        c.feed_polls.iter().map(|(k, n)| (k.as_ref(), n)),
+    );
+    labelled(
+        out,
+        (
+            "loaxa_feed_poll_errors_total",
+            "Failed feed polls by kind: unreachable, http, read, state, untrusted.",
+        ),
+        "kind",
+        c.feed_errors.iter().map(|(k, n)| (k.as_ref(), n)),
+    );
+    if let Some(t) = c.feed_last_success {
+        family(
+            out,
+            "loaxa_feed_last_success_seconds",
+            "gauge",
+            "Unix time of the last good feed poll.",
+        );
+        let _ = writeln!(out, "loaxa_feed_last_success_seconds {t}");
+    }
+    family(
+        out,
+        "loaxa_rejections_total",
+        "counter",
+        "Bulletins and pushes refused, by source and reason.",
+    );
+    for ((source, reason), n) in &c.rejections {
+        let _ = writeln!(
+            out,
+            "loaxa_rejections_total{{source=\"{source}\",reason=\"{reason}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "loaxa_rejections_unrecorded_total",
+        "counter",
+        "Refusals only counted: more than 60 came in a minute.",
+    );
+    let _ = writeln!(
+        out,
+        "loaxa_rejections_unrecorded_total {}",
+        c.rejections_unrecorded
+    );
+    family(
+        out,
+        "loaxa_silence_total",
+        "counter",
+        "Dead air: on air, and the monitor heard silence for [monitor] silence_for.",
+    );
+    let _ = writeln!(out, "loaxa_silence_total {}", c.silences);
+    labelled(
+        out,
+        (
+            "loaxa_fleet_events_total",
+            "What the fleet channel met: takeover, oversized, status_too_large.",
+        ),
+        "kind",
+        c.fleet.iter().map(|(k, n)| (k.as_ref(), n)),
+    );
+    family(
+        out,
+        "loaxa_silence_now",
+        "gauge",
+        "1 while the station is on air and hears dead air.",
+    );
+    let _ = writeln!(
+        out,
+        "loaxa_silence_now {}",
+        u8::from(status.is_some_and(|s| s.silence.is_some()))
+    );
+    family(
+        out,
+        "loaxa_http_connections_open",
+        "gauge",
+        "API connections open now.",
+    );
+    let _ = writeln!(out, "loaxa_http_connections_open {}", c.door[0]);
+    labelled(
+        out,
+        (
+            "loaxa_http_connections_total",
+            "API connections by what became of them.",
+        ),
+        "result",
+        ["accepted", "refused", "shed", "timed_out"]
+            .into_iter()
+            .zip(&c.door[1..]),
+    );
+    labelled(
+        out,
+        ("loaxa_pushes_total", "Pushes accepted, by action."),
+        "action",
+        c.pushes.iter().map(|(k, n)| (k.as_ref(), n)),
+    );
+}
+
+fn gauges(out: &mut String, s: &Status) {
+    for (name, help, on) in [
+        (
             "loaxa_amplifier_on",
             "1 while the amplifier is switched on.",
             s.amplifier_on,
-        );
-        gauge(
-            &mut out,
+        ),
+        (
             "loaxa_output_ok",
             "1 while the sound output works.",
             s.output_ok,
-        );
-        gauge(
-            &mut out,
+        ),
+        (
             "loaxa_on_air",
             "1 while a session or an emergency is on air.",
             s.session.is_some(),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP loaxa_quota_plays Campaign plays today: required, planned (still ahead) and done."
-        );
-        let _ = writeln!(out, "# TYPE loaxa_quota_plays gauge");
-        for q in &s.quotas {
-            let c = escape(&q.campaign);
-            for (what, n) in [
-                ("required", q.required),
-                ("planned", q.planned),
-                ("done", q.done),
-            ] {
-                let _ = writeln!(
-                    out,
-                    "loaxa_quota_plays{{campaign=\"{c}\",count=\"{what}\"}} {n}"
-                );
-            }
+        ),
+    ] {
+        family(out, name, "gauge", help);
+        let _ = writeln!(out, "{name} {}", u8::from(on));
+    }
+    family(
+        out,
+        "loaxa_quota_plays",
+        "gauge",
+        "Campaign plays today: required, planned (still ahead) and done.",
+    );
+    for q in &s.quotas {
+        let c = escape(&q.campaign);
+        for (what, n) in [
+            ("required", q.required),
+            ("planned", q.planned),
+            ("done", q.done),
+        ] {
+            let _ = writeln!(
+                out,
+                "loaxa_quota_plays{{campaign=\"{c}\",count=\"{what}\"}} {n}"
+            );
         }
     }
-    out
 }
