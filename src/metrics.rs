@@ -198,7 +198,7 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
             "Failed feed polls by kind: unreachable, http, read, state, untrusted.",
         ),
         "kind",
-        c.feed_errors.iter().map(|(k, n)| (k.as_ref(), n)),
+        c.feed_errors.iter().map(|(k, n)| (*k, n)),
     );
     if let Some(t) = c.feed_last_success {
         family(
@@ -246,7 +246,7 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
             "What the fleet channel met: takeover, oversized, status_too_large.",
         ),
         "kind",
-        c.fleet.iter().map(|(k, n)| (k.as_ref(), n)),
+        c.fleet.iter().map(|(k, n)| (*k, n)),
     );
     family(
         out,
