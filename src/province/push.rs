@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::core::catalog::Priority;
-use crate::core::push::{FORMAT_VERSION, PushBulletin, PushManifest};
+use crate::core::push::{FORMAT_VERSION, PushAction, PushBulletin, PushManifest};
 use crate::remote::signing::{SecretKey, hex};
 
 /// What to push.
@@ -155,11 +155,10 @@ pub fn sign(req: Request, audio_url: Option<&str>) -> Result<Signed, String> {
         issued_at: Some(now.fixed_offset()),
         expires_at: Some((now + expires).fixed_offset()),
         action: if cancel.is_some() {
-            "cancel"
+            PushAction::Cancel
         } else {
-            "bulletin"
-        }
-        .into(),
+            PushAction::Bulletin
+        },
         bulletin,
         cancel,
         targets: cancel_targets,

@@ -25,7 +25,7 @@ pub struct PushManifest {
     pub issued_at: Option<DateTime<FixedOffset>>,
     #[serde(default)]
     pub expires_at: Option<DateTime<FixedOffset>>,
-    pub action: String,
+    pub action: PushAction,
     #[serde(default)]
     pub bulletin: Option<PushBulletin>,
     #[serde(default)]
@@ -33,6 +33,37 @@ pub struct PushManifest {
     /// Stations a cancel applies at (empty: every station). A bulletin names its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+}
+
+/// What a push asks for. Read from the wire as text: an action this station does not
+/// know is kept as it came, so `check` can say which one and what to write instead
+/// (a serde enum would refuse it with serde's words, before the id and the clocks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum PushAction {
+    Bulletin,
+    Cancel,
+    Unknown(String),
+}
+
+impl From<String> for PushAction {
+    fn from(text: String) -> PushAction {
+        match text.as_str() {
+            "bulletin" => PushAction::Bulletin,
+            "cancel" => PushAction::Cancel,
+            _ => PushAction::Unknown(text),
+        }
+    }
+}
+
+impl From<PushAction> for String {
+    fn from(action: PushAction) -> String {
+        match action {
+            PushAction::Bulletin => "bulletin".into(),
+            PushAction::Cancel => "cancel".into(),
+            PushAction::Unknown(text) => text,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,10 +247,10 @@ pub fn check_signed(
     if !rules.here.named_in(&m.targets) {
         return Err(not_here(&m.targets, rules.here.station_id));
     }
-    let what = match m.action.as_str() {
-        "bulletin" => check_bulletin(rules, &m)?,
-        "cancel" => check_cancel(&m)?,
-        other => {
+    let what = match &m.action {
+        PushAction::Bulletin => check_bulletin(rules, &m)?,
+        PushAction::Cancel => check_cancel(&m)?,
+        PushAction::Unknown(other) => {
             return Err(PushError::Malformed(format!(
                 "manifest: unknown action {:?}; use \"bulletin\" or \"cancel\"",
                 shorten(other, 40)
@@ -424,4 +455,23 @@ fn check_bulletin(rules: Rules, m: &PushManifest) -> Result<CheckedWhat, PushErr
         size,
         sha256,
     })
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::PushAction;
+
+    #[test]
+    fn an_action_reads_and_writes_as_its_word_and_an_unknown_one_is_kept() {
+        for (word, action) in [
+            ("\"bulletin\"", PushAction::Bulletin),
+            ("\"cancel\"", PushAction::Cancel),
+            ("\"explode\"", PushAction::Unknown("explode".into())),
+        ] {
+            let read: PushAction = serde_json::from_str(word).unwrap();
+            assert_eq!(read, action);
+            assert_eq!(serde_json::to_string(&read).unwrap(), word);
+        }
+        assert!(serde_json::from_str::<PushAction>("7").is_err());
+    }
 }
