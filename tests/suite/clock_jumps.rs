@@ -6,14 +6,10 @@
 use crate::live;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use live::*;
-use loaxa::daemon::player::{Hooks, Io, Player};
-use loaxa::station::command::Command;
 use loaxa::sys::clock::{Clock, ManualClock};
 use serde_json::Value;
 
@@ -77,48 +73,20 @@ fn clock_steps_replay_nothing_sound_nothing_in_quiet_hours_and_are_recorded() {
     ];
     let clock = ManualClock::new(start);
     let config = loaxa::station::config::load(s.dir.path(), start.date_naive()).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let owner = tx.clone();
     let watch = clock.clone();
     let next = AtomicUsize::new(0);
-    let hooks = Hooks {
-        ready: Box::new(|| {}),
-        alive: Box::new(move || {
-            let i = next.load(Ordering::SeqCst);
-            if let Some((when, to)) = steps.get(i) {
-                let now = watch.now();
-                // Steps are taken in order: the one in 2000 only once the clock is there.
-                let due = now >= *when && (now.year() == 2000) == (when.year() == 2000);
-                if due {
-                    watch.jump(*to - now);
-                    next.store(i + 1, Ordering::SeqCst);
-                }
+    live::playout::run_playout(config, &clock, stop_at, move || {
+        let i = next.load(Ordering::SeqCst);
+        if let Some((when, to)) = steps.get(i) {
+            let now = watch.now();
+            // Steps are taken in order: the one in 2000 only once the clock is there.
+            let due = now >= *when && (now.year() == 2000) == (when.year() == 2000);
+            if due {
+                watch.jump(*to - now);
+                next.store(i + 1, Ordering::SeqCst);
             }
-            if watch.now() >= stop_at {
-                let _ = tx.send(Command::Shutdown);
-            }
-        }),
-    };
-    let store = loaxa::store::Store::of(&config.station);
-    let trust = Arc::new(loaxa::store::trust::Trust::empty(&store));
-    let asrun = Arc::new(loaxa::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let io = Io {
-        runtime: runtime.handle().clone(),
-        stop: Default::default(),
-    };
-    // The catalog's owner between the commands and the playout, as `loaxa run` has it.
-    let (_owner, link) = loaxa::daemon::catalog::start(config.clone(), owner, rx).unwrap();
-    Player::new(
-        config,
-        Arc::new(clock.clone()),
-        trust,
-        asrun,
-        link,
-        hooks,
-        &io,
-    )
-    .run();
+        }
+    });
 
     let day = s.asrun("2021-10-01");
     let y2k = s.asrun("2000-01-01");

@@ -4,13 +4,9 @@
 use crate::live;
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::mpsc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use live::*;
-use loaxa::daemon::player::{Hooks, Io, Player};
-use loaxa::station::command::Command;
 use loaxa::sys::clock::{Clock, ManualClock};
 use serde_json::Value;
 
@@ -76,38 +72,8 @@ fn a_week_of_broadcasting_in_seconds() {
     let stop_at: DateTime<Utc> = tz.with_ymd_and_hms(2021, 10, 8, 0, 0, 0).unwrap().to_utc();
     let clock = ManualClock::new(start);
     let config = loaxa::station::config::load(s.dir.path(), start.date_naive()).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let owner = tx.clone();
-    let watch = clock.clone();
-    let hooks = Hooks {
-        ready: Box::new(|| {}),
-        alive: Box::new(move || {
-            if watch.now() >= stop_at {
-                let _ = tx.send(Command::Shutdown);
-            }
-        }),
-    };
     let began = std::time::Instant::now();
-    let store = loaxa::store::Store::of(&config.station);
-    let trust = Arc::new(loaxa::store::trust::Trust::empty(&store));
-    let asrun = Arc::new(loaxa::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let io = Io {
-        runtime: runtime.handle().clone(),
-        stop: Default::default(),
-    };
-    // The catalog's owner between the commands and the playout, as `loaxa run` has it.
-    let (_owner, link) = loaxa::daemon::catalog::start(config.clone(), owner, rx).unwrap();
-    Player::new(
-        config,
-        Arc::new(clock.clone()),
-        trust,
-        asrun,
-        link,
-        hooks,
-        &io,
-    )
-    .run();
+    live::playout::run_playout(config, &clock, stop_at, || {});
     let took = began.elapsed();
     assert!(clock.now() >= stop_at);
     println!("7 days broadcast in {:.1} s", took.as_secs_f64());

@@ -4,18 +4,13 @@
 
 use crate::live;
 
-use std::sync::Arc;
-use std::sync::mpsc;
-
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use live::*;
 use loaxa::core::catalog::Priority;
-use loaxa::daemon::player::{Hooks, Io, Player};
 use loaxa::station::catalog::Holdings;
-use loaxa::station::command::Command;
 use loaxa::store::Store;
 use loaxa::store::push::Pushed;
-use loaxa::sys::clock::{Clock, ManualClock};
+use loaxa::sys::clock::ManualClock;
 use loaxa::sys::fs::{reads_on_this_thread, writes_on_this_thread};
 
 const SCHEDULE: &str = r#"
@@ -85,37 +80,9 @@ fn the_playout_thread_writes_no_file_and_what_it_reports_is_saved() {
     let stop_at = tz.with_ymd_and_hms(2021, 10, 1, 5, 41, 0).unwrap().to_utc();
     let (s, config) = station_with_pushes(start);
     let clock = ManualClock::new(start);
-    let (tx, rx) = mpsc::channel();
-    let owner = tx.clone();
-    let watch = clock.clone();
-    let hooks = Hooks {
-        ready: Box::new(|| {}),
-        alive: Box::new(move || {
-            if watch.now() >= stop_at {
-                let _ = tx.send(Command::Shutdown);
-            }
-        }),
-    };
     let store = Store::of(&config.station);
-    let trust = Arc::new(loaxa::store::trust::Trust::empty(&store));
-    let asrun = Arc::new(loaxa::store::asrun::AsRunLog::new(&store).with_trust(trust.clone()));
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let io = Io {
-        runtime: runtime.handle().clone(),
-        stop: Default::default(),
-    };
-    let (_owner, link) = loaxa::daemon::catalog::start(config.clone(), owner, rx).unwrap();
     let before = writes_on_this_thread();
-    Player::new(
-        config,
-        Arc::new(clock.clone()),
-        trust,
-        asrun,
-        link,
-        hooks,
-        &io,
-    )
-    .run();
+    live::playout::run_playout(config, &clock, stop_at, || {});
     assert_eq!(
         writes_on_this_thread() - before,
         0,

@@ -823,4 +823,5 @@ impl Drop for Nginx {
 pub mod browser;
 pub mod fleet;
 pub mod mqtt;
+pub mod playout;
 pub mod push;
