@@ -147,8 +147,8 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-/// A family whose samples differ by one label.
-fn labelled<'a, N: std::fmt::Display + 'a>(
+/// A counter family whose samples differ by one label.
+fn labelled_counter<'a, N: std::fmt::Display + 'a>(
     out: &mut String,
     (name, help): (&str, &str),
     label: &str,
@@ -185,13 +185,13 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
     let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"+Inf\"}} {}", c.late_count);
     let _ = writeln!(out, "loaxa_late_ms_sum {}", c.late_sum_ms);
     let _ = writeln!(out, "loaxa_late_ms_count {}", c.late_count);
-    labelled(
+    labelled_counter(
         out,
         ("loaxa_feed_polls_total", "Feed polls by result."),
         "result",
         c.feed_polls.iter().map(|(k, n)| (k.as_ref(), n)),
     );
-    labelled(
+    labelled_counter(
         out,
         (
             "loaxa_feed_poll_errors_total",
@@ -239,7 +239,7 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
         "Dead air: on air, and the monitor heard silence for [monitor] silence_for.",
     );
     let _ = writeln!(out, "loaxa_silence_total {}", c.silences);
-    labelled(
+    labelled_counter(
         out,
         (
             "loaxa_fleet_events_total",
@@ -266,7 +266,7 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
         "API connections open now.",
     );
     let _ = writeln!(out, "loaxa_http_connections_open {}", c.door[0]);
-    labelled(
+    labelled_counter(
         out,
         (
             "loaxa_http_connections_total",
@@ -277,7 +277,7 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
             .into_iter()
             .zip(&c.door[1..]),
     );
-    labelled(
+    labelled_counter(
         out,
         ("loaxa_pushes_total", "Pushes accepted, by action."),
         "action",

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset};
 use clap::{Args, Subcommand};
 
-use super::province::{parse_priority, parse_span};
+use super::args::{parse_priority, parse_span};
 use super::{EXIT_RUNTIME, runtime_error};
 use crate::config::fleet::{Broker, check_prefix};
 use crate::core::catalog::Priority;

@@ -1,6 +1,8 @@
 //! The `loaxa` command line (SPEC §6): argument parsing and the commands.
 
 #[cfg(feature = "province")]
+mod args;
+#[cfg(feature = "province")]
 mod cap;
 #[cfg(feature = "province")]
 mod fleet;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::Subcommand;
 
+use super::args::{parse_priority, parse_span};
 use super::{EXIT_RUNTIME, cap, fleet, runtime_error};
 use crate::core::catalog::Priority;
 
@@ -137,14 +138,6 @@ pub(super) enum FeedAction {
         #[arg(long)]
         key: PathBuf,
     },
-}
-
-pub(super) fn parse_span(text: &str) -> Result<chrono::TimeDelta, String> {
-    crate::core::units::parse_duration(text).map_err(|e| e.to_string())
-}
-
-pub(super) fn parse_priority(text: &str) -> Result<Priority, String> {
-    Priority::parse(text).ok_or_else(|| format!("{text:?}: use normal, priority or emergency"))
 }
 
 pub(super) fn run(command: Command) -> ExitCode {

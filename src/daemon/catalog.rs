@@ -1,8 +1,9 @@
 //! The one owner of the station's catalog: every change (a push accepted, a cancel, the
 //! feed synced, a reload, a push aired) comes here as a `Command`; this thread saves what
 //! the playout reports, reads the store once per change, and hands the playout the result
-//! as a value (`Change`). So the playout thread neither reads nor writes a state file, a
-//! change costs one read of each state file, and changes reach the playout in the order
+//! as a value (`Change`). So the playout thread writes no file and reads no push or feed
+//! state after start-up (the as-run history it still reads, at start and after a clock
+//! step), a change costs one read of each state file, and changes reach the playout in the order
 //! they were made: what was saved before a change was sent is in what the playout gets.
 
 use std::sync::mpsc::{Receiver, Sender};

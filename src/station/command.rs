@@ -1,7 +1,7 @@
 //! What the rest of the daemon (the HTTP door, the fleet channel, the feed follower,
 //! signals, the config watcher, and the playout itself) asks of the station: `Command`s go
 //! to the catalog's owner (`daemon::catalog`), which reads what changed once and hands
-//! the playout a `Change` carrying it. The playout reads no state file itself.
+//! the playout a `Change` carrying it. The playout reads no push or feed state itself.
 
 use crate::config::Config;
 use crate::core::catalog::Priority;
