@@ -301,31 +301,33 @@ async fn station(
                 }
             }
             Event::Incoming(Packet::Publish(p)) => {
-                let verdict = PushMessage::parse(&p.payload).and_then(|m| {
-                    loaxa::remote::signing::verify(
-                        m.manifest.as_bytes(),
-                        &m.signature,
-                        std::slice::from_ref(&public),
-                    )
-                    .map_err(|e| e.to_string())?;
-                    let now = chrono::Utc::now();
-                    let rules = Rules {
-                        here: loaxa::core::targets::Here {
-                            station_id: &id,
-                            areas: &[],
-                            test_mode: false,
-                        },
-                        max_bulletin_bytes: 50 << 20,
-                    };
-                    let clocks = Clocks {
-                        station: now,
-                        real: None,
-                    };
-                    loaxa::core::push::check_signed(rules, clocks, m.manifest.as_bytes(), |i| {
-                        seen.contains(i)
-                    })
+                let verdict = PushMessage::parse(&p.payload)
                     .map_err(|e| e.to_string())
-                });
+                    .and_then(|m| {
+                        loaxa::remote::signing::verify(
+                            m.manifest.as_bytes(),
+                            &m.signature,
+                            std::slice::from_ref(&public),
+                        )
+                        .map_err(|e| e.to_string())?;
+                        let now = chrono::Utc::now();
+                        let rules = Rules {
+                            here: loaxa::core::targets::Here {
+                                station_id: &id,
+                                areas: &[],
+                                test_mode: false,
+                            },
+                            max_bulletin_bytes: 50 << 20,
+                        };
+                        let clocks = Clocks {
+                            station: now,
+                            real: None,
+                        };
+                        loaxa::core::push::check_signed(rules, clocks, m.manifest.as_bytes(), |i| {
+                            seen.contains(i)
+                        })
+                        .map_err(|e| e.to_string())
+                    });
                 let ack = match verdict {
                     Err(_) if refusals_acked >= REFUSALS_ACKED => {
                         *refused.lock().unwrap() += 1;

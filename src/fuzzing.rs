@@ -53,7 +53,7 @@ pub fn push_manifest(data: &[u8]) {
 pub fn feed_manifest(data: &[u8]) {
     if let Ok(v) = crate::remote::feed::vet::vet(data, 50 * 1024 * 1024) {
         for c in &v.manifest.campaigns {
-            let _ = crate::remote::feed::vet::min_gap(c);
+            let _ = c.min_gap.get();
         }
     }
 }

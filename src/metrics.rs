@@ -22,8 +22,6 @@ struct Counters {
     feed_polls: BTreeMap<String, u64>,
     /// The failed polls by kind (`PollError::label`).
     feed_errors: BTreeMap<&'static str, u64>,
-    feed_last_success: Option<i64>,
-    feed_last_error: Option<String>,
     /// (source, reason) → refused bulletins and pushes.
     rejections: BTreeMap<(String, String), u64>,
     /// action → accepted pushes.
@@ -69,27 +67,15 @@ pub fn asrun(record: &Record) {
     });
 }
 
-/// One feed poll: `error` carries what went wrong, its kind's label and its message.
-pub fn feed_poll(error: Option<(&'static str, String)>, unix_now: i64) {
+/// One feed poll: `error` is the failed poll's kind (`PollError::label`).
+pub fn feed_poll(error: Option<&'static str>) {
     with(|c| {
         let result = if error.is_some() { "error" } else { "ok" };
         *c.feed_polls.entry(result.to_string()).or_default() += 1;
-        match error {
-            Some((kind, message)) => {
-                *c.feed_errors.entry(kind).or_default() += 1;
-                c.feed_last_error = Some(message);
-            }
-            None => {
-                c.feed_last_success = Some(unix_now);
-                c.feed_last_error = None;
-            }
+        if let Some(kind) = error {
+            *c.feed_errors.entry(kind).or_default() += 1;
         }
     });
-}
-
-/// The last good poll (unix time) and the error since, if any.
-pub fn feed_seen() -> (Option<i64>, Option<String>) {
-    with(|c| (c.feed_last_success, c.feed_last_error.clone()))
 }
 
 pub fn rejected(source: &str, reason: &str) {
@@ -161,77 +147,8 @@ fn labelled_counter<'a, N: std::fmt::Display + 'a>(
 }
 
 fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
-    family(
-        out,
-        "loaxa_items_total",
-        "counter",
-        "As-run events by item kind.",
-    );
-    for ((kind, event), n) in &c.items {
-        let _ = writeln!(
-            out,
-            "loaxa_items_total{{kind=\"{kind}\",event=\"{event}\"}} {n}"
-        );
-    }
-    family(
-        out,
-        "loaxa_late_ms",
-        "histogram",
-        "How late items started against their planned time (ms).",
-    );
-    for (bound, n) in LATE_BUCKETS.iter().zip(c.late_buckets) {
-        let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"{bound}\"}} {n}");
-    }
-    let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"+Inf\"}} {}", c.late_count);
-    let _ = writeln!(out, "loaxa_late_ms_sum {}", c.late_sum_ms);
-    let _ = writeln!(out, "loaxa_late_ms_count {}", c.late_count);
-    labelled_counter(
-        out,
-        ("loaxa_feed_polls_total", "Feed polls by result."),
-        "result",
-        c.feed_polls.iter().map(|(k, n)| (k.as_ref(), n)),
-    );
-    labelled_counter(
-        out,
-        (
-            "loaxa_feed_poll_errors_total",
-            "Failed feed polls by kind: unreachable, http, read, state, untrusted.",
-        ),
-        "kind",
-        c.feed_errors.iter().map(|(k, n)| (*k, n)),
-    );
-    if let Some(t) = c.feed_last_success {
-        family(
-            out,
-            "loaxa_feed_last_success_seconds",
-            "gauge",
-            "Unix time of the last good feed poll.",
-        );
-        let _ = writeln!(out, "loaxa_feed_last_success_seconds {t}");
-    }
-    family(
-        out,
-        "loaxa_rejections_total",
-        "counter",
-        "Bulletins and pushes refused, by source and reason.",
-    );
-    for ((source, reason), n) in &c.rejections {
-        let _ = writeln!(
-            out,
-            "loaxa_rejections_total{{source=\"{source}\",reason=\"{reason}\"}} {n}"
-        );
-    }
-    family(
-        out,
-        "loaxa_rejections_unrecorded_total",
-        "counter",
-        "Refusals only counted: more than 60 came in a minute.",
-    );
-    let _ = writeln!(
-        out,
-        "loaxa_rejections_unrecorded_total {}",
-        c.rejections_unrecorded
-    );
+    playout(out, c);
+    intake(out, c);
     family(
         out,
         "loaxa_silence_total",
@@ -285,7 +202,86 @@ fn counters(out: &mut String, c: &Counters, status: Option<&Status>) {
     );
 }
 
+/// What the as-run log counted: items by kind and event, and how late they started.
+fn playout(out: &mut String, c: &Counters) {
+    family(
+        out,
+        "loaxa_items_total",
+        "counter",
+        "As-run events by item kind.",
+    );
+    for ((kind, event), n) in &c.items {
+        let _ = writeln!(
+            out,
+            "loaxa_items_total{{kind=\"{kind}\",event=\"{event}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "loaxa_late_ms",
+        "histogram",
+        "How late items started against their planned time (ms).",
+    );
+    for (bound, n) in LATE_BUCKETS.iter().zip(c.late_buckets) {
+        let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "loaxa_late_ms_bucket{{le=\"+Inf\"}} {}", c.late_count);
+    let _ = writeln!(out, "loaxa_late_ms_sum {}", c.late_sum_ms);
+    let _ = writeln!(out, "loaxa_late_ms_count {}", c.late_count);
+}
+
+/// What came in: feed polls, refusals.
+fn intake(out: &mut String, c: &Counters) {
+    labelled_counter(
+        out,
+        ("loaxa_feed_polls_total", "Feed polls by result."),
+        "result",
+        c.feed_polls.iter().map(|(k, n)| (k.as_ref(), n)),
+    );
+    labelled_counter(
+        out,
+        (
+            "loaxa_feed_poll_errors_total",
+            "Failed feed polls by kind: unreachable, http, read, state, untrusted.",
+        ),
+        "kind",
+        c.feed_errors.iter().map(|(k, n)| (*k, n)),
+    );
+    family(
+        out,
+        "loaxa_rejections_total",
+        "counter",
+        "Bulletins and pushes refused, by source and reason.",
+    );
+    for ((source, reason), n) in &c.rejections {
+        let _ = writeln!(
+            out,
+            "loaxa_rejections_total{{source=\"{source}\",reason=\"{reason}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "loaxa_rejections_unrecorded_total",
+        "counter",
+        "Refusals only counted: more than 60 came in a minute.",
+    );
+    let _ = writeln!(
+        out,
+        "loaxa_rejections_unrecorded_total {}",
+        c.rejections_unrecorded
+    );
+}
+
 fn gauges(out: &mut String, s: &Status) {
+    if let Some(t) = s.feed.as_ref().and_then(|f| f.last_success) {
+        family(
+            out,
+            "loaxa_feed_last_success_seconds",
+            "gauge",
+            "Unix time of the last good feed poll.",
+        );
+        let _ = writeln!(out, "loaxa_feed_last_success_seconds {t}");
+    }
     for (name, help, on) in [
         (
             "loaxa_amplifier_on",

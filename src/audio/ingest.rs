@@ -61,7 +61,18 @@ pub fn measure(path: &Path, max_duration: TimeDelta) -> Result<MediaInfo, MediaE
     }
 }
 
-fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaInfo, String> {
+/// The file's audio track, ready to decode: what its header says is checked first.
+struct Track {
+    reader: Box<dyn symphonia::core::formats::FormatReader>,
+    decoder: Box<dyn symphonia::core::codecs::Decoder>,
+    id: u32,
+    /// What the container's header announces (MP3 Xing/Info, FLAC STREAMINFO, WAV size…).
+    announced: Option<u64>,
+    sample_rate: u32,
+    channels: u16,
+}
+
+fn open_track(file: File, path: &Path) -> Result<Track, String> {
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -80,7 +91,7 @@ fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaI
                 format!("unknown format: {e}")
             }
         })?;
-    let mut reader = probed.format;
+    let reader = probed.format;
     let track = reader
         .tracks()
         .iter()
@@ -90,21 +101,37 @@ fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaI
         return Err(OPUS_REFUSED.into());
     }
     let track_id = track.id;
-    // What the container's header announces (MP3 Xing/Info, FLAC STREAMINFO, WAV size…).
     let announced = track.codec_params.n_frames;
-    let mut decoder = symphonia::default::get_codecs()
+    let decoder = symphonia::default::get_codecs()
         .make(&track.codec_params, &DecoderOptions::default())
         .map_err(|e| format!("unsupported codec: {e}"))?;
 
-    let mut frames: u64 = 0;
-    let mut sample_rate = track.codec_params.sample_rate.unwrap_or(0);
-    let mut channels = track.codec_params.channels.map_or(0, |c| c.count() as u16);
     // What the header says is checked before a single packet is decoded.
     if let (Some(rate), Some(ch)) = (track.codec_params.sample_rate, track.codec_params.channels)
         && let Some(why) = out_of_bounds(rate, ch.count())
     {
         return Err(why);
     }
+    Ok(Track {
+        sample_rate: track.codec_params.sample_rate.unwrap_or(0),
+        channels: track.codec_params.channels.map_or(0, |c| c.count() as u16),
+        reader,
+        decoder,
+        id: track_id,
+        announced,
+    })
+}
+
+fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaInfo, String> {
+    let Track {
+        mut reader,
+        mut decoder,
+        id: track_id,
+        announced,
+        mut sample_rate,
+        mut channels,
+    } = open_track(file, path)?;
+    let mut frames: u64 = 0;
     let max_ms = max_duration.num_milliseconds().max(0) as u64;
     let mut bad_packets = 0u32;
     let mut end_trimmed: u64 = 0;
@@ -156,17 +183,7 @@ fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaI
     if frames == 0 || sample_rate == 0 {
         return Err("no audio in it".into());
     }
-    // Far less audio than the header announces: the file was cut short.
-    if let Some(expected) = announced {
-        let missing = expected.saturating_sub(frames);
-        if missing > u64::from(sample_rate) / 2 && missing * 50 > expected {
-            return Err(format!(
-                "it is truncated: {:.1}s of audio where its header announces {:.1}s",
-                frames as f64 / f64::from(sample_rate),
-                expected as f64 / f64::from(sample_rate)
-            ));
-        }
-    }
+    check_complete(frames, sample_rate, announced)?;
     let (loudness_lufs, true_peak_db) = levels.loudness();
     Ok(MediaInfo {
         duration_ms: (frames * 1000 / u64::from(sample_rate)) as i64,
@@ -179,6 +196,21 @@ fn decode_all(file: File, path: &Path, max_duration: TimeDelta) -> Result<MediaI
         silence: levels.silence(sample_rate),
         measured: MEASURE_VERSION,
     })
+}
+
+/// Far less audio than the header announces: the file was cut short.
+fn check_complete(frames: u64, sample_rate: u32, announced: Option<u64>) -> Result<(), String> {
+    if let Some(expected) = announced {
+        let missing = expected.saturating_sub(frames);
+        if missing > u64::from(sample_rate) / 2 && missing * 50 > expected {
+            return Err(format!(
+                "it is truncated: {:.1}s of audio where its header announces {:.1}s",
+                frames as f64 / f64::from(sample_rate),
+                expected as f64 / f64::from(sample_rate)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// No well-kept Rust crate decodes Opus without a C library, so Opus is refused plainly.

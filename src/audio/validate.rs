@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use wait_timeout::ChildExt;
 
-use super::ingest::MediaInfo;
+use super::ingest::{MediaError, MediaInfo};
 use crate::config::station::Audio;
 
 /// A check that takes longer than this is stopped: even four hours of MP3 decode in well
@@ -20,8 +20,25 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(180);
 /// The child's address space: decoding streams, and needs a few MB.
 pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
 
+/// Why a file did not pass the check.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CheckError {
+    /// The file is not audio the station plays (it does not decode, is damaged, too
+    /// long, or the decoder crashed or looped on it): the sender's to fix.
+    #[error("{0}")]
+    Refused(String),
+    /// The check could not be made (the child did not start or answered nonsense): says
+    /// nothing of the file, which may pass another time.
+    #[error("{0}")]
+    NotMade(String),
+}
+
 /// Decodes the file from start to end in a child process (`loaxa validate-audio`).
-pub fn validate_audio(validator: &Path, file: &Path, audio: &Audio) -> Result<MediaInfo, String> {
+pub fn validate_audio(
+    validator: &Path,
+    file: &Path,
+    audio: &Audio,
+) -> Result<MediaInfo, CheckError> {
     run_check(validator, file, audio.max_duration, TIME_LIMIT)
 }
 
@@ -30,7 +47,7 @@ fn run_check(
     file: &Path,
     max_duration: TimeDelta,
     limit: Duration,
-) -> Result<MediaInfo, String> {
+) -> Result<MediaInfo, CheckError> {
     let mut child = Command::new(validator)
         .arg("validate-audio")
         .arg(file)
@@ -41,7 +58,7 @@ fn run_check(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run the audio check: {e}"))?;
+        .map_err(|e| CheckError::NotMade(format!("cannot run the audio check: {e}")))?;
     // Both pipes are read while the child runs, so it never blocks on a full pipe.
     let read = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
@@ -69,12 +86,12 @@ fn run_check(
         Ok(None) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
+            return Err(CheckError::Refused(format!(
                 "the audio check did not finish in {}s and was stopped",
                 limit.as_secs()
-            ));
+            )));
         }
-        Err(e) => return Err(format!("the audio check: {e}")),
+        Err(e) => return Err(CheckError::NotMade(format!("the audio check: {e}"))),
     };
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
@@ -88,13 +105,14 @@ fn run_check(
             .trim()
             .trim_start_matches("error: ")
             .to_string();
-        return Err(if why.is_empty() {
+        return Err(CheckError::Refused(if why.is_empty() {
             format!("the audio check crashed ({status})")
         } else {
             crate::core::text::clip_bytes(&why, 500)
-        });
+        }));
     }
-    serde_json::from_slice(&stdout).map_err(|e| format!("the audio check answered nonsense: {e}"))
+    serde_json::from_slice(&stdout)
+        .map_err(|e| CheckError::NotMade(format!("the audio check answered nonsense: {e}")))
 }
 
 /// Run first thing in the child: a decoder that swells fails to allocate, and dies.
@@ -105,21 +123,23 @@ pub fn limit_memory() {
 }
 
 /// The check itself, run in the child: the whole file must decode, with no broken packets.
-pub fn check_audio(file: &Path, max_duration: TimeDelta) -> Result<MediaInfo, String> {
-    let info = super::ingest::measure(file, max_duration).map_err(|e| e.to_string())?;
+pub fn check_audio(file: &Path, max_duration: TimeDelta) -> Result<MediaInfo, MediaError> {
+    let info = super::ingest::measure(file, max_duration)?;
+    let not_audio = |reason: String| MediaError::NotAudio {
+        path: file.to_path_buf(),
+        reason,
+    };
     if info.bad_packets > 0 {
-        return Err(format!(
-            "{} is damaged: {} packets did not decode",
-            file.display(),
+        return Err(not_audio(format!(
+            "it is damaged: {} packets did not decode",
             info.bad_packets
-        ));
+        )));
     }
     if info.duration_ms < 100 {
-        return Err(format!(
-            "{} holds no real audio ({} ms)",
-            file.display(),
+        return Err(not_audio(format!(
+            "it holds no real audio ({} ms)",
             info.duration_ms
-        ));
+        )));
     }
     Ok(info)
 }
@@ -144,7 +164,38 @@ mod tests {
             Duration::from_millis(300),
         )
         .unwrap_err();
-        assert!(e.contains("did not finish"), "{e}");
+        // A decoder that loops on a file is the file's doing: refused.
+        assert!(
+            matches!(&e, CheckError::Refused(why) if why.contains("did not finish")),
+            "{e:?}"
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_check_that_cannot_be_made_says_nothing_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no-such-loaxa");
+        let e = run_check(
+            &missing,
+            Path::new("x.mp3"),
+            TimeDelta::hours(4),
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert!(matches!(e, CheckError::NotMade(_)), "{e:?}");
+        // A child that answers something other than the measurement.
+        let script = dir.path().join("babble");
+        std::fs::write(&script, "#!/bin/sh\necho hello\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = run_check(
+            &script,
+            Path::new("x.mp3"),
+            TimeDelta::hours(4),
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert!(matches!(e, CheckError::NotMade(_)), "{e:?}");
     }
 }

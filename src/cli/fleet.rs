@@ -4,10 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, FixedOffset};
 use clap::{Args, Subcommand};
 
-use super::args::{parse_priority, parse_span};
+use super::args::{Signing, parse_span};
 use super::{EXIT_RUNTIME, runtime_error};
 use crate::config::fleet::{Broker, check_prefix};
 use crate::core::catalog::Priority;
@@ -86,52 +85,7 @@ pub(super) enum FleetAction {
     },
     /// Publish one signed push to every station (--all) or some (--target), and wait
     /// for their acknowledgements; exit 0 only if every expected station accepted it
-    Push {
-        #[command(flatten)]
-        broker: BrokerArgs,
-        /// Every station whose status says online is expected to answer
-        #[arg(long, conflicts_with = "targets", required_unless_present = "targets")]
-        all: bool,
-        /// These stations (repeatable)
-        #[arg(long = "target", value_name = "ID")]
-        targets: Vec<String>,
-        /// The audio file; stations fetch it from --url (it must be the same bytes)
-        #[arg(required_unless_present_any = ["text", "cancel"], requires = "url")]
-        file: Option<PathBuf>,
-        /// Where stations fetch FILE from (absolute http(s))
-        #[arg(long)]
-        url: Option<String>,
-        /// A text the stations speak with their text-to-speech command, instead of a file
-        #[arg(long, conflicts_with = "file")]
-        text: Option<String>,
-        /// Withdraw this bulletin instead of pushing one
-        #[arg(long, value_name = "BULLETIN_ID", conflicts_with_all = ["file", "text"])]
-        cancel: Option<String>,
-        /// The province's secret key (from `loaxa keygen`)
-        #[arg(long)]
-        key: PathBuf,
-        #[arg(long, required_unless_present = "cancel")]
-        title: Option<String>,
-        #[arg(long, value_parser = parse_priority, default_value = "normal")]
-        priority: Priority,
-        /// Plays of an emergency [default: 3]
-        #[arg(long)]
-        repeat: Option<u32>,
-        /// The push must reach a station within this long, at most 24h [default: 2h]
-        #[arg(long, value_parser = parse_span)]
-        expires: Option<chrono::TimeDelta>,
-        /// How long to wait for the acknowledgements
-        #[arg(long, value_parser = parse_span, default_value = "30s")]
-        wait: chrono::TimeDelta,
-        /// The push id (each id is taken once) [default: made from the time]
-        #[arg(long)]
-        id: Option<String>,
-        /// Sign as if now were this instant (a rehearsal) [default: now]
-        #[arg(long, value_name = "RFC3339")]
-        issued_at: Option<DateTime<FixedOffset>>,
-        #[arg(long)]
-        json: bool,
-    },
+    Push(PushArgs),
     /// Every status change and acknowledgement, live, one line each
     Watch {
         #[command(flatten)]
@@ -158,150 +112,41 @@ pub(super) enum FleetAction {
     },
 }
 
+#[derive(Args)]
+pub(super) struct PushArgs {
+    #[command(flatten)]
+    broker: BrokerArgs,
+    /// Every station whose status says online is expected to answer
+    #[arg(long, conflicts_with = "targets", required_unless_present = "targets")]
+    all: bool,
+    /// These stations (repeatable)
+    #[arg(long = "target", value_name = "ID")]
+    targets: Vec<String>,
+    /// The audio file; stations fetch it from --url (it must be the same bytes)
+    #[arg(required_unless_present_any = ["text", "cancel"], requires = "url")]
+    file: Option<PathBuf>,
+    /// Where stations fetch FILE from (absolute http(s))
+    #[arg(long)]
+    url: Option<String>,
+    /// A text the stations speak with their text-to-speech command, instead of a file
+    #[arg(long, conflicts_with = "file")]
+    text: Option<String>,
+    /// Withdraw this bulletin instead of pushing one
+    #[arg(long, value_name = "BULLETIN_ID", conflicts_with_all = ["file", "text"])]
+    cancel: Option<String>,
+    #[command(flatten)]
+    signing: Signing,
+    /// How long to wait for the acknowledgements
+    #[arg(long, value_parser = parse_span, default_value = "30s")]
+    wait: chrono::TimeDelta,
+    #[arg(long)]
+    json: bool,
+}
+
 pub(super) fn run(action: FleetAction) -> ExitCode {
     match action {
-        FleetAction::Status { mut broker, json } => {
-            let rows = match broker.link().and_then(|l| fleet::status(&l)) {
-                Ok(r) => r,
-                Err(e) => return runtime_error(&e),
-            };
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&rows).unwrap_or_default()
-                );
-                return ExitCode::SUCCESS;
-            }
-            println!(
-                "{:<24} {:<7} {:<26} {:<6} {:>5}  QUOTAS / LAST ERROR",
-                "STATION", "ONLINE", "LAST SEEN", "ON AIR", "FEED"
-            );
-            for r in &rows {
-                // What a station says reaches the admin's terminal escaped.
-                println!(
-                    "{:<24} {:<7} {:<26} {:<6} {:>5}  {}{}",
-                    fleet::printable(&r.id),
-                    if r.online { "yes" } else { "NO" },
-                    r.last_seen.as_deref().unwrap_or("-"),
-                    if r.on_air { "yes" } else { "no" },
-                    r.feed_sequence.map_or("-".into(), |s| s.to_string()),
-                    fleet::printable(&r.quotas.join(", ")),
-                    r.last_error
-                        .as_ref()
-                        .map(|e| format!("  [{}]", fleet::printable(e)))
-                        .unwrap_or_default()
-                );
-            }
-            println!(
-                "{} station(s), {} online",
-                rows.len(),
-                rows.iter().filter(|r| r.online).count()
-            );
-            ExitCode::SUCCESS
-        }
-        FleetAction::Push {
-            mut broker,
-            all,
-            targets,
-            file,
-            url,
-            text,
-            cancel,
-            key,
-            title,
-            priority,
-            repeat,
-            expires,
-            wait,
-            id,
-            issued_at,
-            json,
-        } => {
-            use crate::province::push::{Request, What, sign};
-            let link = match broker.link() {
-                Ok(l) => l,
-                Err(e) => return runtime_error(&e),
-            };
-            if let Some(u) = &url
-                && let Err(e) = crate::remote::fleet::check_url(u)
-            {
-                return runtime_error(&e.to_string());
-            }
-            let stations = if all { Vec::new() } else { targets.clone() };
-            let what = match (cancel, file, text) {
-                (Some(target), _, _) => What::Cancel {
-                    id: target,
-                    targets: stations,
-                },
-                (None, Some(file), _) => bulletin(Ok(file), title, priority, repeat, stations),
-                (None, None, Some(text)) => bulletin(Err(text), title, priority, repeat, stations),
-                (None, None, None) => {
-                    return runtime_error("give FILE --url URL, --text TEXT, or --cancel ID");
-                }
-            };
-            let signed = match sign(
-                Request {
-                    url: String::new(),
-                    key,
-                    id,
-                    expires,
-                    issued_at: issued_at.map(|t| t.to_utc()),
-                    what,
-                },
-                url.as_deref(),
-            ) {
-                Ok(s) => s,
-                Err(e) => return runtime_error(&e),
-            };
-            let message = PushMessage {
-                manifest: String::from_utf8_lossy(&signed.manifest).into_owned(),
-                signature: signed.signature,
-            };
-            let to = if all {
-                Targets::All
-            } else {
-                Targets::Some(targets)
-            };
-            let wait = wait.to_std().unwrap_or_default();
-            let outcomes = match fleet::push(&link, &to, &message, &signed.id, wait) {
-                Ok(o) => o,
-                Err(e) => return runtime_error(&e),
-            };
-            let good = outcomes.iter().filter(|o| o.expected).all(|o| o.accepted);
-            if json {
-                let v = serde_json::json!({"id": signed.id, "ok": good, "stations": outcomes});
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            } else {
-                println!("push {}", signed.id);
-                println!(
-                    "{:<24} {:<12} {:>8}  REASON",
-                    "STATION", "OUTCOME", "LATENCY"
-                );
-                for o in &outcomes {
-                    println!(
-                        "{:<24} {:<12} {:>8}  {}{}",
-                        fleet::printable(&o.station),
-                        o.event.map_or("SILENT", |e| e.as_str()),
-                        o.latency_ms.map_or("-".into(), |ms| format!("{ms} ms")),
-                        fleet::printable(o.reason.as_deref().unwrap_or("")),
-                        if o.expected { "" } else { " (not expected)" }
-                    );
-                }
-                let accepted = outcomes.iter().filter(|o| o.accepted).count();
-                println!(
-                    "{accepted} of {} expected station(s) accepted",
-                    outcomes.iter().filter(|o| o.expected).count()
-                );
-            }
-            if good && !outcomes.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                if outcomes.is_empty() {
-                    eprintln!("error: no station was expected to answer (none online)");
-                }
-                ExitCode::from(EXIT_RUNTIME)
-            }
-        }
+        FleetAction::Status { mut broker, json } => status(&mut broker, json),
+        FleetAction::Push(args) => push(args),
         FleetAction::Watch {
             mut broker,
             duration,
@@ -327,6 +172,161 @@ pub(super) fn run(action: FleetAction) -> ExitCode {
             Err(e) => runtime_error(&e),
         },
     }
+}
+
+/// `fleet status`: one line a station.
+fn status(broker: &mut BrokerArgs, json: bool) -> ExitCode {
+    let rows = match broker.link().and_then(|l| fleet::status(&l)) {
+        Ok(r) => r,
+        Err(e) => return runtime_error(&e),
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    println!(
+        "{:<24} {:<7} {:<26} {:<6} {:>5}  QUOTAS / LAST ERROR",
+        "STATION", "ONLINE", "LAST SEEN", "ON AIR", "FEED"
+    );
+    for r in &rows {
+        // What a station says reaches the admin's terminal escaped.
+        println!(
+            "{:<24} {:<7} {:<26} {:<6} {:>5}  {}{}",
+            fleet::printable(&r.id),
+            if r.online { "yes" } else { "NO" },
+            r.last_seen.as_deref().unwrap_or("-"),
+            if r.on_air { "yes" } else { "no" },
+            r.feed_sequence.map_or("-".into(), |s| s.to_string()),
+            fleet::printable(&r.quotas.join(", ")),
+            r.last_error
+                .as_ref()
+                .map(|e| format!("  [{}]", fleet::printable(e)))
+                .unwrap_or_default()
+        );
+    }
+    println!(
+        "{} station(s), {} online",
+        rows.len(),
+        rows.iter().filter(|r| r.online).count()
+    );
+    ExitCode::SUCCESS
+}
+
+/// `fleet push`: sign, publish, wait for the acknowledgements.
+fn push(args: PushArgs) -> ExitCode {
+    let PushArgs {
+        mut broker,
+        all,
+        targets,
+        file,
+        url,
+        text,
+        cancel,
+        signing:
+            Signing {
+                key,
+                title,
+                priority,
+                repeat,
+                expires,
+                issued_at,
+                id,
+            },
+        wait,
+        json,
+    } = args;
+    use crate::province::push::{Request, What, sign};
+    let link = match broker.link() {
+        Ok(l) => l,
+        Err(e) => return runtime_error(&e),
+    };
+    if let Some(u) = &url
+        && let Err(e) = crate::remote::fleet::check_url(u)
+    {
+        return runtime_error(&e.to_string());
+    }
+    let stations = if all { Vec::new() } else { targets.clone() };
+    let what = match (cancel, file, text) {
+        (Some(target), _, _) => What::Cancel {
+            id: target,
+            targets: stations,
+        },
+        (None, Some(file), _) => bulletin(Ok(file), title, priority, repeat, stations),
+        (None, None, Some(text)) => bulletin(Err(text), title, priority, repeat, stations),
+        (None, None, None) => {
+            return runtime_error("give FILE --url URL, --text TEXT, or --cancel ID");
+        }
+    };
+    let signed = match sign(
+        Request {
+            url: String::new(),
+            key,
+            id,
+            expires,
+            issued_at: issued_at.map(|t| t.to_utc()),
+            what,
+        },
+        url.as_deref(),
+    ) {
+        Ok(s) => s,
+        Err(e) => return runtime_error(&e),
+    };
+    let message = PushMessage {
+        manifest: String::from_utf8_lossy(&signed.manifest).into_owned(),
+        signature: signed.signature,
+    };
+    let to = if all {
+        Targets::All
+    } else {
+        Targets::Some(targets)
+    };
+    let wait = wait.to_std().unwrap_or_default();
+    let outcomes = match fleet::push(&link, &to, &message, &signed.id, wait) {
+        Ok(o) => o,
+        Err(e) => return runtime_error(&e),
+    };
+    let good = outcomes.iter().filter(|o| o.expected).all(|o| o.accepted);
+    if json {
+        let v = serde_json::json!({"id": signed.id, "ok": good, "stations": outcomes});
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print_outcomes(&signed.id, &outcomes);
+    }
+    if good && !outcomes.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        if outcomes.is_empty() {
+            eprintln!("error: no station was expected to answer (none online)");
+        }
+        ExitCode::from(EXIT_RUNTIME)
+    }
+}
+
+/// The acknowledgements of one push, a line a station.
+fn print_outcomes(id: &str, outcomes: &[fleet::Outcome]) {
+    println!("push {}", id);
+    println!(
+        "{:<24} {:<12} {:>8}  REASON",
+        "STATION", "OUTCOME", "LATENCY"
+    );
+    for o in outcomes {
+        println!(
+            "{:<24} {:<12} {:>8}  {}{}",
+            fleet::printable(&o.station),
+            o.event.map_or("SILENT", |e| e.as_str()),
+            o.latency_ms.map_or("-".into(), |ms| format!("{ms} ms")),
+            fleet::printable(o.reason.as_deref().unwrap_or("")),
+            if o.expected { "" } else { " (not expected)" }
+        );
+    }
+    let accepted = outcomes.iter().filter(|o| o.accepted).count();
+    println!(
+        "{accepted} of {} expected station(s) accepted",
+        outcomes.iter().filter(|o| o.expected).count()
+    );
 }
 
 fn bulletin(

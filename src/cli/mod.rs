@@ -150,7 +150,7 @@ pub fn main() -> ExitCode {
                 println!("{}", serde_json::to_string(&info).unwrap_or_default());
                 ExitCode::SUCCESS
             }
-            Err(e) => runtime_error(&e),
+            Err(e) => runtime_error(&e.to_string()),
         },
         Command::Check => check(&dir),
         #[cfg(feature = "province")]
@@ -171,7 +171,7 @@ pub fn main() -> ExitCode {
 fn validate_audio(
     file: &std::path::Path,
     max_ms: i64,
-) -> Result<crate::audio::ingest::MediaInfo, String> {
+) -> Result<crate::audio::ingest::MediaInfo, crate::audio::ingest::MediaError> {
     crate::audio::validate::limit_memory();
     crate::audio::validate::check_audio(file, chrono::TimeDelta::milliseconds(max_ms))
 }
@@ -323,7 +323,7 @@ fn status(dir: &std::path::Path, json: bool) -> ExitCode {
         Err(why) => {
             eprintln!("error: {why}");
             // The last status the daemon wrote, so the operator sees where it stopped.
-            if let Ok(last) = crate::store::Store::of(&station).read_status() {
+            if let Ok(Some(last)) = crate::store::Store::of(&station).read_status() {
                 eprintln!("last known status:");
                 eprint!("{}", status::render(&last));
             }

@@ -5,10 +5,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::NaiveDate;
 use clap::Subcommand;
 
-use super::args::{parse_priority, parse_span};
+use super::args::{Signing, parse_priority};
 use super::{EXIT_RUNTIME, cap, fleet, runtime_error};
 use crate::core::catalog::Priority;
 
@@ -31,26 +31,8 @@ pub(super) enum Command {
         /// A text the station speaks with its text-to-speech command, instead of a file
         #[arg(long, conflicts_with = "file")]
         text: Option<String>,
-        /// The province's secret key (from `loaxa keygen`)
-        #[arg(long)]
-        key: PathBuf,
-        #[arg(long, required_unless_present = "cancel")]
-        title: Option<String>,
-        #[arg(long, value_parser = parse_priority, default_value = "normal")]
-        priority: Priority,
-        /// Plays of an emergency [default: 3]
-        #[arg(long)]
-        repeat: Option<u32>,
-        /// The push must reach the station within this long, at most 24h [default: 2h]
-        #[arg(long, value_parser = parse_span)]
-        expires: Option<chrono::TimeDelta>,
-        /// Sign as if now were this instant: for a rehearsal against a station run with
-        /// `--start-at` [default: now]
-        #[arg(long, value_name = "RFC3339")]
-        issued_at: Option<DateTime<FixedOffset>>,
-        /// The push id (each id is taken once) [default: made from the time]
-        #[arg(long)]
-        id: Option<String>,
+        #[command(flatten)]
+        signing: Signing,
         #[arg(long)]
         campaign: Option<String>,
         #[command(flatten)]
@@ -166,13 +148,16 @@ pub(super) fn run(command: Command) -> ExitCode {
             url,
             file,
             text,
-            key,
-            title,
-            priority,
-            repeat,
-            expires,
-            issued_at,
-            id,
+            signing:
+                Signing {
+                    key,
+                    title,
+                    priority,
+                    repeat,
+                    expires,
+                    issued_at,
+                    id,
+                },
             campaign,
             validity,
             cancel,
@@ -271,7 +256,7 @@ fn feed(action: FeedAction) -> ExitCode {
                 from,
                 until,
                 plays_per_day,
-                min_gap,
+                min_gap: min_gap.into(),
                 sessions,
                 priority,
             },

@@ -1,5 +1,7 @@
 //! `loaxa status`: the running daemon's status, asked over its API, as an operator reads it.
 
+use std::fmt::Write;
+
 use chrono_tz::Tz;
 
 use crate::core::status::Status;
@@ -36,8 +38,15 @@ pub fn render(s: &Status) -> String {
         .timezone
         .parse()
         .unwrap_or(crate::core::schedule::DEFAULT_TIMEZONE);
-    use std::fmt::Write;
     let mut out = String::new();
+    state(&mut out, s, tz);
+    troubles(&mut out, s, tz);
+    programme(&mut out, s, tz);
+    out
+}
+
+/// The daemon, its output, the amplifier, the session, an emergency, the feed.
+fn state(out: &mut String, s: &Status, tz: Tz) {
     let alive = std::path::Path::new(&format!("/proc/{}", s.pid)).exists();
     let _ = writeln!(
         out,
@@ -99,6 +108,10 @@ pub fn render(s: &Status) -> String {
                 .map_or(String::new(), |e| format!(" · last error: {e}"))
         );
     }
+}
+
+/// Problems, a refused reload, the last refusal.
+fn troubles(out: &mut String, s: &Status, tz: Tz) {
     for p in &s.problems {
         let _ = writeln!(out, "PROBLEM   {p}");
     }
@@ -122,6 +135,10 @@ pub fn render(s: &Status) -> String {
             r.message
         );
     }
+}
+
+/// What plays, what comes next, today's quotas.
+fn programme(out: &mut String, s: &Status, tz: Tz) {
     match &s.now_playing {
         Some(i) => {
             let _ = writeln!(
@@ -159,5 +176,4 @@ pub fn render(s: &Status) -> String {
             );
         }
     }
-    out
 }

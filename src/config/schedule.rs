@@ -412,20 +412,7 @@ pub fn read(
         media,
         quiet,
     };
-    let timezone = match root.string(d, "timezone") {
-        Some(tz) => match tz.get_ref().parse::<Tz>() {
-            Ok(z) => Some(z),
-            Err(_) => {
-                d.error_help(
-                    tz.span(),
-                    format!("unknown time zone {:?}", tz.get_ref()),
-                    "use an IANA name such as \"Asia/Ho_Chi_Minh\"",
-                );
-                None
-            }
-        },
-        None => Some(DEFAULT_TIMEZONE),
-    };
+    let timezone = read_timezone(root, d);
     let fill = root.table(d, "fill").and_then(|mut t| {
         let f = r.fill(&mut t, d);
         t.finish(d);
@@ -499,6 +486,24 @@ pub fn read(
         bulletins,
         specials,
     })
+}
+
+/// `timezone`: an IANA name; Vietnam's when absent.
+fn read_timezone(root: &mut Fields, d: &mut Diagnostics) -> Option<Tz> {
+    match root.string(d, "timezone") {
+        Some(tz) => match tz.get_ref().parse::<Tz>() {
+            Ok(z) => Some(z),
+            Err(_) => {
+                d.error_help(
+                    tz.span(),
+                    format!("unknown time zone {:?}", tz.get_ref()),
+                    "use an IANA name such as \"Asia/Ho_Chi_Minh\"",
+                );
+                None
+            }
+        },
+        None => Some(DEFAULT_TIMEZONE),
+    }
 }
 
 fn duplicates(d: &mut Diagnostics, names: &[Spanned<String>], what: &str) {

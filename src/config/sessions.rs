@@ -16,42 +16,7 @@ use crate::core::units::{Days, parse_clock, parse_days};
 
 pub(super) fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<SessionTime> {
     if let Some(cron_text) = t.string(d, "cron") {
-        for key in ["days", "start", "end"] {
-            if let Some(v) = t.value(key) {
-                d.error_help(
-                    v.span(),
-                    format!("`{key}` cannot be used with `cron`"),
-                    "give either `cron` and `duration`, or `days`, `start` and `end`",
-                );
-            }
-        }
-        let schedule = match cron::Schedule::from_str(cron_text.get_ref()) {
-            Ok(s) => Some(Box::new(s)),
-            Err(e) => {
-                d.error_help(cron_text.span(), format!("invalid cron expression {:?}: {e}", cron_text.get_ref()), "cron here has seconds first: \"0 0 17 * * Mon-Sat\" starts at 17:00:00 Monday to Saturday");
-                None
-            }
-        };
-        if !t.has("duration") {
-            d.error_help(
-                cron_text.span(),
-                "a cron session needs a `duration`",
-                "add e.g. duration = \"60m\"",
-            );
-            return None;
-        }
-        let duration = duration(t, d, "duration")?;
-        if duration <= TimeDelta::zero() || duration > TimeDelta::hours(24) {
-            d.error(
-                cron_text.span(),
-                "session duration must be between 1s and 24h",
-            );
-            return None;
-        }
-        return Some(SessionTime::Cron {
-            schedule: schedule?,
-            duration,
-        });
+        return cron_time(t, d, &cron_text);
     }
     let days = match t.string(d, "days") {
         Some(text) => parse_days(text.get_ref())
@@ -115,6 +80,50 @@ pub(super) fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<Sessio
         days: days?,
         start: start?,
         end: end?,
+    })
+}
+
+/// A session of `cron` and `duration`; `days`, `start` and `end` may not come with them.
+fn cron_time(
+    t: &mut Fields,
+    d: &mut Diagnostics,
+    cron_text: &Spanned<String>,
+) -> Option<SessionTime> {
+    for key in ["days", "start", "end"] {
+        if let Some(v) = t.value(key) {
+            d.error_help(
+                v.span(),
+                format!("`{key}` cannot be used with `cron`"),
+                "give either `cron` and `duration`, or `days`, `start` and `end`",
+            );
+        }
+    }
+    let schedule = match cron::Schedule::from_str(cron_text.get_ref()) {
+        Ok(s) => Some(Box::new(s)),
+        Err(e) => {
+            d.error_help(cron_text.span(), format!("invalid cron expression {:?}: {e}", cron_text.get_ref()), "cron here has seconds first: \"0 0 17 * * Mon-Sat\" starts at 17:00:00 Monday to Saturday");
+            None
+        }
+    };
+    if !t.has("duration") {
+        d.error_help(
+            cron_text.span(),
+            "a cron session needs a `duration`",
+            "add e.g. duration = \"60m\"",
+        );
+        return None;
+    }
+    let duration = duration(t, d, "duration")?;
+    if duration <= TimeDelta::zero() || duration > TimeDelta::hours(24) {
+        d.error(
+            cron_text.span(),
+            "session duration must be between 1s and 24h",
+        );
+        return None;
+    }
+    Some(SessionTime::Cron {
+        schedule: schedule?,
+        duration,
     })
 }
 

@@ -26,27 +26,7 @@ pub(super) fn special(
     if let Some(n) = &name {
         t.rename(format!("special day {:?}", n.get_ref()));
     }
-    let mut dates = Vec::new();
-    match t.string_array(d, "dates") {
-        Some(list) if list.is_empty() => d.error_help(
-            t.span(),
-            "a special day needs at least one date",
-            "e.g. dates = [\"2025-09-02\"], [\"2026-02-16..2026-02-22\"] or [\"âl:01-01\"]",
-        ),
-        Some(list) => {
-            for text in &list {
-                match parse_date_rule(text.get_ref()) {
-                    Ok(rule) => dates.push(rule),
-                    Err(e) => d.error_help(text.span(), e, DATE_RULE_HELP),
-                }
-            }
-        }
-        None => {
-            if !t.has("dates") {
-                t.missing(d, "dates");
-            }
-        }
-    }
+    let dates = read_dates(t, d);
     let names_given = t.string_array(d, "sessions");
     for wanted in names_given.iter().flatten() {
         unknown_name(d, wanted, names(session_names), "session");
@@ -70,44 +50,7 @@ pub(super) fn special(
                     "give its clock time, e.g. at = \"07:00\"",
                 ),
                 Some(at) => {
-                    let homes: Vec<&&Session> = day_sessions
-                        .iter()
-                        .filter(|s| {
-                            s.times_of_day_naive()
-                                .is_some_and(|(a, b)| a <= at && (at < b || b == NaiveTime::MIN))
-                        })
-                        .collect();
-                    // It must not collide with the fixed items of the session it joins.
-                    let end = at + item.content.duration();
-                    for s in &homes {
-                        let clash = s.items.iter().find(|other| {
-                            other
-                                .at
-                                .is_some_and(|o| o < end && at < o + other.content.duration())
-                        });
-                        if let Some(o) = clash.and_then(|o| o.at) {
-                            d.error_help(
-                                span.clone(),
-                                format!(
-                                    "the item at {} collides with session {:?}'s fixed item at {}",
-                                    at.format("%H:%M"),
-                                    s.name,
-                                    o.format("%H:%M")
-                                ),
-                                "move `at` clear of it, or leave that session out of the day's `sessions`",
-                            );
-                        }
-                    }
-                    if homes.is_empty() {
-                        d.error_help(
-                                span.clone(),
-                                format!(
-                                    "the item at {} falls in none of the day's sessions",
-                                    at.format("%H:%M")
-                                ),
-                                "a special day's items are added to the session they fall in: move `at` inside one, or name the session in `sessions`",
-                            );
-                    }
+                    check_place(d, &span, &day_sessions, &item, at);
                     items.push(item);
                     spans.push(span);
                 }
@@ -124,6 +67,80 @@ pub(super) fn special(
         sessions: names_given.map(|l| l.into_iter().map(Spanned::into_inner).collect()),
         items,
     })
+}
+
+/// `dates`: at least one, each a date, a range or a lunar date.
+fn read_dates(t: &mut Fields, d: &mut Diagnostics) -> Vec<DateRule> {
+    let mut dates = Vec::new();
+    match t.string_array(d, "dates") {
+        Some(list) if list.is_empty() => d.error_help(
+            t.span(),
+            "a special day needs at least one date",
+            "e.g. dates = [\"2025-09-02\"], [\"2026-02-16..2026-02-22\"] or [\"âl:01-01\"]",
+        ),
+        Some(list) => {
+            for text in &list {
+                match parse_date_rule(text.get_ref()) {
+                    Ok(rule) => dates.push(rule),
+                    Err(e) => d.error_help(text.span(), e, DATE_RULE_HELP),
+                }
+            }
+        }
+        None => {
+            if !t.has("dates") {
+                t.missing(d, "dates");
+            }
+        }
+    }
+    dates
+}
+
+/// A special day's item must fall in one of the day's sessions, clear of their fixed items.
+fn check_place(
+    d: &mut Diagnostics,
+    span: &Range<usize>,
+    day_sessions: &[&Session],
+    item: &SessionItem,
+    at: NaiveTime,
+) {
+    let homes: Vec<&&Session> = day_sessions
+        .iter()
+        .filter(|s| {
+            s.times_of_day_naive()
+                .is_some_and(|(a, b)| a <= at && (at < b || b == NaiveTime::MIN))
+        })
+        .collect();
+    // It must not collide with the fixed items of the session it joins.
+    let end = at + item.content.duration();
+    for s in &homes {
+        let clash = s.items.iter().find(|other| {
+            other
+                .at
+                .is_some_and(|o| o < end && at < o + other.content.duration())
+        });
+        if let Some(o) = clash.and_then(|o| o.at) {
+            d.error_help(
+                span.clone(),
+                format!(
+                    "the item at {} collides with session {:?}'s fixed item at {}",
+                    at.format("%H:%M"),
+                    s.name,
+                    o.format("%H:%M")
+                ),
+                "move `at` clear of it, or leave that session out of the day's `sessions`",
+            );
+        }
+    }
+    if homes.is_empty() {
+        d.error_help(
+            span.clone(),
+            format!(
+                "the item at {} falls in none of the day's sessions",
+                at.format("%H:%M")
+            ),
+            "a special day's items are added to the session they fall in: move `at` inside one, or name the session in `sessions`",
+        );
+    }
 }
 
 const DATE_RULE_HELP: &str = "write \"YYYY-MM-DD\", a range \"YYYY-MM-DD..YYYY-MM-DD\" (both days included) or a lunar date \"âl:MM-DD\" (e.g. \"âl:01-01\" for Tết)";

@@ -140,6 +140,40 @@ pub const DEFAULT_MAX_BULLETIN_BYTES: u64 = 50 * 1024 * 1024;
 /// Reads station.toml's top table. Returns `None` when anything is wrong (and says what in `d`).
 pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option<Station> {
     let errors_before = d.len();
+    let station_id = read_station_id(root, d);
+    let state_dir = read_paths(root, d, config_dir);
+    let audio = read_audio(root, d, config_dir);
+    let amplifier = read_amplifier(root, d, config_dir);
+    let feed = read_feed(root, d);
+    let emergency = read_emergency(root, d, config_dir);
+    let api = read_api(root, d)?;
+    let tts = read_tts(root, d, config_dir);
+    let fleet = super::fleet::read(root, d, config_dir);
+    let monitor = super::monitor::read(root, d);
+    let areas = read_areas(root, d);
+    let test_mode = root.boolean(d, "test_mode").is_some_and(|b| b.into_inner());
+
+    if d.len() > errors_before {
+        return None;
+    }
+    Some(Station {
+        station_id: station_id?,
+        state_dir,
+        audio,
+        amplifier,
+        feed,
+        emergency,
+        api,
+        tts,
+        fleet,
+        monitor,
+        areas,
+        test_mode,
+    })
+}
+
+/// `station_id`: a plain ASCII id (it names topics, files and URLs).
+fn read_station_id(root: &mut Fields, d: &mut Diagnostics) -> Option<String> {
     let station_id = root.required_string(d, "station_id");
     if let Some(id) = &station_id {
         let ok = !id.get_ref().is_empty()
@@ -155,7 +189,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
             );
         }
     }
+    station_id.map(|id| id.into_inner())
+}
 
+/// `[paths] state`.
+fn read_paths(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> PathBuf {
     let mut state_dir = PathBuf::from(DEFAULT_STATE_DIR);
     if let Some(mut paths) = root.table(d, "paths") {
         if let Some(state) = paths.string(d, "state") {
@@ -163,7 +201,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         paths.finish(d);
     }
+    state_dir
+}
 
+/// `[audio]`.
+fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audio {
     let mut audio = Audio {
         output: Output::Default,
         volume: 1.0,
@@ -240,7 +282,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         t.finish(d);
     }
+    audio
+}
 
+/// `[amplifier]`: both commands, or none.
+fn read_amplifier(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option<Amplifier> {
     let mut amplifier = None;
     if let Some(mut t) = root.table(d, "amplifier") {
         let on = command(&mut t, d, "on", config_dir);
@@ -251,7 +297,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         t.finish(d);
     }
+    amplifier
+}
 
+/// `[feed]`.
+fn read_feed(root: &mut Fields, d: &mut Diagnostics) -> Feed {
     let mut feed = Feed {
         url: None,
         public_keys: Vec::new(),
@@ -311,7 +361,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         t.finish(d);
     }
+    feed
+}
 
+/// `[emergency]`: the chimes, which must exist.
+fn read_emergency(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Emergency {
     let mut emergency = Emergency::default();
     if let Some(mut t) = root.table(d, "emergency") {
         emergency.start_chime = t
@@ -336,7 +390,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         t.finish(d);
     }
+    emergency
+}
 
+/// `[api]`.
+fn read_api(root: &mut Fields, d: &mut Diagnostics) -> Option<Api> {
     let mut api = Api {
         listen: DEFAULT_LISTEN.parse().ok()?,
         token: None,
@@ -368,7 +426,11 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         t.finish(d);
     }
+    Some(api)
+}
 
+/// `[tts] command`: relative program paths start at the config dir.
+fn read_tts(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Vec<String> {
     let mut tts: Vec<String> = DEFAULT_TTS_COMMAND.map(String::from).to_vec();
     if let Some(mut t) = root.table(d, "tts") {
         if let Some(parts) = t.string_array(d, "command") {
@@ -389,29 +451,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         }
         t.finish(d);
     }
-
-    let fleet = super::fleet::read(root, d, config_dir);
-    let monitor = super::monitor::read(root, d);
-    let areas = read_areas(root, d);
-    let test_mode = root.boolean(d, "test_mode").is_some_and(|b| b.into_inner());
-
-    if d.len() > errors_before {
-        return None;
-    }
-    Some(Station {
-        station_id: station_id?.into_inner(),
-        state_dir,
-        audio,
-        amplifier,
-        feed,
-        emergency,
-        api,
-        tts,
-        fleet,
-        monitor,
-        areas,
-        test_mode,
-    })
+    tts
 }
 
 /// The most area codes a station lists, and the longest.

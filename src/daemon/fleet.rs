@@ -219,7 +219,11 @@ pub async fn run(mut parts: Parts, stop: CancellationToken) {
 
 /// The station's MQTT options: its login, a persistent session, manual acknowledgements,
 /// the widest receive window and a Last Will that says offline.
-fn station_options(f: &Fleet, id: &str, topics: &Topics) -> Result<MqttOptions, String> {
+fn station_options(
+    f: &Fleet,
+    id: &str,
+    topics: &Topics,
+) -> Result<MqttOptions, crate::remote::broker::TlsError> {
     let login = crate::remote::broker::Login {
         username: f.username.as_deref(),
         password: f.password.as_deref(),

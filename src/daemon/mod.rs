@@ -145,9 +145,10 @@ pub fn run(dir: &Path, start_at: Option<DateTime<FixedOffset>>) -> Result<(), Ru
         clock: &clock,
         trust: &trust,
         refusals: &refusals,
+        shared: &shared,
     };
     tasks.extend(start_feed(&wiring, &config, feed_nudge.clone()));
-    tasks.extend(start_fleet(&wiring, &config, &shared, feed_nudge, &records));
+    tasks.extend(start_fleet(&wiring, &config, feed_nudge, &records));
     tasks.push(runtime.spawn(crate::http::serve(
         crate::http::Parts {
             shared: shared.clone(),
@@ -189,6 +190,7 @@ struct Wiring<'a> {
     clock: &'a Arc<dyn Clock>,
     trust: &'a Arc<crate::store::trust::Trust>,
     refusals: &'a Arc<crate::station::refusals::Refusals>,
+    shared: &'a Arc<crate::http::Shared>,
 }
 
 /// The feed follower, with `[feed]`.
@@ -207,13 +209,16 @@ fn start_feed(
         .unwrap_or(Duration::from_secs(60));
     Some(w.runtime.spawn(follow_feed(
         syncer,
-        poll,
-        config.schedule.timezone,
-        w.clock.clone(),
-        w.refusals.clone(),
-        nudge,
-        w.commands.clone(),
-        w.stop.clone(),
+        FeedFollower {
+            poll,
+            tz: config.schedule.timezone,
+            clock: w.clock.clone(),
+            refusals: w.refusals.clone(),
+            shared: w.shared.clone(),
+            nudge,
+            tx: w.commands.clone(),
+            stop: w.stop.clone(),
+        },
     )))
 }
 
@@ -221,7 +226,6 @@ fn start_feed(
 fn start_fleet(
     w: &Wiring,
     config: &crate::config::Config,
-    shared: &Arc<crate::http::Shared>,
     feed_nudge: Arc<tokio::sync::Notify>,
     records: &tokio::sync::broadcast::Sender<crate::core::asrun::Record>,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -230,7 +234,7 @@ fn start_fleet(
         fleet::Parts {
             fleet,
             station_id: config.station.station_id.clone(),
-            shared: shared.clone(),
+            shared: w.shared.clone(),
             clock: w.clock.clone(),
             trust: w.trust.clone(),
             refusals: w.refusals.clone(),
@@ -449,21 +453,32 @@ fn validator() -> PathBuf {
     std::env::current_exe().unwrap_or_else(|_| PathBuf::from("loaxa"))
 }
 
-/// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
-/// the broadcast goes on with what the station has. Each poll (blocking HTTP, audio
-/// checks in a child) runs on a blocking thread.
-// Each argument is one thing the follower is told; a struct of them would only rename.
-#[allow(clippy::too_many_arguments)]
-async fn follow_feed(
-    syncer: crate::remote::feed::sync::Syncer,
+/// What the feed follower is told: how often, whom to tell, where to show what it met.
+struct FeedFollower {
     poll: Duration,
     tz: chrono_tz::Tz,
     clock: Arc<dyn Clock>,
     refusals: Arc<crate::station::refusals::Refusals>,
+    shared: Arc<crate::http::Shared>,
     nudge: Arc<tokio::sync::Notify>,
     tx: Sender<Command>,
     stop: CancellationToken,
-) {
+}
+
+/// Polls the provincial feed every `[feed] poll`, backing off while it is unreachable;
+/// the broadcast goes on with what the station has. Each poll (blocking HTTP, audio
+/// checks in a child) runs on a blocking thread.
+async fn follow_feed(syncer: crate::remote::feed::sync::Syncer, f: FeedFollower) {
+    let FeedFollower {
+        poll,
+        tz,
+        clock,
+        refusals,
+        shared,
+        nudge,
+        tx,
+        stop,
+    } = f;
     let mut syncer = Some(syncer);
     let mut wait = Duration::ZERO;
     let mut last_poll: Option<Instant> = None;
@@ -499,7 +514,8 @@ async fn follow_feed(
         };
         match result {
             Ok(outcome) => {
-                crate::metrics::feed_poll(None, clock.now().timestamp());
+                crate::metrics::feed_poll(None);
+                shared.feed_polled(Ok(clock.now().timestamp()));
                 for r in &outcome.rejected {
                     let now = clock.now().with_timezone(&tz);
                     refusals.record(now, "feed", r.kind.label(), &r.message);
@@ -510,10 +526,8 @@ async fn follow_feed(
                 wait = poll;
             }
             Err(why) => {
-                crate::metrics::feed_poll(
-                    Some((why.label(), why.to_string())),
-                    clock.now().timestamp(),
-                );
+                crate::metrics::feed_poll(Some(why.label()));
+                shared.feed_polled(Err(why.to_string()));
                 wait = (wait * 2).clamp(poll, poll * 16);
                 tracing::warn!("{why}; next try in {}s", wait.as_secs());
             }

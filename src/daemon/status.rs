@@ -60,13 +60,13 @@ pub fn build(
 
 fn feed_summary(config: &Config, sequence: Option<u64>, bulletins: usize) -> Option<FeedSummary> {
     let url = config.station.feed.url.clone()?;
-    let (last_success, last_error) = crate::metrics::feed_seen();
     Some(FeedSummary {
         url,
         sequence,
         bulletins,
-        last_success,
-        last_error,
+        // The feed follower's, which the API's snapshot adds.
+        last_success: None,
+        last_error: None,
     })
 }
 

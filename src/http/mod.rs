@@ -61,6 +61,9 @@ struct Shown {
     status: Option<Status>,
     reload: Option<Reload>,
     silence: Option<Silence>,
+    /// The last good feed poll (unix time), and the error of the polls since.
+    feed_success: Option<i64>,
+    feed_error: Option<String>,
 }
 
 impl Shared {
@@ -87,6 +90,10 @@ impl Shared {
         let mut status = shown.status.clone()?;
         status.last_reload = shown.reload.clone();
         status.silence = shown.silence.clone();
+        if let Some(feed) = &mut status.feed {
+            feed.last_success = shown.feed_success;
+            feed.last_error = shown.feed_error.clone();
+        }
         Some(status)
     }
 
@@ -102,6 +109,17 @@ impl Shared {
 
     pub fn reloaded(&self, reload: Reload) {
         self.state.send_modify(|s| s.reload = Some(reload));
+    }
+
+    /// A feed poll's outcome: when it succeeded (unix time), or why it failed.
+    pub fn feed_polled(&self, outcome: Result<i64, String>) {
+        self.state.send_modify(|s| match outcome {
+            Ok(at) => {
+                s.feed_success = Some(at);
+                s.feed_error = None;
+            }
+            Err(why) => s.feed_error = Some(why),
+        });
     }
 
     /// Dead air heard by the monitor, or `None` once sound is back.
@@ -435,7 +453,7 @@ async fn get_report(
         )
             .into_response(),
         Ok(Ok(report)) => axum::Json(report).into_response(),
-        Ok(Err(why)) => bad(&why),
+        Ok(Err(why)) => bad(&why.to_string()),
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -102,6 +102,7 @@ fn withdraw(id: &str, key: &Path, out: &Out, now: DateTime<Utc>) -> Result<Strin
     }
 }
 
+/// The alert as a bulletin, into the feed or pushed; what was done, in a line.
 fn voice(
     b: &CapBulletin,
     key: &Path,
@@ -109,101 +110,138 @@ fn voice(
     now: DateTime<Utc>,
 ) -> Result<String, ImportError> {
     let scratch = tempfile::tempdir().map_err(runtime)?;
-    let (audio, url): (Result<PathBuf, String>, Option<String>) = match &b.sound {
-        Sound::Text(t) => (Err(t.clone()), None),
-        Sound::Embedded(bytes, mime) => {
-            let file = scratch.path().join(format!("{}.{}", b.id, extension(mime)));
-            std::fs::write(&file, bytes).map_err(runtime)?;
-            (Ok(file), None)
-        }
-        Sound::Url(u) => {
-            let file =
-                scratch
-                    .path()
-                    .join(format!("{}{}", b.id, crate::remote::fleet::extension(u)));
-            fetch(u, &file)?;
-            (Ok(file), Some(u.clone()))
-        }
-    };
+    let (audio, url) = sound(b, scratch.path())?;
     // The last day it may play, in Vietnam's time.
     let until = b
         .expires
         .map(|e| e.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive());
-    let kind = if audio.is_ok() { "recording" } else { "text" };
     match out {
-        Out::Feed(dir) => {
-            if crate::province::feed::knows(dir, &b.id).map_err(runtime)? {
-                return Ok(format!(
-                    "{}: this alert is in the feed already (or was withdrawn): nothing done",
-                    b.id
-                ));
-            }
-            let new = crate::province::feed::NewBulletin {
-                file: audio.clone().unwrap_or_default(),
-                id: Some(b.id.clone()),
-                title: b.title.clone(),
-                campaign: None,
-                priority: b.priority,
-                from: None,
-                until,
-                targets: targets(b),
-                test: b.test,
-            };
-            let added = match &audio {
-                Ok(_) => crate::province::feed::add(dir, new),
-                Err(text) => crate::province::feed::add_text(dir, text, new),
-            };
-            added.map_err(runtime)?;
-            let sequence = crate::province::feed::publish(dir, key).map_err(runtime)?;
-            Ok(format!(
-                "{}: {} bulletin ({kind}, {}) \"{}\" in the feed, sequence {sequence}",
-                b.id,
-                b.priority.as_str(),
-                describe(b),
-                b.title
-            ))
-        }
+        Out::Feed(dir) => into_feed(b, dir, key, audio, until),
         Out::Push(_) | Out::Fleet(_) => {
-            // A push lives at most 24 h (SPEC §11): the alert's expiry, within that.
-            let expires = b
-                .expires
-                .map(|e| (e.to_utc() - now).min(crate::core::push::MAX_VALIDITY))
-                .unwrap_or(DEFAULT_EXPIRES)
-                .max(TimeDelta::seconds(1));
-            if matches!(out, Out::Fleet(_)) && matches!(b.sound, Sound::Embedded(..)) {
-                return Err(ImportError::Alert(CapError::Unusable(
-                    "the alert carries its recording inside (derefUri): over the fleet channel stations fetch audio by URL; use --feed or --push".into(),
-                )));
-            }
-            let request = Request {
-                url: String::new(),
-                key: key.to_path_buf(),
-                id: Some(b.id.clone()),
-                expires: Some(expires),
-                issued_at: Some(now),
-                what: What::Bulletin {
-                    audio,
-                    title: b.title.clone(),
-                    priority: b.priority,
-                    repeat: None,
-                    campaign: None,
-                    valid_from: None,
-                    valid_until: until,
-                    targets: targets(b),
-                    test: b.test,
-                },
-            };
-            send(request, url.as_deref(), out).map(|r| {
-                format!(
-                    "{}: {} bulletin ({kind}, {}) \"{}\" — {r}",
-                    b.id,
-                    b.priority.as_str(),
-                    describe(b),
-                    b.title
-                )
-            })
+            let sent = Sent { audio, url, until };
+            pushed(b, key, out, now, sent)
         }
     }
+}
+
+/// The alert's sound as a push or the feed takes it: a file (and the URL it came from),
+/// or `Err(text)` for words the stations speak.
+fn sound(
+    b: &CapBulletin,
+    scratch: &Path,
+) -> Result<(Result<PathBuf, String>, Option<String>), ImportError> {
+    Ok(match &b.sound {
+        Sound::Text(t) => (Err(t.clone()), None),
+        Sound::Embedded(bytes, mime) => {
+            let file = scratch.join(format!("{}.{}", b.id, extension(mime)));
+            std::fs::write(&file, bytes).map_err(runtime)?;
+            (Ok(file), None)
+        }
+        Sound::Url(u) => {
+            let file = scratch.join(format!("{}{}", b.id, crate::remote::fleet::extension(u)));
+            fetch(u, &file)?;
+            (Ok(file), Some(u.clone()))
+        }
+    })
+}
+
+fn kind(audio: &Result<PathBuf, String>) -> &'static str {
+    if audio.is_ok() { "recording" } else { "text" }
+}
+
+fn into_feed(
+    b: &CapBulletin,
+    dir: &Path,
+    key: &Path,
+    audio: Result<PathBuf, String>,
+    until: Option<chrono::NaiveDate>,
+) -> Result<String, ImportError> {
+    let kind = kind(&audio);
+    if crate::province::feed::knows(dir, &b.id).map_err(runtime)? {
+        return Ok(format!(
+            "{}: this alert is in the feed already (or was withdrawn): nothing done",
+            b.id
+        ));
+    }
+    let new = crate::province::feed::NewBulletin {
+        file: audio.clone().unwrap_or_default(),
+        id: Some(b.id.clone()),
+        title: b.title.clone(),
+        campaign: None,
+        priority: b.priority,
+        from: None,
+        until,
+        targets: targets(b),
+        test: b.test,
+    };
+    let added = match &audio {
+        Ok(_) => crate::province::feed::add(dir, new),
+        Err(text) => crate::province::feed::add_text(dir, text, new),
+    };
+    added.map_err(runtime)?;
+    let sequence = crate::province::feed::publish(dir, key).map_err(runtime)?;
+    Ok(format!(
+        "{}: {} bulletin ({kind}, {}) \"{}\" in the feed, sequence {sequence}",
+        b.id,
+        b.priority.as_str(),
+        describe(b),
+        b.title
+    ))
+}
+
+/// What a push of the alert carries.
+struct Sent {
+    audio: Result<PathBuf, String>,
+    url: Option<String>,
+    until: Option<chrono::NaiveDate>,
+}
+
+fn pushed(
+    b: &CapBulletin,
+    key: &Path,
+    out: &Out,
+    now: DateTime<Utc>,
+    Sent { audio, url, until }: Sent,
+) -> Result<String, ImportError> {
+    let kind = kind(&audio);
+    // A push lives at most 24 h (SPEC §11): the alert's expiry, within that.
+    let expires = b
+        .expires
+        .map(|e| (e.to_utc() - now).min(crate::core::push::MAX_VALIDITY))
+        .unwrap_or(DEFAULT_EXPIRES)
+        .max(TimeDelta::seconds(1));
+    if matches!(out, Out::Fleet(_)) && matches!(b.sound, Sound::Embedded(..)) {
+        return Err(ImportError::Alert(CapError::Unusable(
+            "the alert carries its recording inside (derefUri): over the fleet channel stations fetch audio by URL; use --feed or --push".into(),
+        )));
+    }
+    let request = Request {
+        url: String::new(),
+        key: key.to_path_buf(),
+        id: Some(b.id.clone()),
+        expires: Some(expires),
+        issued_at: Some(now),
+        what: What::Bulletin {
+            audio,
+            title: b.title.clone(),
+            priority: b.priority,
+            repeat: None,
+            campaign: None,
+            valid_from: None,
+            valid_until: until,
+            targets: targets(b),
+            test: b.test,
+        },
+    };
+    send(request, url.as_deref(), out).map(|r| {
+        format!(
+            "{}: {} bulletin ({kind}, {}) \"{}\" — {r}",
+            b.id,
+            b.priority.as_str(),
+            describe(b),
+            b.title
+        )
+    })
 }
 
 /// The stations an alert is for: its areas (none: every station).

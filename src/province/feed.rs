@@ -204,7 +204,7 @@ pub fn add(dir: &Path, new: NewBulletin) -> Result<String, String> {
 
 pub fn add_campaign(dir: &Path, campaign: FeedCampaign) -> Result<(), String> {
     crate::core::catalog::check_id(&campaign.id)?;
-    crate::remote::feed::vet::min_gap(&campaign)?;
+    campaign.min_gap.get()?;
     if campaign.plays_per_day > crate::remote::feed::vet::MAX_PLAYS_PER_DAY {
         return Err(format!(
             "plays per day must be at most {}",

@@ -78,7 +78,8 @@ impl Session {
         // The province takes small messages only: a rogue station's retained megabyte
         // is dropped by the broker for this client instead of cutting it off.
         let mut options =
-            crate::remote::broker::options(&id, &link.broker, &link.login, PROVINCE_MAX_PACKET)?;
+            crate::remote::broker::options(&id, &link.broker, &link.login, PROVINCE_MAX_PACKET)
+                .map_err(|e| e.to_string())?;
         options.set_clean_start(true);
         let (client, mut events) = AsyncClient::new(options, 1024);
         let connected = tokio::time::timeout(CONNECT_WAIT, async {
@@ -282,6 +283,32 @@ pub struct Outcome {
     pub expected: bool,
 }
 
+impl Outcome {
+    /// A station that has said nothing yet.
+    fn silent(station: &str, expected: bool) -> Outcome {
+        Outcome {
+            station: station.to_string(),
+            event: None,
+            accepted: false,
+            reason: None,
+            latency_ms: None,
+            expected,
+        }
+    }
+
+    /// The station's newest acknowledgement, `after` the push was published.
+    fn heard(&mut self, ack: Ack, after: Duration) {
+        self.event = Some(ack.event);
+        if matches!(ack.event, AckEvent::Accepted | AckEvent::Refused) {
+            self.accepted = ack.event == AckEvent::Accepted;
+            self.latency_ms = Some(after.as_millis() as u64);
+        }
+        if ack.reason.is_some() {
+            self.reason = ack.reason;
+        }
+    }
+}
+
 /// Publishes one signed push and gathers the acknowledgements for `wait`: done early
 /// when every expected station has said accepted or refused (and what follows at once).
 pub fn push(
@@ -308,17 +335,7 @@ pub fn push(
         session.subscribe(&[topics.every_ack()]).await?;
         let mut outcomes: BTreeMap<String, Outcome> = expected
             .iter()
-            .map(|s| {
-                let o = Outcome {
-                    station: s.clone(),
-                    event: None,
-                    accepted: false,
-                    reason: None,
-                    latency_ms: None,
-                    expected: true,
-                };
-                (s.clone(), o)
-            })
+            .map(|s| (s.clone(), Outcome::silent(s, true)))
             .collect();
         let sent = Instant::now();
         let publish_to: Vec<String> = match targets {
@@ -363,22 +380,8 @@ pub fn push(
             }
             let o = outcomes
                 .entry(station.to_string())
-                .or_insert_with(|| Outcome {
-                    station: station.to_string(),
-                    event: None,
-                    accepted: false,
-                    reason: None,
-                    latency_ms: None,
-                    expected: false,
-                });
-            o.event = Some(ack.event);
-            if matches!(ack.event, AckEvent::Accepted | AckEvent::Refused) {
-                o.accepted = ack.event == AckEvent::Accepted;
-                o.latency_ms = Some(sent.elapsed().as_millis() as u64);
-            }
-            if ack.reason.is_some() {
-                o.reason = ack.reason;
-            }
+                .or_insert_with(|| Outcome::silent(station, false));
+            o.heard(ack, sent.elapsed());
             let all_answered = outcomes
                 .values()
                 .filter(|o| o.expected)

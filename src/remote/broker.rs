@@ -15,7 +15,7 @@
 //!   expiry, so the province learns how old a retained status is by the broker's clock
 //!   (`core::fleet::STATUS_EXPIRY`), not by the station's own claim.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,7 +46,7 @@ pub fn options(
     broker: &Broker,
     login: &Login,
     max_packet: usize,
-) -> Result<MqttOptions, String> {
+) -> Result<MqttOptions, TlsError> {
     let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     o.set_keep_alive(Duration::from_secs(30));
     o.set_max_packet_size(Some(u32::try_from(max_packet).unwrap_or(u32::MAX)));
@@ -65,17 +65,33 @@ pub fn options(
     Ok(o)
 }
 
-fn tls(login: &Login) -> Result<rustls::ClientConfig, String> {
+/// Why the broker's TLS could not be set up: the files `[fleet]` names, or the lack of them.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {why}")]
+    Unreadable { path: PathBuf, why: String },
+    #[error("no CA certificate to check the broker's certificate with; set [fleet] ca_file")]
+    NoRoots,
+    #[error("client certificate refused: {0}")]
+    ClientCert(String),
+    #[error("TLS: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+fn unreadable(path: &Path) -> impl Fn(&dyn std::fmt::Display) -> TlsError + '_ {
+    move |e| TlsError::Unreadable {
+        path: path.to_path_buf(),
+        why: e.to_string(),
+    }
+}
+
+fn tls(login: &Login) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
     match login.ca_file {
         Some(ca) => {
-            for cert in CertificateDer::pem_file_iter(ca)
-                .map_err(|e| format!("cannot read {}: {e}", ca.display()))?
-            {
-                let cert = cert.map_err(|e| format!("{}: {e}", ca.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("{}: {e}", ca.display()))?;
+            for cert in CertificateDer::pem_file_iter(ca).map_err(|e| unreadable(ca)(&e))? {
+                let cert = cert.map_err(|e| unreadable(ca)(&e))?;
+                roots.add(cert).map_err(|e| unreadable(ca)(&e))?;
             }
         }
         None => {
@@ -86,25 +102,21 @@ fn tls(login: &Login) -> Result<rustls::ClientConfig, String> {
         }
     }
     if roots.is_empty() {
-        return Err(
-            "no CA certificate to check the broker's certificate with; set [fleet] ca_file".into(),
-        );
+        return Err(TlsError::NoRoots);
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .with_safe_default_protocol_versions()?
         .with_root_certificates(roots);
     match login.client_cert {
         Some((cert, key)) => {
             let certs = CertificateDer::pem_file_iter(cert)
                 .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("cannot read {}: {e}", cert.display()))?;
-            let key = PrivateKeyDer::from_pem_file(key)
-                .map_err(|e| format!("cannot read {}: {e}", key.display()))?;
+                .map_err(|e| unreadable(cert)(&e))?;
+            let key = PrivateKeyDer::from_pem_file(key).map_err(|e| unreadable(key)(&e))?;
             builder
                 .with_client_auth_cert(certs, key)
-                .map_err(|e| format!("client certificate refused: {e}"))
+                .map_err(|e| TlsError::ClientCert(e.to_string()))
         }
         None => Ok(builder.with_no_client_auth()),
     }

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::config::station::Station;
 use crate::core::fleet::PushMessage;
 use crate::core::push::{Checked, CheckedWhat, Clocks, Judged, PushError};
+use crate::core::sound::Sound;
 use crate::remote::push::{self, Accepted, UploadedAudio};
 use crate::store::Store;
 use crate::store::trust::Trust;
@@ -55,7 +56,7 @@ impl Admitted {
     pub fn urgent(&self) -> bool {
         match &self.checked.what {
             CheckedWhat::Cancel { .. } => true,
-            CheckedWhat::Audio { bulletin, .. } | CheckedWhat::Text { bulletin, .. } => {
+            CheckedWhat::Bulletin { bulletin, .. } => {
                 bulletin.priority == crate::core::catalog::Priority::Emergency
             }
         }
@@ -108,13 +109,11 @@ impl Judge<'_> {
             checked, issued, ..
         } = admitted;
         let audio = match &checked.what {
-            CheckedWhat::Audio {
-                bulletin,
-                size,
-                sha256,
+            CheckedWhat::Bulletin {
+                sound: Sound::File { url, size, sha256 },
                 ..
             } => {
-                let url = bulletin.url.as_deref().ok_or_else(|| {
+                let url = url.as_deref().ok_or_else(|| {
                     PushError::Malformed(
                         "a bulletin pushed by the fleet channel names its audio with `url` (or carries `text`)".into(),
                     )

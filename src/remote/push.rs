@@ -16,6 +16,7 @@ pub use crate::core::push::{
     Checked, CheckedWhat, Clocks, Judged, MAX_MANIFEST_BYTES, PushBulletin, PushError,
     PushManifest, Rules,
 };
+use crate::core::sound::Sound;
 use crate::store::Store;
 use crate::store::files::StateError;
 use crate::store::push::Pushed;
@@ -87,10 +88,10 @@ pub fn accept(
             }
             accept_cancel(station, m, target)
         }
-        CheckedWhat::Text {
+        CheckedWhat::Bulletin {
             bulletin,
             repeat,
-            text,
+            sound: Sound::Text(text),
         } => {
             if audio.is_some() {
                 return Err(PushError::Malformed(
@@ -100,11 +101,10 @@ pub fn accept(
             let audio = spoken(station, &text)?;
             store_bulletin(station, validator, now, m, bulletin, repeat, audio)
         }
-        CheckedWhat::Audio {
+        CheckedWhat::Bulletin {
             bulletin,
             repeat,
-            size,
-            sha256,
+            sound: Sound::File { size, sha256, .. },
         } => {
             let audio =
                 audio.ok_or_else(|| PushError::Malformed("the `audio` part is missing".into()))?;
@@ -176,10 +176,14 @@ fn store_bulletin(
 ) -> Result<Accepted, PushError> {
     let info =
         crate::remote::feed::sync::validate_audio(validator, audio.file.path(), &station.audio)
-            .map_err(|why| {
-                // The temp file's name means nothing to the sender.
-                let why = why.replace(&audio.file.path().display().to_string(), "it");
-                PushError::NotAudio(format!("the audio does not decode: {why}"))
+            .map_err(|e| match e {
+                crate::audio::validate::CheckError::Refused(why) => {
+                    // The temp file's name means nothing to the sender.
+                    let why = why.replace(&audio.file.path().display().to_string(), "it");
+                    PushError::NotAudio(format!("the audio does not decode: {why}"))
+                }
+                // The station's own fault: the sender may send the same push again.
+                crate::audio::validate::CheckError::NotMade(why) => PushError::Internal(why),
             })?;
 
     let ext = audio

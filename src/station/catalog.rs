@@ -142,7 +142,9 @@ fn held(station: &Station, state: &FeedState) -> Held {
         .campaigns
         .iter()
         .filter_map(|c| {
-            let min_gap = crate::remote::feed::vet::min_gap(c)
+            let min_gap = c
+                .min_gap
+                .get()
                 .inspect_err(|e| tracing::warn!("feed campaign {}: {e}; ignored", c.id))
                 .ok()?;
             Some(Campaign {
@@ -169,7 +171,7 @@ fn held(station: &Station, state: &FeedState) -> Held {
             // A stored file is the one the manifest names: its size at least, every time
             // (its hash is checked when it is stored and when a new manifest names it).
             let size = std::fs::metadata(&path).ok()?.len();
-            if b.text.is_none() && size != b.size {
+            if b.sound().size().is_some_and(|expected| size != expected) {
                 tracing::warn!(
                     "feed bulletin {}: stored file has the wrong size; not played",
                     b.id

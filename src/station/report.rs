@@ -12,7 +12,7 @@ pub fn build(
     from: NaiveDate,
     to: NaiveDate,
     counting: crate::core::report::Counting,
-) -> Result<Report, String> {
+) -> Result<Report, crate::core::report::ReportError> {
     let catalog = super::catalog::load(config);
     let store = Store::of(&config.station);
     let tz = config.schedule.timezone;

@@ -15,14 +15,8 @@ impl Store {
         super::files::write(&self.status_file(), status)
     }
 
-    pub fn read_status(&self) -> Result<Status, String> {
-        let p = self.status_file();
-        let bytes = std::fs::read(&p).map_err(|e| {
-            format!(
-                "no status at {} ({e}): is `loaxa run` running?",
-                p.display()
-            )
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("{} is unreadable: {e}", p.display()))
+    /// The status the daemon last saved (`None`: it never saved one here).
+    pub fn read_status(&self) -> Result<Option<Status>, super::files::StateError> {
+        super::files::read::<Option<Status>>(&self.status_file())
     }
 }

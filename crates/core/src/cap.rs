@@ -87,36 +87,10 @@ pub fn bulletin_id(sender: &str, identifier: &str) -> String {
 
 /// Reads an alert and decides; `now` judges its expiry.
 pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapError> {
-    use oasiscap::v1dot2::{MessageType, Severity, Status, Urgency};
-    if xml.len() > MAX_ALERT_BYTES {
-        return Err(CapError::Malformed(format!(
-            "the file is over {} MB",
-            MAX_ALERT_BYTES / (1024 * 1024)
-        )));
-    }
-    if let Some(line) = too_deep(xml, MAX_DEPTH) {
-        return Err(CapError::Malformed(format!(
-            "elements nest more than {MAX_DEPTH} deep (line {line}); a CAP alert is a few levels deep"
-        )));
-    }
-    let alert: oasiscap::v1dot2::Alert =
-        xml.parse()
-            .map_err(|e: <oasiscap::v1dot2::Alert as std::str::FromStr>::Err| {
-                CapError::Malformed(first_line(&e.to_string()))
-            })?;
+    use oasiscap::v1dot2::{MessageType, Status};
+    let alert = parse(xml)?;
     let sender = alert.sender.to_string();
-    let mut references: Vec<String> = Vec::new();
-    for r in alert.references.iter().flat_map(|r| r.iter()) {
-        let id = bulletin_id(r.sender.as_ref(), r.identifier.as_ref());
-        if !references.contains(&id) {
-            if references.len() == MAX_REFERENCES {
-                return Err(CapError::Unusable(format!(
-                    "<references> names more than {MAX_REFERENCES} earlier alerts; withdraw them with alerts of their own"
-                )));
-            }
-            references.push(id);
-        }
-    }
+    let references = references(&alert)?;
     let test = match alert.status {
         Status::Actual => false,
         Status::Test | Status::Exercise => true,
@@ -159,18 +133,87 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
             e.to_rfc3339()
         )));
     }
+    let priority = priority(info);
+    let sound = sound(info)?;
+    let title = info.headline.clone().unwrap_or_else(|| info.event.clone());
+    let areas = info
+        .areas
+        .iter()
+        .flat_map(|a| a.geocode.iter().map(|(k, v)| format!("{k}={v}")))
+        .collect();
+    Ok(Decision::Voice {
+        bulletin: CapBulletin {
+            id: bulletin_id(&sender, alert.identifier.as_ref()),
+            title: crate::text::shorten(title.trim(), 200),
+            priority,
+            expires,
+            sound,
+            areas,
+            test,
+        },
+        replaces: match alert.message_type {
+            MessageType::Update => references,
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// The alert, read within bounds: its size, its depth, then CAP 1.2's schema.
+fn parse(xml: &str) -> Result<oasiscap::v1dot2::Alert, CapError> {
+    if xml.len() > MAX_ALERT_BYTES {
+        return Err(CapError::Malformed(format!(
+            "the file is over {} MB",
+            MAX_ALERT_BYTES / (1024 * 1024)
+        )));
+    }
+    if let Some(line) = too_deep(xml, MAX_DEPTH) {
+        return Err(CapError::Malformed(format!(
+            "elements nest more than {MAX_DEPTH} deep (line {line}); a CAP alert is a few levels deep"
+        )));
+    }
+    xml.parse()
+        .map_err(|e: <oasiscap::v1dot2::Alert as std::str::FromStr>::Err| {
+            CapError::Malformed(first_line(&e.to_string()))
+        })
+}
+
+/// The bulletin ids of the alerts this one names in `<references>`, each once, at most
+/// `MAX_REFERENCES`.
+fn references(alert: &oasiscap::v1dot2::Alert) -> Result<Vec<String>, CapError> {
+    let mut references: Vec<String> = Vec::new();
+    for r in alert.references.iter().flat_map(|r| r.iter()) {
+        let id = bulletin_id(r.sender.as_ref(), r.identifier.as_ref());
+        if !references.contains(&id) {
+            if references.len() == MAX_REFERENCES {
+                return Err(CapError::Unusable(format!(
+                    "<references> names more than {MAX_REFERENCES} earlier alerts; withdraw them with alerts of their own"
+                )));
+            }
+            references.push(id);
+        }
+    }
+    Ok(references)
+}
+
+/// Circular 39's level from CAP's urgency and severity.
+fn priority(info: &oasiscap::v1dot2::Info) -> Priority {
+    use oasiscap::v1dot2::{Severity, Urgency};
     let strong = matches!(info.severity, Severity::Extreme | Severity::Severe);
-    let priority = match info.urgency {
+    match info.urgency {
         Urgency::Immediate if strong => Priority::Emergency,
         Urgency::Immediate | Urgency::Expected => Priority::Priority,
         _ if strong => Priority::Priority,
         _ => Priority::Normal,
-    };
+    }
+}
+
+/// What the stations play: the alert's audio resource, else its words spoken.
+fn sound(info: &oasiscap::v1dot2::Info) -> Result<Sound, CapError> {
     let audio = info
         .resources
         .iter()
         .find(|r| r.mime_type.to_ascii_lowercase().starts_with("audio/"));
-    let sound = match audio {
+    Ok(match audio {
         Some(r) => match (&r.embedded_content, &r.uri) {
             (Some(bytes), _) => Sound::Embedded(bytes.as_slice().to_vec(), r.mime_type.clone()),
             (None, Some(uri)) => Sound::Url(uri.to_string()),
@@ -198,31 +241,9 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
             }
             Sound::Text(crate::text::shorten(&text, MAX_TEXT_CHARS))
         }
-    };
-    let title = info.headline.clone().unwrap_or_else(|| info.event.clone());
-    let areas = info
-        .areas
-        .iter()
-        .flat_map(|a| a.geocode.iter().map(|(k, v)| format!("{k}={v}")))
-        .collect();
-    Ok(Decision::Voice {
-        bulletin: CapBulletin {
-            id: bulletin_id(&sender, alert.identifier.as_ref()),
-            title: crate::text::shorten(title.trim(), 200),
-            priority,
-            expires,
-            sound,
-            areas,
-            test,
-        },
-        replaces: match alert.message_type {
-            MessageType::Update => references,
-            _ => Vec::new(),
-        },
     })
 }
 
-/// The parser's message, with CAP's element names as the alert writes them.
 /// The line where elements first nest deeper than `max`, by one pass over the text:
 /// start tags open, end tags and `/>` close; comments, CDATA, declarations and quoted
 /// attribute values are stepped over.

@@ -1,7 +1,7 @@
 //! `feed.json`: what a province publishes. Fields the station does not know are ignored,
 //! so a newer province tool does not cut older stations off; `loaxa_feed` is the version.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Priority;
@@ -31,8 +31,8 @@ pub struct FeedCampaign {
     pub until: NaiveDate,
     pub plays_per_day: u32,
     /// A duration as in schedule.toml: "3h", "90m".
-    #[serde(default = "zero_gap")]
-    pub min_gap: String,
+    #[serde(default)]
+    pub min_gap: MinGap,
     #[serde(default)]
     pub sessions: Option<Vec<String>>,
     #[serde(default = "normal")]
@@ -73,8 +73,54 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-fn zero_gap() -> String {
-    "0s".into()
+/// The longest `min_gap` a feed campaign may ask for: a day.
+pub const MAX_MIN_GAP: TimeDelta = TimeDelta::hours(24);
+
+/// A campaign's `min_gap` as the feed writes it ("3h", "90m"), read once where it arrives.
+/// It keeps its text: a manifest is written back as it came, and a bad gap is quoted in
+/// the refusal of its campaign (the rest of the manifest still counts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub struct MinGap {
+    text: String,
+    gap: Result<TimeDelta, String>,
+}
+
+impl MinGap {
+    /// The gap, or why the feed's text is not one of 0 to 24 h.
+    pub fn get(&self) -> Result<TimeDelta, String> {
+        self.gap.clone()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Default for MinGap {
+    fn default() -> Self {
+        MinGap::from("0s".to_string())
+    }
+}
+
+impl From<String> for MinGap {
+    fn from(text: String) -> MinGap {
+        let gap = match crate::units::parse_duration(&text) {
+            Err(e) => Err(format!("min_gap: {}", crate::text::shorten(&e, 120))),
+            Ok(gap) if gap < TimeDelta::zero() || gap > MAX_MIN_GAP => Err(format!(
+                "min_gap {:?} is over 24h",
+                crate::text::shorten(&text, 40)
+            )),
+            Ok(gap) => Ok(gap),
+        };
+        MinGap { text, gap }
+    }
+}
+
+impl From<MinGap> for String {
+    fn from(gap: MinGap) -> String {
+        gap.text
+    }
 }
 
 fn normal() -> Priority {

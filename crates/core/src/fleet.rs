@@ -95,25 +95,26 @@ pub struct PushMessage {
 }
 
 impl PushMessage {
-    /// Reads a push message, bounded: anything too big or not this shape is refused with
-    /// its reason.
-    pub fn parse(bytes: &[u8]) -> Result<PushMessage, String> {
+    /// Reads a push message, bounded: anything too big or not this shape is refused as
+    /// malformed, with its reason.
+    pub fn parse(bytes: &[u8]) -> Result<PushMessage, super::push::PushError> {
+        use super::push::PushError::Malformed;
         if bytes.len() > MAX_PUSH_MESSAGE {
-            return Err(format!(
+            return Err(Malformed(format!(
                 "the message is {} bytes; a push message is at most {MAX_PUSH_MESSAGE}",
                 bytes.len()
-            ));
+            )));
         }
         let m: PushMessage = serde_json::from_slice(bytes).map_err(|e| {
-            super::text::clip_bytes(
+            Malformed(super::text::clip_bytes(
                 &format!("not a push message ({{\"manifest\": …, \"signature\": …}}): {e}"),
                 300,
-            )
+            ))
         })?;
         if m.manifest.len() > MAX_MANIFEST_BYTES || m.signature.len() > MAX_MANIFEST_BYTES {
-            return Err(format!(
+            return Err(Malformed(format!(
                 "the manifest or signature is over {MAX_MANIFEST_BYTES} bytes"
-            ));
+            )));
         }
         Ok(m)
     }
@@ -347,7 +348,11 @@ mod tests {
         assert!(PushMessage::parse(br#"{"manifest": "{}"}"#).is_err());
         assert!(PushMessage::parse(br#"{"manifest": "{}", "signature": "", "x": 1}"#).is_err());
         let big = vec![b' '; MAX_PUSH_MESSAGE + 1];
-        assert!(PushMessage::parse(&big).unwrap_err().contains("at most"));
+        let e = PushMessage::parse(&big).unwrap_err();
+        assert!(
+            matches!(&e, crate::push::PushError::Malformed(why) if why.contains("at most")),
+            "{e:?}"
+        );
         assert_eq!(
             PushMessage::claimed_id(r#"{"id": "p-1"}"#),
             Some("p-1".into())

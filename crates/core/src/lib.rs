@@ -16,6 +16,7 @@ pub mod planner;
 pub mod push;
 pub mod report;
 pub mod schedule;
+pub mod sound;
 pub mod status;
 pub mod targets;
 pub mod text;

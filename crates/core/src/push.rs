@@ -6,6 +6,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Priority;
+use super::sound::Sound;
 use super::text::{clip_bytes, shorten};
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -194,22 +195,19 @@ pub struct Checked {
     pub judged: Judged,
 }
 
+// One per push received, and moved rather than copied: boxing the bulletin saves nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckedWhat {
     Cancel {
         target: String,
     },
-    /// Audio follows, of exactly this size and hash.
-    Audio {
+    /// A bulletin to take: its audio follows (of exactly the size and hash in `sound`),
+    /// or its text is spoken.
+    Bulletin {
         bulletin: PushBulletin,
         repeat: u32,
-        size: u64,
-        sha256: String,
-    },
-    Text {
-        bulletin: PushBulletin,
-        repeat: u32,
-        text: String,
+        sound: Sound,
     },
 }
 
@@ -217,8 +215,8 @@ impl Checked {
     /// The audio part's size the signed manifest announces, if it announces one.
     pub fn audio_size(&self) -> Option<u64> {
         match &self.what {
-            CheckedWhat::Audio { size, .. } => Some(*size),
-            _ => None,
+            CheckedWhat::Bulletin { sound, .. } => sound.size(),
+            CheckedWhat::Cancel { .. } => None,
         }
     }
 }
@@ -423,8 +421,8 @@ fn check_bulletin(rules: Rules, m: &PushManifest) -> Result<CheckedWhat, PushErr
                 "a text bulletin has no \"sha256\" or \"size\"".into(),
             ));
         }
-        return Ok(CheckedWhat::Text {
-            text: text.clone(),
+        return Ok(CheckedWhat::Bulletin {
+            sound: Sound::Text(text.clone()),
             bulletin: b,
             repeat,
         });
@@ -449,11 +447,14 @@ fn check_bulletin(rules: Rules, m: &PushManifest) -> Result<CheckedWhat, PushErr
     if size == 0 {
         return Err(PushError::Malformed("bulletin.size is 0".into()));
     }
-    Ok(CheckedWhat::Audio {
+    Ok(CheckedWhat::Bulletin {
+        sound: Sound::File {
+            url: b.url.clone(),
+            sha256,
+            size,
+        },
         bulletin: b,
         repeat,
-        size,
-        sha256,
     })
 }
 

@@ -72,6 +72,15 @@ pub enum Counting {
 }
 
 /// Builds the report from the as-run log, one day's records at a time (`records_of`);
+/// A range of days no report is made for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReportError {
+    #[error("--to {to} is before --from {from}")]
+    Backwards { from: NaiveDate, to: NaiveDate },
+    #[error("{from} to {to} is more than {MAX_DAYS} days; ask for a shorter range")]
+    TooLong { from: NaiveDate, to: NaiveDate },
+}
+
 /// `plan_of` gives a day's plan as if nothing had played, to tell why a day fell short.
 pub fn build(
     station_id: &str,
@@ -80,14 +89,12 @@ pub fn build(
     catalog: &Catalog,
     (from, to): (NaiveDate, NaiveDate),
     counting: Counting,
-) -> Result<Report, String> {
+) -> Result<Report, ReportError> {
     if to < from {
-        return Err(format!("--to {to} is before --from {from}"));
+        return Err(ReportError::Backwards { from, to });
     }
     if (to - from).num_days() >= MAX_DAYS {
-        return Err(format!(
-            "{from} to {to} is more than {MAX_DAYS} days; ask for a shorter range"
-        ));
+        return Err(ReportError::TooLong { from, to });
     }
     let mut days = Vec::new();
     let mut date = from;

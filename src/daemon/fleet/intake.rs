@@ -99,10 +99,7 @@ impl Intake {
             return;
         }
         let admitted = match PushMessage::parse(bytes) {
-            Err(why) => Err(Refused {
-                id: None,
-                error: PushError::Malformed(why),
-            }),
+            Err(error) => Err(Refused { id: None, error }),
             Ok(message) => {
                 let claimed = PushMessage::claimed_id(&message.manifest);
                 match claimed.as_ref().filter(|id| self.recent.get(*id).is_some()) {

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::vet;
 use crate::config::station::Station;
 use crate::core::feed::{FeedBulletin, Manifest};
+use crate::core::sound::Sound;
 use crate::store::Store;
 use crate::store::files::StateError;
 use crate::store::trust::Trust;
@@ -108,17 +109,17 @@ pub struct Outcome {
 /// Where a bulletin's audio lives: a text bulletin's recording (see `speech`), else the
 /// verified file.
 pub fn audio_path(station: &Station, b: &FeedBulletin) -> PathBuf {
-    match &b.text {
-        Some(text) => crate::audio::speech::Speech::of(station).path_for(text.trim()),
-        None => Store::of(station).feed_file(b),
+    match b.sound() {
+        Sound::Text(text) => crate::audio::speech::Speech::of(station).path_for(text.trim()),
+        Sound::File { .. } => Store::of(station).feed_file(b),
     }
 }
 
 /// What a refusal is remembered by: the file's hash, or the text bulletin's id.
 fn refusal_key(b: &FeedBulletin) -> String {
-    match &b.text {
-        Some(_) => format!("text:{}", b.id),
-        None => b.sha256.clone(),
+    match b.sound() {
+        Sound::Text(_) => format!("text:{}", b.id),
+        Sound::File { sha256, .. } => sha256,
     }
 }
 
@@ -326,7 +327,7 @@ impl Syncer {
     /// be the file it names (a damaged disk, a hand-copied file): else it goes, and is
     /// fetched again.
     fn verify_stored(&self, manifest: &Manifest) {
-        for b in manifest.bulletins.iter().filter(|b| b.text.is_none()) {
+        for b in manifest.bulletins.iter().filter(|b| !b.sound().is_text()) {
             let path = self.store().feed_file(b);
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
@@ -428,9 +429,9 @@ impl Syncer {
             if target.is_file() {
                 continue;
             }
-            let fetched = match &b.text {
-                Some(text) => crate::audio::speech::Speech::of(&self.station)
-                    .render(text)
+            let fetched = match b.sound() {
+                Sound::Text(text) => crate::audio::speech::Speech::of(&self.station)
+                    .render(&text)
                     .map(|_| ())
                     .map_err(|why| {
                         Fetch::Refused(
@@ -438,7 +439,7 @@ impl Syncer {
                             format!("its text cannot be spoken: {why}"),
                         )
                     }),
-                None => self.fetch_one(b, &target),
+                Sound::File { .. } => self.fetch_one(b, &target),
             };
             match fetched {
                 Ok(()) => {
@@ -546,7 +547,11 @@ impl Syncer {
             .inspect_err(|_| {
                 let _ = std::fs::remove_file(&partial);
             })
-            .map_err(|e| Refused(RefusalKind::NotAudio, e))?;
+            .map_err(|e| match e {
+                CheckError::Refused(why) => Refused(RefusalKind::NotAudio, why),
+                // Nothing known of the file: it is tried again, never refused for it.
+                CheckError::NotMade(why) => Retry(why),
+            })?;
         std::fs::create_dir_all(target.parent().unwrap_or(Path::new(".")))
             .map_err(|e| Retry(e.to_string()))?;
         // What the check measured, so the daemon never decodes an unvetted file itself.
@@ -649,7 +654,7 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
     }
 }
 
-pub use crate::audio::validate::{check_audio, validate_audio};
+pub use crate::audio::validate::{CheckError, check_audio, validate_audio};
 
 #[cfg(test)]
 mod tests {

@@ -5,10 +5,9 @@
 //!
 //! Pure: bytes in, a vetted manifest and the reasons for what was left out.
 
-use chrono::TimeDelta;
-
 use crate::core::catalog::{MAX_TITLE_CHARS, check_id, plausible_date};
 use crate::core::feed::{FORMAT_VERSION, FeedBulletin, FeedCampaign, Manifest};
+use crate::core::sound::Sound;
 use crate::core::text::shorten;
 
 /// More entries than this make the whole manifest suspect.
@@ -17,7 +16,6 @@ pub const MAX_BULLETINS: usize = 10_000;
 pub const MAX_REVOKED: usize = 100_000;
 /// Per entry.
 pub const MAX_PLAYS_PER_DAY: u32 = 96;
-pub const MAX_MIN_GAP: TimeDelta = TimeDelta::hours(24);
 pub const MAX_SESSIONS: usize = 32;
 pub const MAX_TARGETS: usize = 10_000;
 pub const MAX_URL_LEN: usize = 2_048;
@@ -124,16 +122,6 @@ fn dates(from: Option<chrono::NaiveDate>, until: Option<chrono::NaiveDate>) -> R
     Ok(())
 }
 
-/// The min_gap a campaign entry names, once it is known to be sane.
-pub fn min_gap(c: &FeedCampaign) -> Result<TimeDelta, String> {
-    let gap = crate::core::units::parse_duration(&c.min_gap)
-        .map_err(|e| format!("min_gap: {}", shorten(&e, 120)))?;
-    if gap < TimeDelta::zero() || gap > MAX_MIN_GAP {
-        return Err(format!("min_gap {:?} is over 24h", shorten(&c.min_gap, 40)));
-    }
-    Ok(gap)
-}
-
 fn campaign(c: &FeedCampaign) -> Result<(), String> {
     check_id(&c.id)?;
     title(&c.title)?;
@@ -144,7 +132,7 @@ fn campaign(c: &FeedCampaign) -> Result<(), String> {
             c.plays_per_day
         ));
     }
-    min_gap(c)?;
+    c.min_gap.get()?;
     if let Some(s) = &c.sessions
         && (s.len() > MAX_SESSIONS || s.iter().any(|n| n.chars().count() > 64))
     {
@@ -165,8 +153,8 @@ fn bulletin(b: &FeedBulletin, max_bytes: u64) -> Result<(), String> {
     if b.targets.len() > MAX_TARGETS {
         return Err(format!("it names more than {MAX_TARGETS} stations"));
     }
-    match &b.text {
-        Some(text) => {
+    match b.sound() {
+        Sound::Text(text) => {
             if text.trim().is_empty() || text.chars().count() > crate::audio::speech::MAX_TEXT_CHARS
             {
                 return Err(format!(
@@ -175,17 +163,16 @@ fn bulletin(b: &FeedBulletin, max_bytes: u64) -> Result<(), String> {
                 ));
             }
         }
-        None => {
-            if b.url.is_empty() || b.url.len() > MAX_URL_LEN {
+        Sound::File { url, sha256, size } => {
+            if url.is_none_or(|u| u.len() > MAX_URL_LEN) {
                 return Err(format!("its url is empty or over {MAX_URL_LEN} bytes"));
             }
-            if b.sha256.len() != 64 || !b.sha256.bytes().all(|c| c.is_ascii_hexdigit()) {
+            if sha256.len() != 64 || !sha256.bytes().all(|c| c.is_ascii_hexdigit()) {
                 return Err("its sha256 is not 64 hex digits".into());
             }
-            if b.size == 0 || b.size > max_bytes {
+            if size == 0 || size > max_bytes {
                 return Err(format!(
-                    "{} bytes is outside 1–max_bulletin_bytes ({max_bytes})",
-                    b.size
+                    "{size} bytes is outside 1–max_bulletin_bytes ({max_bytes})"
                 ));
             }
         }
