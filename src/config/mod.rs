@@ -4,6 +4,7 @@
 pub mod diag;
 pub mod fleet;
 pub mod monitor;
+pub mod paths;
 pub mod schedule;
 mod sessions;
 mod special;
@@ -176,6 +177,11 @@ fn with_source<T>(
     errors: &mut Vec<Diagnostic>,
     read: impl FnOnce(&mut Fields, &mut Diagnostics) -> Option<T>,
 ) -> Option<T> {
+    // Names and paths compare as NFC (SPEC §16): the whole text is read that way, so a
+    // session typed with combining accents is the session, and its positions are those
+    // of the text the diagnostics quote.
+    let source = crate::core::text::nfc(source);
+    let source: &str = &source;
     let mut d = Diagnostics::new(path, source);
     let (table, syntax_errors) = DeTable::parse_recoverable(source);
     let result = if syntax_errors.is_empty() {

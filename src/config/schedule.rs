@@ -46,15 +46,23 @@ impl Reader<'_> {
         name: &str,
         span: Range<usize>,
     ) -> Option<MediaFile> {
-        let path = self.dir.join(name);
-        if !path.is_file() {
-            d.error_help(
-                span,
-                format!("audio file not found: {name}"),
-                format!("looked for {}; put the file there or fix the path (relative paths start at the config dir)", path.display()),
-            );
-            return None;
-        }
+        let path = match super::paths::locate(&self.dir, name) {
+            Ok(path) => path,
+            Err(near) => {
+                let looked = self.dir.join(name);
+                let help = match near {
+                    Some(other) => format!(
+                        "did you mean {other:?}? Upper and lower case differ on a station's disk; write the name exactly as the file is named"
+                    ),
+                    None => format!(
+                        "looked for {}; put the file there or fix the path (relative paths start at the config dir)",
+                        looked.display()
+                    ),
+                };
+                d.error_help(span, format!("audio file not found: {name}"), help);
+                return None;
+            }
+        };
         match self.media.playing_time(&path) {
             Ok(duration) => Some(MediaFile {
                 path,

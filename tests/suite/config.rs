@@ -770,3 +770,65 @@ fn the_spec_example_schedule_is_valid_and_plans_sensibly() {
         plan["warnings"]
     );
 }
+
+/// SPEC §16: names and paths typed with combining accents (Unikey's "tổ hợp" mode, macOS)
+/// are the names and files that look the same; a case slip in a file name is named.
+#[test]
+fn decomposed_names_and_paths_are_the_same_names_and_a_case_slip_is_named() {
+    let dir = config_dir(STATION, "");
+    // A file whose name is precomposed on disk, and one copied from a Mac (decomposed).
+    let sample = repo().join("audio-samples/nhac-hieu.mp3");
+    std::fs::copy(&sample, dir.path().join("Bản tin sáng.mp3")).unwrap();
+    std::fs::copy(
+        &sample,
+        dir.path().join("Tho\u{302}\u{301}ng ba\u{301}o.mp3"),
+    )
+    .unwrap();
+    std::fs::copy(&sample, dir.path().join("tin-tuc.MP3")).unwrap();
+    // The session is named precomposed; the campaign names it decomposed, and names the
+    // files the other way round from how they are on disk.
+    let schedule = format!(
+        "{GOOD_SESSIONS}
+[[campaign]]
+id = \"c\"
+title = \"t\"
+from = \"2021-10-01\"
+until = \"2021-10-31\"
+plays_per_day = 1
+sessions = [\"Sa\u{301}ng\"]
+
+[[bulletin]]
+id = \"a\"
+campaign = \"c\"
+file = \"Ba\u{309}n tin sa\u{301}ng.mp3\"
+
+[[bulletin]]
+id = \"b\"
+campaign = \"c\"
+file = \"Thống báo.mp3\"
+"
+    );
+    std::fs::write(dir.path().join("schedule.toml"), &schedule).unwrap();
+    let config = loaxa::station::config::load(dir.path(), today())
+        .unwrap_or_else(|e| panic!("NFD names should load:\n{}", show(&e)));
+    let campaign = &config.schedule.campaigns[0];
+    assert_eq!(
+        campaign.sessions.as_deref(),
+        Some(&["Sáng".to_string()][..])
+    );
+    assert!(campaign.allows_session("Sáng"));
+    assert!(config.schedule.bulletins.iter().all(|b| b.path.is_file()));
+
+    // `.mp3` written for a file named `.MP3`: not found, and the hint names the file.
+    let schedule = format!("{GOOD_SESSIONS}\n[[bulletin]]\nid = \"a\"\nfile = \"tin-tuc.mp3\"\n");
+    std::fs::write(dir.path().join("schedule.toml"), &schedule).unwrap();
+    let errs = loaxa::station::config::load(dir.path(), today()).unwrap_err();
+    expect_at(
+        &errs,
+        "schedule.toml",
+        &schedule,
+        "\"tin-tuc.mp3\"",
+        0,
+        "did you mean \"tin-tuc.MP3\"",
+    );
+}

@@ -144,7 +144,7 @@ pub fn decide(xml: &str, now: DateTime<FixedOffset>) -> Result<Decision, CapErro
     Ok(Decision::Voice {
         bulletin: CapBulletin {
             id: bulletin_id(&sender, alert.identifier.as_ref()),
-            title: crate::text::shorten(title.trim(), 200),
+            title: crate::text::shorten(&crate::text::nfc(title.trim()), 200),
             priority,
             expires,
             sound,
@@ -239,7 +239,10 @@ fn sound(info: &oasiscap::v1dot2::Info) -> Result<Sound, CapError> {
                     "the Vietnamese <info> has no audio resource and no headline, description or instruction to speak".into(),
                 ));
             }
-            Sound::Text(crate::text::shorten(&text, MAX_TEXT_CHARS))
+            Sound::Text(crate::text::shorten(
+                &crate::text::nfc(&text),
+                MAX_TEXT_CHARS,
+            ))
         }
     })
 }

@@ -65,10 +65,11 @@ impl Campaign {
         self.from <= date && date <= self.until
     }
 
+    /// Names from the feed are compared as NFC, as the operator's are read (SPEC §16).
     pub fn allows_session(&self, name: &str) -> bool {
         self.sessions
             .as_ref()
-            .is_none_or(|names| names.iter().any(|n| n == name))
+            .is_none_or(|names| names.iter().any(|n| crate::text::same_name(n, name)))
     }
 }
 

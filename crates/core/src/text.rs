@@ -1,4 +1,31 @@
-//! Text from outside, made safe to repeat: in an answer, a log line, an as-run record.
+//! Text from outside, made safe to repeat: in an answer, a log line, an as-run record;
+//! and made comparable (NFC).
+
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+/// `text` in Unicode NFC (SPEC §16): "Sáng" typed with a combining accent (Unikey's "tổ
+/// hợp" mode, macOS) is the same name as "Sáng" typed precomposed. Borrowed when it
+/// already is (nearly always).
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => {
+            let normal: String = text.nfc().collect();
+            if normal == text {
+                Cow::Borrowed(text)
+            } else {
+                Cow::Owned(normal)
+            }
+        }
+    }
+}
+
+/// Whether two names are the same once both are NFC.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || nfc(a) == nfc(b)
+}
 
 /// At most `max` characters of `text`, control characters (a terminal's escape codes
 /// among them) and bidirectional overrides shown as `?`, and an ellipsis when it was
@@ -34,6 +61,22 @@ pub fn clip_bytes(text: &str, max_bytes: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn decomposed_and_precomposed_vietnamese_are_the_same_name() {
+        let precomposed = "S\u{e1}ng"; // á
+        let decomposed = "Sa\u{301}ng"; // a + combining acute
+        assert_ne!(precomposed, decomposed);
+        assert_eq!(super::nfc(decomposed), precomposed);
+        assert!(matches!(
+            super::nfc(precomposed),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert!(super::same_name(decomposed, precomposed));
+        assert!(!super::same_name("Sáng", "Sang"));
+        // Tone mark and vowel mark both combining: "Tối" as T-o-U+0302-U+0301-i.
+        assert_eq!(super::nfc("To\u{302}\u{301}i"), "T\u{1ed1}i");
+    }
+
     #[test]
     fn shortened_and_clipped() {
         assert_eq!(super::shorten("abc\u{7}def", 4), "abc?…");
