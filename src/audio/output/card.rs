@@ -183,7 +183,8 @@ impl Sink for CardSink {
             ring,
             frames,
             capacity,
-            POLL,
+            // No wake from cpal's real-time callback (no syscall there): a sleep.
+            || std::thread::sleep(POLL),
             || failure(shared),
             || describe(output),
             |_| {},

@@ -48,7 +48,8 @@ const RING: Duration = Duration::from_millis(150);
 const POLL: Duration = Duration::from_millis(1000);
 /// A new stream is fed silence until it plays, for this long at most.
 const START_WAIT: Duration = Duration::from_secs(3);
-/// How long the writer sleeps while the ring is full.
+/// The longest the writer waits while the ring is full: the I/O thread wakes it sooner,
+/// as soon as it takes audio.
 const WAIT: Duration = Duration::from_millis(20);
 const BYTES_PER_FRAME: usize = CHANNELS * 4;
 
@@ -63,6 +64,10 @@ struct Shared {
     /// The I/O thread found the ring empty and waits to be woken by the writer.
     starved: AtomicBool,
     waker: AtomicWaker,
+    /// The writer, parked while the ring is full: the I/O thread unparks it when it has
+    /// taken audio, so the playout thread wakes once per request, not every few ms.
+    writer: std::sync::OnceLock<std::thread::Thread>,
+    writer_waits: AtomicBool,
 }
 
 impl Shared {
@@ -74,6 +79,8 @@ impl Shared {
             stop: AtomicBool::new(false),
             starved: AtomicBool::new(false),
             waker: AtomicWaker::new(),
+            writer: std::sync::OnceLock::new(),
+            writer_waits: AtomicBool::new(false),
         }
     }
 }
@@ -105,6 +112,11 @@ impl pulseaudio::PlaybackSource for Source {
         }
         let n = take(buf, &mut this.ring);
         this.shared.sent.fetch_add(n as u64, Ordering::Relaxed);
+        if this.shared.writer_waits.swap(false, Ordering::AcqRel)
+            && let Some(writer) = this.shared.writer.get()
+        {
+            writer.unpark();
+        }
         std::task::Poll::Ready(n)
     }
 }
@@ -378,11 +390,20 @@ impl Sink for PulseSink {
         };
         let shared = &self.shared;
         let sink = &self.sink;
+        let writer = shared.writer.get_or_init(std::thread::current);
+        let parks = writer.id() == std::thread::current().id();
         super::ring::write(
             ring,
             frames,
             capacity,
-            WAIT,
+            || {
+                if parks {
+                    shared.writer_waits.store(true, Ordering::Release);
+                    std::thread::park_timeout(WAIT);
+                } else {
+                    std::thread::sleep(WAIT);
+                }
+            },
             || failure(shared),
             || describe(sink),
             |ring| {

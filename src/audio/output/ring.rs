@@ -17,14 +17,15 @@ pub(super) fn queued(ring: &Producer<f32>) -> usize {
     ring.buffer().capacity() - ring.slots()
 }
 
-/// Writes `frames` into `ring`, never holding more than `capacity` samples: sleeps
-/// `wait` while it is full, fails with what `failure` reports or when nothing is taken
-/// for `STALL`. `after` runs after each chunk (to wake a reader that waits).
+/// Writes `frames` into `ring`, never holding more than `capacity` samples: `pause`s
+/// while it is full (a sleep, or a park the reader ends), fails with what `failure`
+/// reports or when nothing is taken for `STALL`. `after` runs after each chunk (to wake a
+/// reader that waits).
 pub(super) fn write(
     ring: &mut Producer<f32>,
     mut frames: &[f32],
     capacity: usize,
-    wait: Duration,
+    pause: impl Fn(),
     failure: impl Fn() -> Option<String>,
     device: impl Fn() -> String,
     mut after: impl FnMut(&Producer<f32>),
@@ -44,7 +45,7 @@ pub(super) fn write(
                     device()
                 )));
             }
-            std::thread::sleep(wait);
+            pause();
             continue;
         }
         blocked_since = None;
