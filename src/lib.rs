@@ -19,6 +19,8 @@ pub mod daemon;
 pub mod fuzzing;
 /// The HTTP API.
 pub mod http;
+/// What a person reads, in Vietnamese or English (SPEC §16): the message catalogues.
+pub mod i18n;
 /// Counters and gauges for `/metrics`.
 pub mod metrics;
 /// The province's tools: keys, feed building, pushes, CAP, the fleet (feature `province`).

@@ -17,7 +17,13 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config};
+use crate::i18n::Lang;
 use crate::station::plan as plan_view;
+use crate::tr;
+
+fn parse_lang(text: &str) -> Result<Lang, String> {
+    Lang::parse(text).ok_or_else(|| format!("{text:?}: use vi or en"))
+}
 
 /// Exit codes (SPEC §6).
 const EXIT_RUNTIME: u8 = 1;
@@ -36,6 +42,10 @@ struct Cli {
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
+    /// The language of what a person reads: vi or en [default: $LOAXA_LANG, else
+    /// station.toml's `language`, else vi]
+    #[arg(long, global = true, value_parser = parse_lang)]
+    lang: Option<Lang>,
     #[command(subcommand)]
     command: Command,
 }
@@ -125,6 +135,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let dir = config::config_dir(cli.config);
+    let lang = crate::i18n::for_command(cli.lang, &dir);
     match cli.command {
         Command::Run { start_at } => match crate::daemon::run(&dir, start_at) {
             Ok(()) => ExitCode::SUCCESS,
@@ -134,14 +145,14 @@ pub fn main() -> ExitCode {
                 ExitCode::from(EXIT_RUNTIME)
             }
         },
-        Command::Status { json } => status(&dir, json),
+        Command::Status { json } => status(&dir, json, lang),
         Command::Devices => {
             for (value, description) in crate::audio::output::list_devices() {
                 println!("{value:<40} {description}");
             }
             ExitCode::SUCCESS
         }
-        Command::Play { file } => play(&dir, &file),
+        Command::Play { file } => play(&dir, &file, lang),
         Command::ValidateAudio {
             file,
             max_duration_ms,
@@ -152,10 +163,10 @@ pub fn main() -> ExitCode {
             }
             Err(e) => runtime_error(&e.to_string()),
         },
-        Command::Check => check(&dir),
+        Command::Check => check(&dir, lang),
         #[cfg(feature = "province")]
         Command::Province(command) => province::run(*command),
-        Command::Plan { date, json } => plan(&dir, date, json),
+        Command::Plan { date, json } => plan(&dir, date, json, lang),
         Command::Report {
             from,
             to,
@@ -163,7 +174,7 @@ pub fn main() -> ExitCode {
             csv,
             bom,
             heard,
-        } => report(&dir, (from, to), heard, json, csv.then_some(bom)),
+        } => report(&dir, (from, to), heard, json, csv.then_some(bom), lang),
     }
 }
 
@@ -202,61 +213,60 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Loads the config or prints every problem with it.
-fn load(dir: &std::path::Path) -> Result<Config, ExitCode> {
+fn load(dir: &std::path::Path, lang: Lang) -> Result<Config, ExitCode> {
     let today = Utc::now()
         .with_timezone(&crate::core::schedule::DEFAULT_TIMEZONE)
         .date_naive();
     crate::station::config::load(dir, today).map_err(|errors| {
         for e in &errors {
-            eprintln!("{e}");
+            eprintln!("{}", e.shown(lang));
         }
         let shown = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let dir = shown.display().to_string();
         eprintln!(
-            "{} error{} in {}",
-            errors.len(),
-            plural(errors.len()),
-            shown.display()
+            "{}",
+            tr!(lang, "check-errors", count = errors.len(), dir = &dir)
         );
         ExitCode::from(EXIT_CONFIG)
     })
 }
 
-fn check(dir: &std::path::Path) -> ExitCode {
-    let config = match load(dir) {
+fn check(dir: &std::path::Path, lang: Lang) -> ExitCode {
+    let config = match load(dir, lang) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let s = &config.schedule;
+    let fill = s.fill.as_ref().map_or_else(
+        || tr!(lang, "check-fill-none"),
+        |f| tr!(lang, "check-fill-files", files = f.files.len()),
+    );
+    let dir = config.dir.display().to_string();
     println!(
-        "{}: OK · station {} · {} session{} · {} campaign{} · {} bulletin{} · fill: {}",
-        config.dir.display(),
-        config.station.station_id,
-        s.sessions.len(),
-        plural(s.sessions.len()),
-        s.campaigns.len(),
-        plural(s.campaigns.len()),
-        s.bulletins.len(),
-        plural(s.bulletins.len()),
-        s.fill
-            .as_ref()
-            .map_or("none".to_string(), |f| format!("{} files", f.files.len())),
+        "{}",
+        tr!(
+            lang,
+            "check-ok",
+            dir = &dir,
+            station = &config.station.station_id,
+            sessions = s.sessions.len(),
+            campaigns = s.campaigns.len(),
+            bulletins = s.bulletins.len(),
+            fill = &fill
+        )
     );
     ExitCode::SUCCESS
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool) -> ExitCode {
-    let config = match load(dir) {
+fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool, lang: Lang) -> ExitCode {
+    let config = match load(dir, lang) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let tz = config.schedule.timezone;
     let date = date.unwrap_or_else(|| Utc::now().with_timezone(&tz).date_naive());
     let plan = plan_view::load(&config, date, None);
-    print_json_or(&plan, json, plan_view::render)
+    print_json_or(&plan, json, |p| plan_view::render(p, lang))
 }
 
 /// `csv`: Some(with a byte-order mark?) for CSV output.
@@ -266,8 +276,9 @@ fn report(
     heard: bool,
     json: bool,
     csv: Option<bool>,
+    lang: Lang,
 ) -> ExitCode {
-    let config = match load(dir) {
+    let config = match load(dir, lang) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -276,7 +287,9 @@ fn report(
     } else {
         crate::core::report::Counting::Ended
     };
-    let report = match crate::station::report::build(&config, from, to, counting) {
+    let tz = config.schedule.timezone;
+    let now = Utc::now().with_timezone(&tz);
+    let report = match crate::station::report::build(&config, from, to, counting, now) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -284,10 +297,12 @@ fn report(
         }
     };
     if let Some(bom) = csv {
-        print!("{}", crate::core::report::csv(&report, bom));
+        print!("{}", crate::station::report::csv(&report, bom, lang, tz));
         return ExitCode::SUCCESS;
     }
-    print_json_or(&report, json, crate::core::report::render)
+    print_json_or(&report, json, |r| {
+        crate::station::report::render(r, lang, tz)
+    })
 }
 
 /// Prints `value` as pretty JSON, or as the text `render` makes of it.
@@ -309,23 +324,23 @@ fn print_json_or<T: serde::Serialize>(
     }
 }
 
-fn status(dir: &std::path::Path, json: bool) -> ExitCode {
+fn status(dir: &std::path::Path, json: bool, lang: Lang) -> ExitCode {
     // Only station.toml is needed: status must work while schedule.toml is being fixed.
     let station = match config::load_station(dir) {
         Ok(s) => s,
         Err(errors) => {
-            errors.iter().for_each(|e| eprintln!("{e}"));
+            errors.iter().for_each(|e| eprintln!("{}", e.shown(lang)));
             return ExitCode::from(EXIT_CONFIG);
         }
     };
     match status::fetch(station.api.listen, station.api.token.as_deref()) {
-        Ok(status) => print_json_or(&status, json, status::render),
+        Ok(status) => print_json_or(&status, json, |s| status::render(s, lang)),
         Err(why) => {
             eprintln!("error: {why}");
             // The last status the daemon wrote, so the operator sees where it stopped.
             if let Ok(Some(last)) = crate::store::Store::of(&station).read_status() {
-                eprintln!("last known status:");
-                eprint!("{}", status::render(&last));
+                eprintln!("{}", tr!(lang, "status-stopped-note"));
+                eprint!("{}", status::render(&last, lang));
             }
             ExitCode::from(EXIT_RUNTIME)
         }
@@ -333,10 +348,10 @@ fn status(dir: &std::path::Path, json: bool) -> ExitCode {
 }
 
 /// A sound check: the amplifier, its warmup, one file, the amplifier off again.
-fn play(dir: &std::path::Path, file: &std::path::Path) -> ExitCode {
+fn play(dir: &std::path::Path, file: &std::path::Path, lang: Lang) -> ExitCode {
     use crate::audio::decode::{AudioStream, CHANNELS};
     use crate::sys::clock::SystemClock;
-    let config = match load(dir) {
+    let config = match load(dir, lang) {
         Ok(c) => c,
         Err(code) => return code,
     };

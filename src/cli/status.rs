@@ -5,6 +5,9 @@ use std::fmt::Write;
 use chrono_tz::Tz;
 
 use crate::core::status::Status;
+use crate::i18n::Lang;
+use crate::station::words::kind as kind_name;
+use crate::tr;
 
 /// The running daemon's status, from its HTTP API.
 pub fn fetch(listen: std::net::SocketAddr, token: Option<&str>) -> Result<Status, String> {
@@ -32,148 +35,184 @@ pub fn fetch(listen: std::net::SocketAddr, token: Option<&str>) -> Result<Status
     serde_json::from_str(&text).map_err(|e| format!("{url}: unreadable status: {e}"))
 }
 
-/// The status as an operator reads it, in the station's time zone.
-pub fn render(s: &Status) -> String {
+/// The status as an operator reads it, in the station's time zone and `lang`.
+pub fn render(s: &Status, lang: Lang) -> String {
     let tz: Tz = s
         .timezone
         .parse()
         .unwrap_or(crate::core::schedule::DEFAULT_TIMEZONE);
     let mut out = String::new();
-    state(&mut out, s, tz);
-    troubles(&mut out, s, tz);
-    programme(&mut out, s, tz);
+    let v = View { lang, tz };
+    v.state(&mut out, s);
+    v.troubles(&mut out, s);
+    v.programme(&mut out, s);
     out
 }
 
-/// The daemon, its output, the amplifier, the session, an emergency, the feed.
-fn state(out: &mut String, s: &Status, tz: Tz) {
-    let alive = std::path::Path::new(&format!("/proc/{}", s.pid)).exists();
-    let _ = writeln!(
-        out,
-        "loaxa · station {} · {}",
-        s.station_id,
-        if alive {
-            format!("running (pid {})", s.pid)
+struct View {
+    lang: Lang,
+    tz: Tz,
+}
+
+impl View {
+    fn at(&self, t: chrono::DateTime<impl chrono::TimeZone>, with_date: bool) -> String {
+        let t = t.with_timezone(&self.tz);
+        if with_date {
+            format!(
+                "{} {}",
+                self.lang.date(t.date_naive()),
+                t.format("%H:%M:%S")
+            )
         } else {
-            format!("NOT RUNNING (last pid {})", s.pid)
+            t.format("%H:%M:%S").to_string()
         }
-    );
-    let _ = writeln!(
-        out,
-        "updated   {}",
-        s.updated.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S")
-    );
-    let _ = writeln!(
-        out,
-        "output    {} ({})",
-        s.output,
-        if s.output_ok {
-            "ok"
-        } else {
-            "FAILING, retrying"
-        }
-    );
-    let _ = writeln!(
-        out,
-        "amplifier {}",
-        if s.amplifier_on { "on" } else { "off" }
-    );
-    let _ = writeln!(
-        out,
-        "session   {}",
-        s.session.as_deref().unwrap_or("none on air")
-    );
-    if let Some(e) = &s.emergency {
-        let _ = writeln!(
-            out,
-            "EMERGENCY {e} on air ({} more waiting)",
-            s.emergencies_waiting
-        );
     }
-    if let Some(f) = &s.feed {
-        let seen = f
-            .last_success
-            .and_then(|t| chrono::DateTime::from_timestamp(t, 0));
-        let _ = writeln!(
-            out,
-            "feed      sequence {} · {} bulletins held · last reached {}{}",
-            f.sequence.map_or("none".into(), |n| n.to_string()),
-            f.bulletins,
-            seen.map_or("not yet".into(), |t| t
-                .with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()),
-            f.last_error
+
+    /// The daemon, its output, the amplifier, the session, an emergency, the feed.
+    fn state(&self, out: &mut String, s: &Status) {
+        let lang = self.lang;
+        let alive = std::path::Path::new(&format!("/proc/{}", s.pid)).exists();
+        let state = if alive {
+            tr!(lang, "status-running", pid = s.pid)
+        } else {
+            tr!(lang, "status-not-running", pid = s.pid)
+        };
+        let lines = [
+            tr!(
+                lang,
+                "status-title",
+                station = &s.station_id,
+                state = &state
+            ),
+            tr!(lang, "status-updated", at = &self.at(s.updated, true)),
+            if s.output_ok {
+                tr!(lang, "status-output-ok", output = &s.output)
+            } else {
+                tr!(lang, "status-output-failing", output = &s.output)
+            },
+            if s.amplifier_on {
+                tr!(lang, "status-amplifier-on")
+            } else {
+                tr!(lang, "status-amplifier-off")
+            },
+            match &s.session {
+                Some(name) => tr!(lang, "status-session", session = name),
+                None => tr!(lang, "status-session-none"),
+            },
+        ];
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(e) = &s.emergency {
+            let line = tr!(
+                lang,
+                "status-emergency",
+                title = e,
+                waiting = s.emergencies_waiting
+            );
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(f) = &s.feed {
+            let seen = f
+                .last_success
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map_or_else(|| tr!(lang, "status-feed-not-yet"), |t| self.at(t, true));
+            let error = f
+                .last_error
                 .as_ref()
-                .map_or(String::new(), |e| format!(" · last error: {e}"))
-        );
+                .map_or(String::new(), |e| tr!(lang, "status-feed-error", error = e));
+            let sequence = f
+                .sequence
+                .map_or_else(|| tr!(lang, "status-feed-none"), |n| n.to_string());
+            let line = tr!(
+                lang,
+                "status-feed",
+                sequence = &sequence,
+                bulletins = f.bulletins,
+                seen = &seen,
+                error = &error
+            );
+            let _ = writeln!(out, "{line}");
+        }
     }
-}
 
-/// Problems, a refused reload, the last refusal.
-fn troubles(out: &mut String, s: &Status, tz: Tz) {
-    for p in &s.problems {
-        let _ = writeln!(out, "PROBLEM   {p}");
-    }
-    if let Some(r) = s.last_reload.as_ref().filter(|r| !r.ok) {
-        let _ = writeln!(
-            out,
-            "RELOAD    {} the new configuration was refused; still on the last good one:",
-            r.at.with_timezone(&tz).format("%H:%M:%S")
-        );
-        for e in &r.errors {
-            let _ = writeln!(out, "  {e}");
+    /// Problems, dead air, a refused reload, the last refusal.
+    fn troubles(&self, out: &mut String, s: &Status) {
+        let lang = self.lang;
+        for p in &s.problems {
+            let _ = writeln!(out, "{}", tr!(lang, "status-problem", problem = p));
+        }
+        if let Some(quiet) = &s.silence {
+            let level = format!("{:.0}", quiet.level_db);
+            let line = tr!(
+                lang,
+                "status-silence",
+                since = &self.at(quiet.since, false),
+                level = &level
+            );
+            let _ = writeln!(out, "{line}");
+        }
+        if let Some(r) = s.last_reload.as_ref().filter(|r| !r.ok) {
+            let line = tr!(lang, "status-reload-refused", at = &self.at(r.at, false));
+            let _ = writeln!(out, "{line}");
+            for e in &r.errors {
+                let _ = writeln!(out, "  {e}");
+            }
+        }
+        if let Some(r) = &s.last_refusal {
+            let line = tr!(
+                lang,
+                "status-refused",
+                at = &self.at(r.at, false),
+                source = &r.source,
+                reason = &r.reason,
+                message = &r.message
+            );
+            let _ = writeln!(out, "{line}");
         }
     }
-    if let Some(r) = &s.last_refusal {
-        let _ = writeln!(
-            out,
-            "refused   {} {} ({}): {}",
-            r.at.with_timezone(&tz).format("%H:%M:%S"),
-            r.source,
-            r.reason,
-            r.message
-        );
-    }
-}
 
-/// What plays, what comes next, today's quotas.
-fn programme(out: &mut String, s: &Status, tz: Tz) {
-    match &s.now_playing {
-        Some(i) => {
-            let _ = writeln!(
-                out,
-                "playing   {} {} ({}–{})",
-                i.kind.as_str(),
-                i.title,
-                i.start.with_timezone(&tz).format("%H:%M:%S"),
-                i.end.with_timezone(&tz).format("%H:%M:%S")
-            );
+    /// What plays, what comes next, today's quotas.
+    fn programme(&self, out: &mut String, s: &Status) {
+        let lang = self.lang;
+        let line = match &s.now_playing {
+            Some(i) => tr!(
+                lang,
+                "status-playing",
+                kind = &kind_name(lang, i.kind),
+                title = &i.title,
+                start = &self.at(i.start, false),
+                end = &self.at(i.end, false)
+            ),
+            None => tr!(lang, "status-playing-nothing"),
+        };
+        let _ = writeln!(out, "{line}");
+        if !s.next.is_empty() {
+            let _ = writeln!(out, "{}", tr!(lang, "status-next"));
+            for i in &s.next {
+                let _ = writeln!(
+                    out,
+                    "  {} {:<10} {}",
+                    self.at(i.start, false),
+                    kind_name(lang, i.kind),
+                    i.title
+                );
+            }
         }
-        None => {
-            let _ = writeln!(out, "playing   nothing");
-        }
-    }
-    if !s.next.is_empty() {
-        let _ = writeln!(out, "next");
-        for i in &s.next {
-            let _ = writeln!(
-                out,
-                "  {} {:<8} {}",
-                i.start.with_timezone(&tz).format("%H:%M:%S"),
-                i.kind.as_str(),
-                i.title
-            );
-        }
-    }
-    if !s.quotas.is_empty() {
-        let _ = writeln!(out, "quotas ({})", s.plan_date);
-        for q in &s.quotas {
-            let _ = writeln!(
-                out,
-                "  {:<24} {}/{} done, {} more planned",
-                q.campaign, q.done, q.required, q.planned
-            );
+        if !s.quotas.is_empty() {
+            let date = lang.date(s.plan_date);
+            let _ = writeln!(out, "{}", tr!(lang, "status-quotas", date = &date));
+            for q in &s.quotas {
+                let line = tr!(
+                    lang,
+                    "status-quota",
+                    campaign = &q.campaign,
+                    done = q.done,
+                    required = q.required,
+                    planned = q.planned
+                );
+                let _ = writeln!(out, "  {line}");
+            }
         }
     }
 }

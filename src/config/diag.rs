@@ -35,6 +35,24 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// As a person reads it in `lang`: the position as programs read it, then the words.
+    pub fn shown(&self, lang: crate::i18n::Lang) -> String {
+        let mut out = format!(
+            "{}:{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            crate::tr!(lang, "diag-error"),
+            self.message
+        );
+        if let Some(help) = &self.help {
+            out.push_str(&format!("\n  {}: {help}", crate::tr!(lang, "diag-help")));
+        }
+        out
+    }
+}
+
 /// Collects diagnostics for one source file, turning byte spans into line:column.
 pub struct Diagnostics<'a> {
     file: &'a Path,

@@ -31,6 +31,8 @@ pub struct Station {
     pub areas: Vec<String>,
     /// Plays test and exercise alerts (a station set aside for drills).
     pub test_mode: bool,
+    /// What a person reads (SPEC §16): `language = "vi"` (the default) or `"en"`.
+    pub language: crate::i18n::Lang,
 }
 
 impl Station {
@@ -152,6 +154,7 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
     let monitor = super::monitor::read(root, d);
     let areas = read_areas(root, d);
     let test_mode = root.boolean(d, "test_mode").is_some_and(|b| b.into_inner());
+    let language = read_language(root, d);
 
     if d.len() > errors_before {
         return None;
@@ -169,6 +172,22 @@ pub fn read(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Option
         monitor,
         areas,
         test_mode,
+        language,
+    })
+}
+
+/// `language`: vi or en.
+fn read_language(root: &mut Fields, d: &mut Diagnostics) -> crate::i18n::Lang {
+    let Some(text) = root.string(d, "language") else {
+        return crate::i18n::Lang::default();
+    };
+    crate::i18n::Lang::parse(text.get_ref()).unwrap_or_else(|| {
+        d.error_help(
+            text.span(),
+            format!("unknown language {:?}", text.get_ref()),
+            "write language = \"vi\" (tiếng Việt, the default) or \"en\" (English)",
+        );
+        crate::i18n::Lang::default()
     })
 }
 

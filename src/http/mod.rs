@@ -442,14 +442,16 @@ async fn get_report(
     } else {
         crate::core::report::Counting::Ended
     };
+    let now = ctx.clock.now().with_timezone(&config.schedule.timezone);
+    let (lang, tz) = (config.station.language, config.schedule.timezone);
     let built = tokio::task::spawn_blocking(move || {
-        crate::station::report::build(&config, from, to, counting)
+        crate::station::report::build(&config, from, to, counting, now)
     })
     .await;
     match built {
         Ok(Ok(report)) if csv => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            crate::core::report::csv(&report, true),
+            crate::station::report::csv(&report, true, lang, tz),
         )
             .into_response(),
         Ok(Ok(report)) => axum::Json(report).into_response(),

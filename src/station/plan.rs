@@ -10,6 +10,8 @@ use crate::config::Config;
 use crate::core::plan::{Kind, Plan, PlanItem};
 use crate::core::planner::{PlanInput, plan_day};
 use crate::core::units::format_duration;
+use crate::i18n::Lang;
+use crate::tr;
 
 /// The plan `loaxa plan` and `GET /api/v1/plan` show: the whole day (`not_before` None),
 /// or the rest of it.
@@ -44,21 +46,28 @@ fn plan_with(
     })
 }
 
-pub fn render(plan: &Plan) -> String {
+/// The plan as an operator reads it, in `lang`.
+pub fn render(plan: &Plan, lang: Lang) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Plan for {} ({}) · station {}",
-        plan.date,
-        plan.date.weekday(),
-        plan.station_id
+    let weekday = lang.text(
+        &format!("weekday-{}", plan.date.weekday().number_from_monday()),
+        &[],
     );
-    let _ = match &plan.special {
-        Some(name) => writeln!(out, "Special day: {name} ([[special]] in schedule.toml)"),
-        None => writeln!(out, "Weekday rules (no special day)"),
+    let title = tr!(
+        lang,
+        "plan-title",
+        date = &lang.date(plan.date),
+        weekday = &weekday,
+        station = &plan.station_id
+    );
+    let _ = writeln!(out, "{title}");
+    let rules = match &plan.special {
+        Some(name) => tr!(lang, "plan-special", name = name),
+        None => tr!(lang, "plan-weekday"),
     };
+    let _ = writeln!(out, "{rules}");
     if plan.sessions.is_empty() {
-        let _ = writeln!(out, "\nNo sessions on this day.");
+        let _ = writeln!(out, "\n{}", tr!(lang, "plan-no-sessions"));
     }
     for s in &plan.sessions {
         let _ = writeln!(
@@ -68,64 +77,14 @@ pub fn render(plan: &Plan) -> String {
             s.start.format("%H:%M"),
             s.end.format("%H:%M")
         );
-        let mut rows =
-            vec![["TIME", "LENGTH", "KIND", "TITLE", "CAMPAIGN", "PRIORITY"].map(String::from)];
-        let mut i = 0;
-        while i < s.items.len() {
-            // Consecutive fill pieces read as one row: "music (3 pieces)".
-            let run = s.items[i..]
-                .iter()
-                .take_while(|it| it.kind == Kind::Fill)
-                .count();
-            if run > 1 {
-                let (first, last) = (&s.items[i], &s.items[i + run - 1]);
-                rows.push(row(
-                    first,
-                    last.end - first.start,
-                    &format!("music ({run} pieces)"),
-                ));
-                i += run;
-                continue;
-            }
-            let it = &s.items[i];
-            let title = if it.kind == Kind::Fill {
-                format!("music: {}", it.title)
-            } else {
-                it.title.clone()
-            };
-            rows.push(row(it, it.duration(), &title));
-            i += 1;
-        }
-        table(&mut out, &rows);
+        table(&mut out, &session_rows(s, lang));
     }
     if !plan.quotas.is_empty() {
-        let _ = writeln!(out, "\nCampaign quotas");
-        let mut rows =
-            vec![["CAMPAIGN", "REQUIRED", "DONE", "PLANNED", "WHERE", ""].map(String::from)];
-        for q in &plan.quotas {
-            let short = q.required.saturating_sub(q.done + q.planned);
-            let flag = if short > 0 {
-                format!("SHORT BY {short}")
-            } else {
-                "ok".into()
-            };
-            rows.push([
-                q.campaign.clone(),
-                q.required.to_string(),
-                q.done.to_string(),
-                q.planned.to_string(),
-                q.sessions
-                    .iter()
-                    .map(|s| format!("{} ×{}", s.session, s.plays))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                flag,
-            ]);
-        }
-        table(&mut out, &rows);
+        let _ = writeln!(out, "\n{}", tr!(lang, "plan-quotas"));
+        table(&mut out, &quota_rows(plan, lang));
     }
     if !plan.warnings.is_empty() {
-        let _ = writeln!(out, "\nWarnings");
+        let _ = writeln!(out, "\n{}", tr!(lang, "plan-warnings"));
         for w in &plan.warnings {
             let _ = writeln!(out, "  ! {w}");
         }
@@ -133,16 +92,86 @@ pub fn render(plan: &Plan) -> String {
     out
 }
 
-fn row(it: &PlanItem, length: chrono::TimeDelta, title: &str) -> [String; 6] {
+/// A session's items, a row each; consecutive fill pieces read as one row.
+fn session_rows(s: &crate::core::plan::PlannedSession, lang: Lang) -> Vec<[String; 6]> {
+    let mut rows = vec![
+        [
+            "plan-col-time",
+            "plan-col-length",
+            "plan-col-kind",
+            "plan-col-title",
+            "plan-col-campaign",
+            "plan-col-priority",
+        ]
+        .map(|id| lang.text(id, &[])),
+    ];
+    let mut i = 0;
+    while i < s.items.len() {
+        let run = s.items[i..]
+            .iter()
+            .take_while(|it| it.kind == Kind::Fill)
+            .count();
+        if run > 1 {
+            let (first, last) = (&s.items[i], &s.items[i + run - 1]);
+            let title = tr!(lang, "plan-music-pieces", count = run);
+            rows.push(row(first, last.end - first.start, &title, lang));
+            i += run;
+            continue;
+        }
+        let it = &s.items[i];
+        let title = if it.kind == Kind::Fill {
+            tr!(lang, "plan-music", title = &it.title)
+        } else {
+            it.title.clone()
+        };
+        rows.push(row(it, it.duration(), &title, lang));
+        i += 1;
+    }
+    rows
+}
+
+fn quota_rows(plan: &Plan, lang: Lang) -> Vec<[String; 6]> {
+    let mut rows = vec![[
+        tr!(lang, "plan-col-campaign"),
+        tr!(lang, "plan-col-required"),
+        tr!(lang, "plan-col-done"),
+        tr!(lang, "plan-col-planned"),
+        tr!(lang, "plan-col-where"),
+        String::new(),
+    ]];
+    for q in &plan.quotas {
+        let short = q.required.saturating_sub(q.done + q.planned);
+        let flag = if short > 0 {
+            tr!(lang, "plan-short-by", count = short)
+        } else {
+            tr!(lang, "plan-ok")
+        };
+        rows.push([
+            q.campaign.clone(),
+            q.required.to_string(),
+            q.done.to_string(),
+            q.planned.to_string(),
+            q.sessions
+                .iter()
+                .map(|s| format!("{} ×{}", s.session, s.plays))
+                .collect::<Vec<_>>()
+                .join(", "),
+            flag,
+        ]);
+    }
+    rows
+}
+
+fn row(it: &PlanItem, length: chrono::TimeDelta, title: &str, lang: Lang) -> [String; 6] {
     let priority = if it.kind == Kind::Bulletin {
-        it.priority.as_str().to_string()
+        super::words::priority(lang, it.priority)
     } else {
         String::new()
     };
     [
         it.start.format("%H:%M:%S").to_string(),
         format_duration(length),
-        it.kind.as_str().to_string(),
+        super::words::kind(lang, it.kind),
         title.to_string(),
         it.campaign.clone().unwrap_or_default(),
         priority,

@@ -582,10 +582,12 @@ fn station_mistakes() {
     );
 }
 
+/// In English: these tests read what the commands say (language.rs checks Vietnamese).
 fn loaxa(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_loaxa"))
         .args(args)
         .env("LOAXA_CONFIG", dir)
+        .env("LOAXA_LANG", "en")
         .output()
         .unwrap()
 }

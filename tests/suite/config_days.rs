@@ -84,7 +84,7 @@ fn special_days_read_and_plan_shows_which_rule_made_the_day() {
     let dir = config_dir(&quiet, SCHEDULE);
     let plan = |date: &str, json: bool| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_loaxa"));
-        cmd.args(["plan", "--config"])
+        cmd.args(["--lang", "en", "plan", "--config"])
             .arg(dir.path())
             .args(["--date", date]);
         if json {

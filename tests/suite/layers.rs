@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Lowest first: a module may use only those before it.
-const LAYERS: [&str; 13] = [
-    "sys", "core", "metrics", "config", "store", "audio", "remote", "station", "http", "daemon",
-    "province", "cli", "fuzzing",
+const LAYERS: [&str; 14] = [
+    "sys", "core", "i18n", "metrics", "config", "store", "audio", "remote", "station", "http",
+    "daemon", "province", "cli", "fuzzing",
 ];
 const MAX_LINES: usize = 700;
 
@@ -73,9 +73,12 @@ fn uses(text: &str) -> BTreeSet<String> {
         let after = &rest[i + 7..];
         let name: String = after
             .chars()
-            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
             .collect();
-        if !name.is_empty() {
+        // `crate::tr!` is i18n's macro, exported at the crate's root.
+        if name == "tr" {
+            out.insert("i18n".to_string());
+        } else if !name.is_empty() {
             out.insert(name);
         }
         rest = after;

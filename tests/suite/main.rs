@@ -24,6 +24,7 @@ mod fleet_page;
 mod formats;
 mod front_door;
 mod fuzz_regressions;
+mod language;
 mod layers;
 mod loudness;
 mod media;

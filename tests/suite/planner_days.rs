@@ -366,8 +366,13 @@ fn the_report_gives_each_short_day_its_reason() {
         "s",
         records_of,
         plan_of,
+        None,
         &c,
-        (date("2022-02-01"), date("2022-02-03")),
+        loaxa::core::report::Span {
+            from: date("2022-02-01"),
+            to: date("2022-02-03"),
+            today: date("2022-02-04"),
+        },
         loaxa::core::report::Counting::Ended,
     )
     .unwrap();
@@ -384,6 +389,11 @@ fn the_report_gives_each_short_day_its_reason() {
         reason("2022-02-03", "tight").contains("over-subscribed: only 2 of 4"),
         "{r:#?}"
     );
-    let text = loaxa::core::report::render(&r);
+    let text = loaxa::station::report::render(&r, loaxa::i18n::Lang::En, chrono_tz::UTC);
     assert!(text.contains("SHORT BY 3 (no session that day"), "{text}");
+    let text = loaxa::station::report::render(&r, loaxa::i18n::Lang::Vi, chrono_tz::UTC);
+    assert!(
+        text.contains("THIẾU 3 (hôm đó không có buổi phát (ngày đặc biệt Tết))"),
+        "{text}"
+    );
 }

@@ -91,6 +91,8 @@ fn a_month_of_as_run_logs_gives_exactly_the_report() {
     let cfg = s.dir.path().to_str().unwrap().to_string();
     let report = |extra: &[&str]| {
         let mut args = vec![
+            "--lang",
+            "en",
             "--config",
             &cfg,
             "report",
@@ -164,28 +166,37 @@ fn a_month_of_as_run_logs_gives_exactly_the_report() {
         table.contains("2021-10-07  bcd389") && table.contains("SHORT BY 3"),
         "{table}"
     );
-    assert!(table.contains("SHORT BY 17 on 9 day(s)"), "{table}");
+    assert!(table.contains("SHORT BY 17 on 9 days"), "{table}");
 
-    // CSV: UTF-8 with a BOM, Vietnamese intact, quotes escaped, one line per row + totals.
+    // CSV: UTF-8 with a BOM, Vietnamese intact, quotes escaped, one line per row, then the
+    // totals and the plays of no campaign, each a section with its own header.
     let csv = report(&["--csv", "--bom"]);
     assert_eq!(&csv[..3], b"\xef\xbb\xbf");
     let text = String::from_utf8(csv[3..].to_vec()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "date,campaign,title,required,done,short");
-    assert_eq!(lines.len(), 1 + 43 + 3);
+    assert_eq!(
+        lines[0],
+        "station,date,campaign,title,state,required,done,short,reason"
+    );
+    // 43 rows, a blank line, "TOTAL", its header, 3 totals, a blank line, the other
+    // plays' title and header (none played).
+    assert_eq!(lines.len(), 1 + 43 + 1 + 2 + 3 + 1 + 2, "{text}");
     assert!(
-        text.contains("2021-10-07,bcd389,\"Chống buôn lậu, gian lận thương mại\",3,0,3"),
+        text.contains("test,2021-10-07,bcd389,\"Chống buôn lậu, gian lận thương mại\",over,3,0,3,\"plays interrupted or failed"),
         "{text}"
     );
+    assert_eq!(lines[45], "TOTAL");
     assert!(
-        text.contains("TOTAL,tiem-chung,\"Tiêm chủng, \"\"5K\"\"\",11,6,5"),
+        text.contains("test,tiem-chung,\"Tiêm chủng, \"\"5K\"\"\",11,6,5,5"),
         "{text}"
     );
     let plain = report(&["--csv"]);
-    assert!(plain.starts_with(b"date,"));
+    assert!(plain.starts_with(b"station,"));
 
     // A backwards range is a usage error.
     let out = loaxa(&[
+        "--lang",
+        "en",
         "--config",
         &cfg,
         "report",
@@ -229,6 +240,8 @@ fn with_heard_only_the_plays_the_monitor_heard_count() {
     let cfg = s.dir.path().to_str().unwrap().to_string();
     let report = |extra: &[&str]| -> Value {
         let mut args = vec![
+            "--lang",
+            "en",
             "--config",
             &cfg,
             "report",
@@ -280,6 +293,8 @@ fn with_heard_only_the_plays_the_monitor_heard_count() {
         "{t}"
     );
     let out = loaxa(&[
+        "--lang",
+        "en",
         "--config",
         &cfg,
         "report",
