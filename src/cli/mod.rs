@@ -136,6 +136,10 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format);
     let dir = config::config_dir(cli.config);
     let lang = crate::i18n::for_command(cli.lang, &dir);
+    if let Some(chosen) = cli.lang {
+        // Said on the command line: it holds for the config's own errors too.
+        crate::i18n::choose(chosen);
+    }
     match cli.command {
         Command::Run { start_at } => match crate::daemon::run(&dir, start_at) {
             Ok(()) => ExitCode::SUCCESS,

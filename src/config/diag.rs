@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+use crate::i18n::Lang;
+use crate::tr;
+
 /// One problem found in a configuration file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -16,22 +19,14 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, when we can say.
     pub help: Option<String>,
+    /// The language `message` and `help` are in (and so the words around them).
+    pub lang: Lang,
 }
 
 impl fmt::Display for Diagnostic {
+    /// `file:line:column: error: message`, then the help, in the diagnostic's language.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: error: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.message
-        )?;
-        if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
-        }
-        Ok(())
+        f.write_str(&self.shown(self.lang))
     }
 }
 
@@ -58,15 +53,23 @@ pub struct Diagnostics<'a> {
     file: &'a Path,
     source: &'a str,
     found: Vec<Diagnostic>,
+    lang: Lang,
 }
 
 impl<'a> Diagnostics<'a> {
-    pub fn new(file: &'a Path, source: &'a str) -> Self {
+    /// Diagnostics said in `lang` (SPEC §16).
+    pub fn new(file: &'a Path, source: &'a str, lang: Lang) -> Self {
         Diagnostics {
             file,
             source,
             found: Vec::new(),
+            lang,
         }
+    }
+
+    /// The language the diagnostics are said in.
+    pub fn lang(&self) -> Lang {
+        self.lang
     }
 
     pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
@@ -85,6 +88,7 @@ impl<'a> Diagnostics<'a> {
     fn push(&mut self, span: Range<usize>, message: String, help: Option<String>) {
         let (line, column) = line_column(self.source, span.start);
         self.found.push(Diagnostic {
+            lang: self.lang,
             file: self.file.to_path_buf(),
             line,
             column,
@@ -146,21 +150,27 @@ pub fn unknown_name<'n>(
     if known.clone().any(|k| k == name.get_ref()) {
         return;
     }
-    let help = match did_you_mean(name.get_ref(), known.clone()) {
-        Some(close) => format!("did you mean {close:?}?"),
-        None => format!(
-            "the {what}s defined here are: {}",
-            known
+    let lang = d.lang();
+    let close = did_you_mean(name.get_ref(), known.clone());
+    let help = match close {
+        Some(close) => tr!(lang, "cfg-did-you-mean", name = &format!("{close:?}")),
+        None => tr!(
+            lang,
+            "cfg-names-defined",
+            what = &lang.text(&format!("cfg-what-{what}"), &[]),
+            names = &known
                 .map(|k| format!("{k:?}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     };
-    d.error_help(
-        name.span(),
-        format!("unknown {what} {:?}", name.get_ref()),
-        help,
+    let message = tr!(
+        lang,
+        "cfg-unknown-name",
+        what = &lang.text(&format!("cfg-what-{what}"), &[]),
+        name = &format!("{:?}", name.get_ref())
     );
+    d.error_help(name.span(), message, help);
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@ mod toml_reader;
 
 use std::path::{Path, PathBuf};
 
+use crate::i18n::Lang;
+use crate::tr;
+
 use chrono::NaiveDate;
 use toml::de::DeTable;
 
@@ -73,12 +76,13 @@ impl Config {
     ) -> Result<Config, Vec<Diagnostic>> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut errors = Vec::new();
-        let station = with_file(&dir.join(STATION_FILE), &mut errors, |root, d| {
+        let lang = crate::i18n::for_config(&dir);
+        let station = with_file(&dir.join(STATION_FILE), lang, &mut errors, |root, d| {
             station::read(root, d, &dir)
         });
         let mut media = media(station.as_ref());
         let quiet = station.as_ref().and_then(|s| s.audio.quiet_hours);
-        let schedule = with_file(&dir.join(SCHEDULE_FILE), &mut errors, |root, d| {
+        let schedule = with_file(&dir.join(SCHEDULE_FILE), lang, &mut errors, |root, d| {
             schedule::read(root, d, &dir, media.as_mut(), today, quiet)
         });
         match (station, schedule) {
@@ -97,7 +101,8 @@ impl Config {
 pub fn load_station(dir: &Path) -> Result<Station, Vec<Diagnostic>> {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
     let mut errors = Vec::new();
-    let station = with_file(&dir.join(STATION_FILE), &mut errors, |root, d| {
+    let lang = crate::i18n::for_config(&dir);
+    let station = with_file(&dir.join(STATION_FILE), lang, &mut errors, |root, d| {
         station::read(root, d, &dir)
     });
     station.filter(|_| errors.is_empty()).ok_or(errors)
@@ -108,7 +113,8 @@ pub fn load_station(dir: &Path) -> Result<Station, Vec<Diagnostic>> {
 pub fn parse_station(text: &str, dir: &Path) -> Result<Station, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let path = dir.join(STATION_FILE);
-    let station = with_source(&path, text, &mut errors, |root, d| {
+    let lang = crate::i18n::for_config(dir);
+    let station = with_source(&path, text, lang, &mut errors, |root, d| {
         station::read(root, d, dir)
     });
     station.filter(|_| errors.is_empty()).ok_or(errors)
@@ -123,7 +129,8 @@ pub fn parse_schedule(
 ) -> Result<Schedule, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let path = dir.join(SCHEDULE_FILE);
-    let schedule = with_source(&path, text, &mut errors, |root, d| {
+    let lang = crate::i18n::for_config(dir);
+    let schedule = with_source(&path, text, lang, &mut errors, |root, d| {
         schedule::read(root, d, dir, &mut Unmeasured, today, None)
     });
     schedule.filter(|_| errors.is_empty()).ok_or(errors)
@@ -132,6 +139,7 @@ pub fn parse_schedule(
 /// Reads and parses one file, runs `read` over its top table, and gathers the diagnostics.
 fn with_file<T>(
     path: &Path,
+    lang: Lang,
     errors: &mut Vec<Diagnostic>,
     read: impl FnOnce(&mut Fields, &mut Diagnostics) -> Option<T>,
 ) -> Option<T> {
@@ -139,11 +147,12 @@ fn with_file<T>(
         Ok(bytes) => bytes,
         Err(e) => {
             errors.push(Diagnostic {
+                lang,
                 file: path.to_path_buf(),
                 line: 1,
                 column: 1,
-                message: format!("cannot read the file: {e}"),
-                help: Some("check --config (or LOAXA_CONFIG) points at the config dir".into()),
+                message: tr!(lang, "cfg-unreadable", why = &e.to_string()),
+                help: Some(tr!(lang, "cfg-unreadable-help")),
             });
             return None;
         }
@@ -155,18 +164,41 @@ fn with_file<T>(
             let text = String::from_utf8_lossy(&e.as_bytes()[..valid]).into_owned();
             let (line, column) = crate::config::diag::line_column(&text, valid);
             errors.push(Diagnostic {
+                lang,
                 file: path.to_path_buf(),
                 line,
                 column,
-                message: "the file is not valid UTF-8".into(),
-                help: Some(
-                    "save it as UTF-8 (most editors: \"Save with encoding\" → UTF-8)".into(),
-                ),
+                message: tr!(lang, "cfg-not-utf8"),
+                help: Some(tr!(lang, "cfg-not-utf8-help")),
             });
             return None;
         }
     };
-    with_source(path, &source, errors, read)
+    with_source(path, &source, lang, errors, read)
+}
+
+/// What most likely went wrong on the line of a syntax error: curly quotes from a word
+/// processor or a phone keyboard, or a value written without its quotes.
+fn syntax_hint(source: &str, at: usize, lang: Lang) -> String {
+    let start = source[..at.min(source.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = source[start..].lines().next().unwrap_or("");
+    if line.contains(['\u{201C}', '\u{201D}', '\u{2018}', '\u{2019}']) {
+        return tr!(lang, "cfg-hint-curly-quotes");
+    }
+    if let Some((key, value)) = line.split_once('=') {
+        let value = value.trim();
+        if !value.is_empty() && !value.starts_with(['"', '\'', '[', '{']) {
+            let key = key.trim();
+            let quoted = format!("{key} = \"{value}\"");
+            // Numbers and true/false need none; anything else is text.
+            if value.parse::<f64>().is_err() && value != "true" && value != "false" {
+                return tr!(lang, "cfg-hint-quote", line = &quoted);
+            }
+        }
+    }
+    tr!(lang, "cfg-toml-help")
 }
 
 /// Parses `source` (the text of `path`), runs `read` over its top table, and gathers the
@@ -174,6 +206,7 @@ fn with_file<T>(
 fn with_source<T>(
     path: &Path,
     source: &str,
+    lang: Lang,
     errors: &mut Vec<Diagnostic>,
     read: impl FnOnce(&mut Fields, &mut Diagnostics) -> Option<T>,
 ) -> Option<T> {
@@ -182,7 +215,7 @@ fn with_source<T>(
     // of the text the diagnostics quote.
     let source = crate::core::text::nfc(source);
     let source: &str = &source;
-    let mut d = Diagnostics::new(path, source);
+    let mut d = Diagnostics::new(path, source, lang);
     let (table, syntax_errors) = DeTable::parse_recoverable(source);
     let result = if syntax_errors.is_empty() {
         let mut root = Fields::new(
@@ -196,10 +229,12 @@ fn with_source<T>(
         value
     } else {
         for e in syntax_errors {
+            let span = e.span().unwrap_or(0..0);
+            let help = syntax_hint(source, span.start, lang);
             d.error_help(
-                e.span().unwrap_or(0..0),
-                format!("TOML syntax: {}", e.message().trim()),
-                "see the schedule.toml reference in README.md",
+                span,
+                tr!(lang, "cfg-toml-syntax", message = e.message().trim()),
+                help,
             );
         }
         None

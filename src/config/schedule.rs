@@ -19,6 +19,7 @@ use crate::core::schedule::{
     AUDIO_EXTENSIONS, DEFAULT_TIMEZONE, Fill, ItemContent, MediaFile, QuietHours, Schedule,
     Session, SessionItem, Special,
 };
+use crate::tr;
 
 /// Reads everything the operator may write and resolves files against `dir`.
 pub(super) struct Reader<'m> {
@@ -50,16 +51,16 @@ impl Reader<'_> {
             Ok(path) => path,
             Err(near) => {
                 let looked = self.dir.join(name);
+                let lang = d.lang();
                 let help = match near {
-                    Some(other) => format!(
-                        "did you mean {other:?}? Upper and lower case differ on a station's disk; write the name exactly as the file is named"
-                    ),
-                    None => format!(
-                        "looked for {}; put the file there or fix the path (relative paths start at the config dir)",
-                        looked.display()
+                    Some(other) => tr!(lang, "cfg-file-case", name = &format!("{other:?}")),
+                    None => tr!(
+                        lang,
+                        "cfg-file-looked",
+                        path = &looked.display().to_string()
                     ),
                 };
-                d.error_help(span, format!("audio file not found: {name}"), help);
+                d.error_help(span, tr!(lang, "cfg-file-not-found", name = name), help);
                 return None;
             }
         };
@@ -70,11 +71,8 @@ impl Reader<'_> {
                 duration,
             }),
             Err(e) => {
-                d.error_help(
-                    span,
-                    e,
-                    "re-export it as MP3, Ogg Vorbis, FLAC, WAV or AAC (M4A)",
-                );
+                let help = tr!(d.lang(), "cfg-reexport");
+                d.error_help(span, e, help);
                 None
             }
         }
@@ -89,10 +87,11 @@ impl Reader<'_> {
                 self.media_at(d, &name, text.span())
             }
             Err(why) => {
+                let lang = d.lang();
                 d.error_help(
                     text.span(),
-                    format!("the text cannot be spoken: {why}"),
-                    "check `[tts] command` in station.toml (default: espeak-ng -v vi), or give a recording with `file`",
+                    tr!(lang, "cfg-not-spoken", why = &why),
+                    tr!(lang, "cfg-not-spoken-help"),
                 );
                 None
             }
@@ -117,10 +116,16 @@ impl Reader<'_> {
                 })
                 .collect(),
             Err(e) => {
+                let lang = d.lang();
                 d.error_help(
                     folder_name.span(),
-                    format!("fill folder {} cannot be read: {e}", folder.display()),
-                    "create the folder and put music files in it, or remove [fill]",
+                    tr!(
+                        lang,
+                        "cfg-fill-unreadable",
+                        folder = &folder.display().to_string(),
+                        why = &e.to_string()
+                    ),
+                    tr!(lang, "cfg-fill-unreadable-help"),
                 );
                 return None;
             }
@@ -132,10 +137,15 @@ impl Reader<'_> {
             files.extend(self.media_at(d, &rel, folder_name.span()));
         }
         if files.is_empty() {
+            let lang = d.lang();
             d.error_help(
                 folder_name.span(),
-                format!("fill folder {} has no audio files", folder.display()),
-                "put some music (MP3, Ogg, FLAC, WAV, M4A) in it, or remove [fill]",
+                tr!(
+                    lang,
+                    "cfg-fill-empty",
+                    folder = &folder.display().to_string()
+                ),
+                tr!(lang, "cfg-fill-empty-help"),
             );
             return None;
         }
@@ -187,10 +197,11 @@ impl Reader<'_> {
         let content = match (t.has("file"), t.has("relay")) {
             (true, false) => {
                 if let Some(v) = t.value("duration") {
+                    let lang = d.lang();
                     d.error_help(
                         v.span(),
-                        "`duration` is for relay items; a file plays to its end",
-                        "remove `duration`, or trim the file",
+                        tr!(lang, "cfg-duration-relay-only"),
+                        tr!(lang, "cfg-duration-relay-only-help"),
                     );
                 }
                 ItemContent::File(self.media(t, d, "file")?)
@@ -199,17 +210,19 @@ impl Reader<'_> {
                 let url = t.string(d, "relay")?;
                 if !(url.get_ref().starts_with("http://") || url.get_ref().starts_with("https://"))
                 {
+                    let lang = d.lang();
                     d.error_help(
                         url.span(),
-                        format!("relay {:?} is not an http(s) stream URL", url.get_ref()),
-                        "write the stream's full address, e.g. \"http://127.0.0.1:8000/vov1\"",
+                        tr!(lang, "cfg-relay-url", url = &format!("{:?}", url.get_ref())),
+                        tr!(lang, "cfg-relay-url-help"),
                     );
                 }
                 if !t.has("duration") {
+                    let lang = d.lang();
                     d.error_help(
                         url.span(),
-                        "a relay item needs a `duration`",
-                        "add e.g. duration = \"30m\"",
+                        tr!(lang, "cfg-relay-duration"),
+                        tr!(lang, "cfg-relay-duration-help"),
                     );
                     return None;
                 }
@@ -220,18 +233,20 @@ impl Reader<'_> {
                 }
             }
             (true, true) => {
+                let lang = d.lang();
                 d.error_help(
                     t.span(),
-                    "an item has both `file` and `relay`",
-                    "split it into two [[session.item]] blocks",
+                    tr!(lang, "cfg-file-and-relay"),
+                    tr!(lang, "cfg-file-and-relay-help"),
                 );
                 return None;
             }
             (false, false) => {
+                let lang = d.lang();
                 d.error_help(
                     t.span(),
-                    "an item needs `file` or `relay`",
-                    "add file = \"audio/….mp3\" or relay = \"http://…\"",
+                    tr!(lang, "cfg-item-empty"),
+                    tr!(lang, "cfg-item-empty-help"),
                 );
                 return None;
             }
@@ -255,24 +270,27 @@ impl Reader<'_> {
         if let (Some(f), Some(u)) = (&from, &until)
             && u.get_ref() < f.get_ref()
         {
+            let lang = d.lang();
             d.error_help(
                 u.span(),
-                format!(
-                    "campaign ends ({}) before it starts ({})",
-                    u.get_ref(),
-                    f.get_ref()
+                tr!(
+                    lang,
+                    "cfg-campaign-backwards",
+                    until = &lang.date(*u.get_ref()),
+                    from = &lang.date(*f.get_ref())
                 ),
-                "`until` is the last day of the campaign and must not be before `from`",
+                tr!(lang, "cfg-campaign-backwards-help"),
             );
         }
         let plays = required(t, d, "plays_per_day", Fields::integer).and_then(|n| {
             match u32::try_from(*n.get_ref()) {
                 Ok(v @ 1..=96) => Some(v),
                 _ => {
+                    let lang = d.lang();
                     d.error_help(
                         n.span(),
-                        format!("plays_per_day {} is out of range", n.get_ref()),
-                        "give how many times a day it must play, from 1 to 96",
+                        tr!(lang, "cfg-plays-range", n = *n.get_ref()),
+                        tr!(lang, "cfg-plays-range-help"),
                     );
                     None
                 }
@@ -323,18 +341,20 @@ impl Reader<'_> {
             (false, true) => self.spoken(t, d),
             (true, true) => {
                 let span = t.value("text").map_or(t.span(), |v| v.span());
+                let lang = d.lang();
                 d.error_help(
                     span,
-                    "a bulletin has `file` or `text`, not both",
-                    "keep the recording (`file`) or the text to be spoken (`text`)",
+                    tr!(lang, "cfg-file-or-text"),
+                    tr!(lang, "cfg-file-or-text-help"),
                 );
                 None
             }
             (false, false) => {
+                let lang = d.lang();
                 d.error_help(
                     t.span(),
-                    format!("{} has no `file` and no `text`", t.what()),
-                    "add `file = \"audio/….mp3\"`, or `text = \"…\"` to have it spoken",
+                    tr!(lang, "cfg-no-file-no-text", what = t.what()),
+                    tr!(lang, "cfg-no-file-no-text-help"),
                 );
                 None
             }
@@ -349,14 +369,16 @@ impl Reader<'_> {
         if let (Some(f), Some(u)) = (&valid_from, &valid_until)
             && u.get_ref() < f.get_ref()
         {
+            let lang = d.lang();
             d.error_help(
                 u.span(),
-                format!(
-                    "bulletin is valid until {} but only from {}",
-                    u.get_ref(),
-                    f.get_ref()
+                tr!(
+                    lang,
+                    "cfg-valid-backwards",
+                    until = &lang.date(*u.get_ref()),
+                    from = &lang.date(*f.get_ref())
                 ),
-                "`valid_until` is the last day it may play and must not be before `valid_from`",
+                tr!(lang, "cfg-valid-backwards-help"),
             );
         }
         let (id, file, priority) = (id?, file?, priority?);
@@ -395,10 +417,11 @@ fn priority(t: &mut Fields, d: &mut Diagnostics) -> Option<Priority> {
     };
     let parsed = Priority::parse(p.get_ref());
     if parsed.is_none() {
+        let lang = d.lang();
         d.error_help(
             p.span(),
-            format!("unknown priority {:?}", p.get_ref()),
-            "use \"normal\", \"priority\" or \"emergency\"",
+            tr!(lang, "cfg-priority", text = &format!("{:?}", p.get_ref())),
+            tr!(lang, "cfg-priority-help"),
         );
     }
     parsed
@@ -438,9 +461,9 @@ pub fn read(
     };
     let session_names = peek(&session_tables, "name");
     let campaign_ids = peek(&campaign_tables, "id");
-    duplicates(d, &session_names, "session name");
-    duplicates(d, &campaign_ids, "campaign id");
-    duplicates(d, &peek(&bulletin_tables, "id"), "bulletin id");
+    duplicates(d, &session_names, "session-name");
+    duplicates(d, &campaign_ids, "campaign-id");
+    duplicates(d, &peek(&bulletin_tables, "id"), "bulletin-id");
 
     let mut sessions = Vec::new();
     let mut session_spans = Vec::new();
@@ -502,10 +525,11 @@ fn read_timezone(root: &mut Fields, d: &mut Diagnostics) -> Option<Tz> {
         Some(tz) => match tz.get_ref().parse::<Tz>() {
             Ok(z) => Some(z),
             Err(_) => {
+                let lang = d.lang();
                 d.error_help(
                     tz.span(),
-                    format!("unknown time zone {:?}", tz.get_ref()),
-                    "use an IANA name such as \"Asia/Ho_Chi_Minh\"",
+                    tr!(lang, "cfg-timezone", text = &format!("{:?}", tz.get_ref())),
+                    tr!(lang, "cfg-timezone-help"),
                 );
                 None
             }
@@ -519,10 +543,16 @@ fn duplicates(d: &mut Diagnostics, names: &[Spanned<String>], what: &str) {
     for (i, n) in names.iter().enumerate() {
         if let Some(&j) = first.get(n.get_ref().as_str()) {
             let (line, _) = crate::config::diag::line_column(d.source(), names[j].span().start);
+            let lang = d.lang();
             d.error_help(
                 n.span(),
-                format!("duplicate {what} {:?}", n.get_ref()),
-                format!("it is already used on line {line}; each must be unique"),
+                tr!(
+                    lang,
+                    "cfg-duplicate",
+                    what = &lang.text(&format!("cfg-what-{what}"), &[]),
+                    name = &format!("{:?}", n.get_ref())
+                ),
+                tr!(lang, "cfg-duplicate-help", line = line),
             );
         } else {
             first.insert(n.get_ref(), i);

@@ -13,20 +13,40 @@ use super::toml_reader::Fields;
 use crate::config::diag::Diagnostics;
 use crate::core::schedule::{ItemContent, Session, SessionTime};
 use crate::core::units::{Days, parse_clock, parse_days};
+use crate::tr;
 
 pub(super) fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<SessionTime> {
     if let Some(cron_text) = t.string(d, "cron") {
         return cron_time(t, d, &cron_text);
     }
+    let lang = d.lang();
     let days = match t.string(d, "days") {
         Some(text) => parse_days(text.get_ref())
-            .map_err(|e| d.error(text.span(), e))
+            .map_err(|_| {
+                d.error_help(
+                    text.span(),
+                    tr!(
+                        lang,
+                        "cfg-not-days",
+                        text = &format!("{:?}", text.get_ref())
+                    ),
+                    tr!(lang, "cfg-days-help"),
+                )
+            })
             .ok(),
         None => Some(Days::ALL),
     };
     let Some(start_text) = t.string(d, "start") else {
+        // What follows `start` is still this session's, not an unknown key.
+        for key in ["end", "duration"] {
+            t.has(key);
+        }
         if !t.has("start") {
-            d.error_help(t.span(), format!("{} has no start time", t.what()), "add start = \"05:30\" and end = \"06:30\", or cron = \"0 30 5 * * *\" and duration = \"60m\"");
+            d.error_help(
+                t.span(),
+                tr!(lang, "cfg-no-start", what = t.what()),
+                tr!(lang, "cfg-no-start-help"),
+            );
         }
         return None;
     };
@@ -37,7 +57,16 @@ pub(super) fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<Sessio
             if let Some(s) = start
                 && end <= s
             {
-                d.error_help(end_text.span(), format!("session ends ({end}) before it starts ({s})"), "`end` must be later the same day; a session cannot cross midnight — split it in two");
+                d.error_help(
+                    end_text.span(),
+                    tr!(
+                        lang,
+                        "cfg-ends-before-start",
+                        end = &end.format("%H:%M").to_string(),
+                        start = &s.format("%H:%M").to_string()
+                    ),
+                    tr!(lang, "cfg-midnight-help"),
+                );
                 return None;
             }
             Some(end)
@@ -49,11 +78,13 @@ pub(super) fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<Sessio
             if wrapped != 0 || end <= s {
                 d.error_help(
                     start_text.span(),
-                    format!(
-                        "session starting {s} and lasting {} runs past midnight",
-                        crate::core::units::format_duration(length)
+                    tr!(
+                        lang,
+                        "cfg-past-midnight",
+                        start = &s.format("%H:%M").to_string(),
+                        length = &crate::core::units::format_duration(length)
                     ),
-                    "a session cannot cross midnight — split it in two",
+                    tr!(lang, "cfg-midnight-help"),
                 );
                 return None;
             }
@@ -62,16 +93,16 @@ pub(super) fn session_time(t: &mut Fields, d: &mut Diagnostics) -> Option<Sessio
         (Some(end_text), true) => {
             d.error_help(
                 end_text.span(),
-                "give `end` or `duration`, not both",
-                "remove one of them",
+                tr!(lang, "cfg-end-or-duration"),
+                tr!(lang, "cfg-remove-one"),
             );
             None
         }
         (None, false) => {
             d.error_help(
                 start_text.span(),
-                format!("{} has no end", t.what()),
-                "add end = \"06:30\" or duration = \"60m\"",
+                tr!(lang, "cfg-no-end", what = t.what()),
+                tr!(lang, "cfg-no-end-help"),
             );
             None
         }
@@ -250,7 +281,18 @@ pub(super) fn first_overlap(
 }
 
 pub(super) fn clock(d: &mut Diagnostics, text: &Spanned<String>) -> Option<NaiveTime> {
+    let lang = d.lang();
     parse_clock(text.get_ref())
-        .map_err(|e| d.error(text.span(), e))
+        .map_err(|_| {
+            d.error_help(
+                text.span(),
+                tr!(
+                    lang,
+                    "cfg-not-clock",
+                    text = &format!("{:?}", text.get_ref())
+                ),
+                tr!(lang, "cfg-clock-help"),
+            )
+        })
         .ok()
 }

@@ -11,6 +11,7 @@ use super::diag::Diagnostics;
 use super::diag::{names, unknown_name};
 use super::toml_reader::Fields;
 use crate::core::schedule::{DateRule, QuietHours, Session, SessionItem, SessionTime, Special};
+use crate::tr;
 
 /// A `[[special]]` day. Its items are checked against the sessions it may fall in.
 /// `item` reads one `[[special.item]]` as schedule.toml reads `[[session.item]]`.
@@ -44,11 +45,14 @@ pub(super) fn special(
         let span = table.span();
         if let Some(item) = item(&mut table, d) {
             match item.at {
-                None => d.error_help(
-                    span.clone(),
-                    "an item of a special day needs `at`",
-                    "give its clock time, e.g. at = \"07:00\"",
-                ),
+                None => {
+                    let lang = d.lang();
+                    d.error_help(
+                        span.clone(),
+                        tr!(lang, "cfg-special-needs-at"),
+                        tr!(lang, "cfg-special-needs-at-help"),
+                    )
+                }
                 Some(at) => {
                     check_place(d, &span, &day_sessions, &item, at);
                     items.push(item);
@@ -73,11 +77,14 @@ pub(super) fn special(
 fn read_dates(t: &mut Fields, d: &mut Diagnostics) -> Vec<DateRule> {
     let mut dates = Vec::new();
     match t.string_array(d, "dates") {
-        Some(list) if list.is_empty() => d.error_help(
-            t.span(),
-            "a special day needs at least one date",
-            "e.g. dates = [\"2025-09-02\"], [\"2026-02-16..2026-02-22\"] or [\"âl:01-01\"]",
-        ),
+        Some(list) if list.is_empty() => {
+            let lang = d.lang();
+            d.error_help(
+                t.span(),
+                tr!(lang, "cfg-special-needs-date"),
+                tr!(lang, "cfg-special-needs-date-help"),
+            )
+        }
         Some(list) => {
             for text in &list {
                 match parse_date_rule(text.get_ref()) {
@@ -119,26 +126,30 @@ fn check_place(
                 .is_some_and(|o| o < end && at < o + other.content.duration())
         });
         if let Some(o) = clash.and_then(|o| o.at) {
+            let lang = d.lang();
             d.error_help(
                 span.clone(),
-                format!(
-                    "the item at {} collides with session {:?}'s fixed item at {}",
-                    at.format("%H:%M"),
-                    s.name,
-                    o.format("%H:%M")
+                tr!(
+                    lang,
+                    "cfg-special-collides",
+                    at = &at.format("%H:%M").to_string(),
+                    session = &format!("{:?}", s.name),
+                    other = &o.format("%H:%M").to_string()
                 ),
-                "move `at` clear of it, or leave that session out of the day's `sessions`",
+                tr!(lang, "cfg-special-collides-help"),
             );
         }
     }
     if homes.is_empty() {
+        let lang = d.lang();
         d.error_help(
             span.clone(),
-            format!(
-                "the item at {} falls in none of the day's sessions",
-                at.format("%H:%M")
+            tr!(
+                lang,
+                "cfg-special-no-session",
+                at = &at.format("%H:%M").to_string()
             ),
-            "a special day's items are added to the session they fall in: move `at` inside one, or name the session in `sessions`",
+            tr!(lang, "cfg-special-no-session-help"),
         );
     }
 }

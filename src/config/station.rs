@@ -8,6 +8,7 @@ use chrono::TimeDelta;
 use super::toml_reader::Fields;
 use crate::config::diag::Diagnostics;
 use crate::core::units::parse_duration;
+use crate::tr;
 
 /// The speech engine `[tts] command` defaults to (`{out}`: the WAV it writes).
 pub const DEFAULT_TTS_COMMAND: [&str; 6] = ["espeak-ng", "-v", "vi", "-w", "{out}", "--stdin"];
@@ -544,14 +545,18 @@ pub(super) fn duration(
     let text = t.string(d, key)?;
     match parse_duration(text.get_ref()) {
         Ok(v) => Some(v),
-        Err(msg) => {
-            let (problem, help) = msg
-                .split_once("; ")
-                .unwrap_or((&msg, "write e.g. \"30s\", \"5m\" or \"1h30m\""));
+        Err(_) => {
+            let lang = d.lang();
             d.error_help(
                 text.span(),
-                format!("`{key}` in {}: {problem}", t.what()),
-                help,
+                tr!(
+                    lang,
+                    "cfg-not-duration",
+                    key = key,
+                    what = t.what(),
+                    text = &format!("{:?}", text.get_ref())
+                ),
+                tr!(lang, "cfg-duration-help"),
             );
             None
         }

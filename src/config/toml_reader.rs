@@ -9,6 +9,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::config::diag::{Diagnostics, did_you_mean};
+use crate::tr;
 
 /// One TOML table being read. Keys asked for are remembered; `finish` reports the rest.
 pub struct Fields<'a, 'i> {
@@ -70,15 +71,31 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     fn wrong_type(&self, d: &mut Diagnostics, key: &str, v: &Spanned<DeValue>, want: &str) {
-        d.error_help(
-            v.span(),
-            format!(
-                "`{key}` in {} must be {want}, not {}",
-                self.what,
-                v.get_ref().type_str()
-            ),
-            format!("write it as {}", example_of(want)),
+        let lang = d.lang();
+        let got = v.get_ref().type_str();
+        let message = tr!(
+            lang,
+            "cfg-wrong-type",
+            key = key,
+            what = &self.what,
+            want = &lang.text(&format!("cfg-want-{want}"), &[]),
+            got = &lang.text(&format!("cfg-type-{got}"), &[])
         );
+        // `start = 05:30` reads as a TOML time: the quotes are what is missing.
+        let help = if want == "string" && got == "datetime" {
+            let text = match v.get_ref() {
+                DeValue::Datetime(t) => t.to_string(),
+                _ => String::new(),
+            };
+            tr!(lang, "cfg-quote-it", key = key, text = &text)
+        } else {
+            tr!(
+                lang,
+                "cfg-write-it-as",
+                example = &lang.text(&format!("cfg-example-{want}"), &[])
+            )
+        };
+        d.error_help(v.span(), message, help);
     }
 
     pub fn string(&mut self, d: &mut Diagnostics, key: &'static str) -> Option<Spanned<String>> {
@@ -86,7 +103,7 @@ impl<'a, 'i> Fields<'a, 'i> {
         match v.get_ref() {
             DeValue::String(s) => Some(Spanned::new(v.span(), s.to_string())),
             _ => {
-                self.wrong_type(d, key, v, "a string");
+                self.wrong_type(d, key, v, "string");
                 None
             }
         }
@@ -106,10 +123,11 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     pub fn missing(&self, d: &mut Diagnostics, key: &str) {
+        let lang = d.lang();
         d.error_help(
             self.span.clone(),
-            format!("{} has no `{key}`", self.what),
-            format!("add `{key} = …` to it"),
+            tr!(lang, "cfg-missing", what = &self.what, key = key),
+            tr!(lang, "cfg-missing-help", key = key),
         );
     }
 
@@ -120,7 +138,7 @@ impl<'a, 'i> Fields<'a, 'i> {
             _ => None,
         };
         if parsed.is_none() {
-            self.wrong_type(d, key, v, "a whole number");
+            self.wrong_type(d, key, v, "integer");
         }
         parsed.map(|n| Spanned::new(v.span(), n))
     }
@@ -132,7 +150,7 @@ impl<'a, 'i> Fields<'a, 'i> {
             _ => None,
         };
         if parsed.is_none() {
-            self.wrong_type(d, key, v, "true or false");
+            self.wrong_type(d, key, v, "boolean");
         }
         parsed.map(|b| Spanned::new(v.span(), b))
     }
@@ -147,7 +165,7 @@ impl<'a, 'i> Fields<'a, 'i> {
             _ => None,
         };
         if parsed.is_none() {
-            self.wrong_type(d, key, v, "a number");
+            self.wrong_type(d, key, v, "number");
         }
         parsed.map(|n| Spanned::new(v.span(), n))
     }
@@ -160,13 +178,20 @@ impl<'a, 'i> Fields<'a, 'i> {
             DeValue::String(s) => s.to_string(),
             _ => String::new(),
         };
-        match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) => Some(Spanned::new(v.span(), date)),
-            Err(_) => {
+        match parse_date(&text) {
+            Some(date) => Some(Spanned::new(v.span(), date)),
+            None => {
+                let lang = d.lang();
                 d.error_help(
                     v.span(),
-                    format!("`{key}` in {} is not a date: {text:?}", self.what),
-                    "write a date as YYYY-MM-DD, e.g. 2021-12-31",
+                    tr!(
+                        lang,
+                        "cfg-not-date",
+                        key = key,
+                        what = &self.what,
+                        text = &format!("{text:?}")
+                    ),
+                    tr!(lang, "cfg-date-help"),
                 );
                 None
             }
@@ -181,14 +206,14 @@ impl<'a, 'i> Fields<'a, 'i> {
     ) -> Option<Vec<Spanned<String>>> {
         let v = self.value(key)?;
         let DeValue::Array(items) = v.get_ref() else {
-            self.wrong_type(d, key, v, "a list of strings");
+            self.wrong_type(d, key, v, "list");
             return None;
         };
         let mut out = Vec::new();
         for item in items.iter() {
             match item.get_ref() {
                 DeValue::String(s) => out.push(Spanned::new(item.span(), s.to_string())),
-                _ => self.wrong_type(d, key, item, "a list of strings"),
+                _ => self.wrong_type(d, key, item, "list"),
             }
         }
         Some(out)
@@ -200,7 +225,7 @@ impl<'a, 'i> Fields<'a, 'i> {
         match v.get_ref() {
             DeValue::Table(t) => Some(Fields::new(t, v.span(), format!("[{key}]"))),
             _ => {
-                self.wrong_type(d, key, v, "a table");
+                self.wrong_type(d, key, v, "table");
                 None
             }
         }
@@ -212,7 +237,7 @@ impl<'a, 'i> Fields<'a, 'i> {
             return Vec::new();
         };
         let DeValue::Array(items) = v.get_ref() else {
-            self.wrong_type(d, key, v, "a list of tables");
+            self.wrong_type(d, key, v, "tables");
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -236,26 +261,30 @@ impl<'a, 'i> Fields<'a, 'i> {
                 continue;
             }
             let known = self.known.iter().copied();
+            let lang = d.lang();
             let help = match did_you_mean(name, known) {
-                Some(close) => format!("did you mean `{close}`?"),
-                None => format!("the keys of {} are: {}", self.what, self.known.join(", ")),
+                Some(close) => tr!(lang, "cfg-did-you-mean", name = &format!("`{close}`")),
+                None => tr!(
+                    lang,
+                    "cfg-keys-are",
+                    what = &self.what,
+                    keys = &self.known.join(", ")
+                ),
             };
             d.error_help(
                 key.span(),
-                format!("unknown key `{name}` in {}", self.what),
+                tr!(lang, "cfg-unknown-key", name = name, what = &self.what),
                 help,
             );
         }
     }
 }
 
-fn example_of(want: &str) -> &'static str {
-    match want {
-        "a string" => "text in double quotes, e.g. \"Sáng\"",
-        "a whole number" => "digits without quotes, e.g. 3",
-        "a number" => "a number without quotes, e.g. 1.0",
-        "a list of strings" => "[\"Sáng\", \"Chiều\"]",
-        "a table" => "a [section] of its own",
-        _ => "[[section]] blocks",
-    }
+/// A date as schedule.toml takes it: `2021-12-31` (TOML's and ISO's), or `31/12/2021` as
+/// Vietnamese readers write it (day first: never read as month/day).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
+        .ok()
 }

@@ -204,9 +204,11 @@ impl Judge {
     }
 
     fn block(&mut self, level: f64, now: DateTime<Tz>, parts: &Parts) {
+        // Only once the item is heard: the lead-in before its first frame (an amplifier's
+        // warm-up, the wait for its time) is silence on purpose, not dead air.
         let playing = parts.shared.with_status(|status| {
             status
-                .filter(|s| s.amplifier_on)
+                .filter(|s| s.amplifier_on && s.now_started.is_some_and(|t| t <= now))
                 .and_then(|s| s.now_playing.clone())
         });
         let Some(item) = playing.filter(|_| level < self.below) else {

@@ -144,3 +144,110 @@ why-clock = clock fault: the clock stepped and the station held or skipped
 why-interrupted = plays interrupted or failed (output lost, a cancel, an emergency, a restart)
 why-off-air = off air: items were skipped while the station could not play
 why-off = station stopped or off air during the sessions
+
+## Config errors (loaxa check): file:line:column stays as is, the words in English
+cfg-toml-syntax = TOML syntax: { $message }
+cfg-toml-help = see the schedule.toml reference in README.md
+cfg-hint-curly-quotes = this line has curly quotes (“ ” or ‘ ’), as a word processor or a phone keyboard makes them: type them again as straight quotes "
+cfg-hint-quote = text goes in double quotes, e.g. { $line }
+cfg-wrong-type = `{ $key }` in { $what } must be { $want }, not { $got }
+cfg-write-it-as = write it as { $example }
+cfg-quote-it = a time goes in double quotes: { $key } = "{ $text }"
+cfg-want-string = a string
+cfg-want-integer = a whole number
+cfg-want-boolean = true or false
+cfg-want-number = a number
+cfg-want-list = a list of strings
+cfg-want-table = a table
+cfg-want-tables = a list of tables
+cfg-type-string = string
+cfg-type-integer = integer
+cfg-type-float = float
+cfg-type-boolean = boolean
+cfg-type-datetime = datetime
+cfg-type-array = array
+cfg-type-table = table
+cfg-example-string = text in double quotes, e.g. "Sáng"
+cfg-example-integer = digits without quotes, e.g. 3
+cfg-example-boolean = true or false, without quotes
+cfg-example-number = a number without quotes, e.g. 1.0
+cfg-example-list = ["Sáng", "Chiều"]
+cfg-example-table = a [section] of its own
+cfg-example-tables = [[section]] blocks
+cfg-missing = { $what } has no `{ $key }`
+cfg-missing-help = add `{ $key } = …` to it
+cfg-not-date = `{ $key }` in { $what } is not a date: { $text }
+cfg-date-help = write a date as YYYY-MM-DD, e.g. 2021-12-31, or "31/12/2021" in quotes
+cfg-unknown-key = unknown key `{ $name }` in { $what }
+cfg-did-you-mean = did you mean { $name }?
+cfg-keys-are = the keys of { $what } are: { $keys }
+cfg-unknown-name = unknown { $what } { $name }
+cfg-names-defined = the { $what }s defined here are: { $names }
+cfg-what-session = session
+cfg-what-campaign = campaign
+cfg-what-session-name = session name
+cfg-what-campaign-id = campaign id
+cfg-what-bulletin-id = bulletin id
+cfg-duplicate = duplicate { $what } { $name }
+cfg-duplicate-help = it is already used on line { $line }; each must be unique
+cfg-not-days = { $text } is not a set of days
+cfg-days-help = write "daily", a range like "mon-fri" or "t2-t6", or a list like "mon,wed,fri"
+cfg-not-clock = { $text } is not a time of day
+cfg-clock-help = write it as HH:MM in quotes, e.g. "05:30" (or "5h30")
+cfg-not-duration = `{ $key }` in { $what }: { $text } is not a duration
+cfg-duration-help = write e.g. "30s", "5m", "1h30m" or "45 phút"
+cfg-no-start = { $what } has no start time
+cfg-no-start-help = add start = "05:30" and end = "06:30", or cron = "0 30 5 * * *" and duration = "60m"
+cfg-no-end = { $what } has no end
+cfg-no-end-help = add end = "06:30" or duration = "60m"
+cfg-ends-before-start = session ends ({ $end }) before it starts ({ $start })
+cfg-midnight-help = `end` must be later the same day; a session cannot cross midnight — split it in two
+cfg-past-midnight = session starting { $start } and lasting { $length } runs past midnight
+cfg-end-or-duration = give `end` or `duration`, not both
+cfg-remove-one = remove one of them
+cfg-file-not-found = audio file not found: { $name }
+cfg-file-looked = looked for { $path }; put the file there or fix the path (relative paths start at the config dir)
+cfg-file-case = did you mean { $name }? Upper and lower case differ on a station's disk; write the name exactly as the file is named
+cfg-reexport = re-export it as MP3, Ogg Vorbis, FLAC, WAV or AAC (M4A)
+cfg-not-spoken = the text cannot be spoken: { $why }
+cfg-not-spoken-help = check `[tts] command` in station.toml (default: espeak-ng -v vi), or give a recording with `file`
+cfg-fill-unreadable = fill folder { $folder } cannot be read: { $why }
+cfg-fill-unreadable-help = create the folder and put music files in it, or remove [fill]
+cfg-fill-empty = fill folder { $folder } has no audio files
+cfg-fill-empty-help = put some music (MP3, Ogg, FLAC, WAV, M4A) in it, or remove [fill]
+cfg-duration-relay-only = `duration` is for relay items; a file plays to its end
+cfg-duration-relay-only-help = remove `duration`, or trim the file
+cfg-relay-url = relay { $url } is not an http(s) stream URL
+cfg-relay-url-help = write the stream's full address, e.g. "http://127.0.0.1:8000/vov1"
+cfg-relay-duration = a relay item needs a `duration`
+cfg-relay-duration-help = add e.g. duration = "30m"
+cfg-file-and-relay = an item has both `file` and `relay`
+cfg-file-and-relay-help = split it into two [[session.item]] blocks
+cfg-item-empty = an item needs `file` or `relay`
+cfg-item-empty-help = add file = "audio/….mp3" or relay = "http://…"
+cfg-campaign-backwards = campaign ends ({ $until }) before it starts ({ $from })
+cfg-campaign-backwards-help = `until` is the last day of the campaign and must not be before `from`
+cfg-plays-range = plays_per_day { $n } is out of range
+cfg-plays-range-help = give how many times a day it must play, from 1 to 96
+cfg-file-or-text = a bulletin has `file` or `text`, not both
+cfg-file-or-text-help = keep the recording (`file`) or the text to be spoken (`text`)
+cfg-no-file-no-text = { $what } has no `file` and no `text`
+cfg-no-file-no-text-help = add `file = "audio/….mp3"`, or `text = "…"` to have it spoken
+cfg-valid-backwards = bulletin is valid until { $until } but only from { $from }
+cfg-valid-backwards-help = `valid_until` is the last day it may play and must not be before `valid_from`
+cfg-priority = unknown priority { $text }
+cfg-priority-help = use "normal", "priority" or "emergency"
+cfg-timezone = unknown time zone { $text }
+cfg-timezone-help = use an IANA name such as "Asia/Ho_Chi_Minh"
+cfg-special-needs-at = an item of a special day needs `at`
+cfg-special-needs-at-help = give its clock time, e.g. at = "07:00"
+cfg-special-needs-date = a special day needs at least one date
+cfg-special-needs-date-help = e.g. dates = ["2025-09-02"], ["2026-02-16..2026-02-22"] or ["âl:01-01"]
+cfg-special-collides = the item at { $at } collides with session { $session }'s fixed item at { $other }
+cfg-special-collides-help = move `at` clear of it, or leave that session out of the day's `sessions`
+cfg-special-no-session = the item at { $at } falls in none of the day's sessions
+cfg-special-no-session-help = a special day's items are added to the session they fall in: move `at` inside one, or name the session in `sessions`
+cfg-unreadable = cannot read the file: { $why }
+cfg-unreadable-help = check --config (or LOAXA_CONFIG) points at the config dir
+cfg-not-utf8 = the file is not valid UTF-8
+cfg-not-utf8-help = save it as UTF-8 (most editors: "Save with encoding" → UTF-8)

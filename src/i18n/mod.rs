@@ -141,6 +141,20 @@ fn make(lang: Lang, source: &str) -> FluentBundle<FluentResource> {
     bundle
 }
 
+static CHOSEN: OnceLock<Lang> = OnceLock::new();
+
+/// The command line chose a language (`--lang`) for everything this process says,
+/// whatever station.toml says.
+pub fn choose(lang: Lang) {
+    let _ = CHOSEN.set(lang);
+}
+
+/// The language of what is said about the config in `config_dir` (its errors): the command
+/// line's choice, else `LOAXA_LANG`, else its station.toml's `language`, else Vietnamese.
+pub fn for_config(config_dir: &std::path::Path) -> Lang {
+    for_command(CHOSEN.get().copied(), config_dir)
+}
+
 /// The language of one command (SPEC §16): `--lang`, else `LOAXA_LANG`, else station.toml's
 /// `language` (read leniently: a config with errors still says them in its language),
 /// else Vietnamese.

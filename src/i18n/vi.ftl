@@ -130,3 +130,110 @@ why-clock = lỗi đồng hồ: đồng hồ nhảy và đài đã tạm dừng 
 why-interrupted = lần phát bị ngắt hoặc hỏng (mất đầu ra, bị hủy, tin khẩn cấp, khởi động lại)
 why-off-air = không phát được: một số mục bị bỏ qua khi đài không phát được
 why-off = đài dừng hoặc không phát trong các buổi phát
+
+## Lỗi cấu hình (loaxa check): vị trí tệp:dòng:cột giữ nguyên, lời giải thích bằng tiếng Việt
+cfg-toml-syntax = Sai cú pháp TOML: { $message }
+cfg-toml-help = xem mục "schedule.toml reference" trong README.md
+cfg-hint-curly-quotes = dòng này có dấu nháy cong (“ ” hoặc ‘ ’), thường do Word hay bàn phím điện thoại tự đổi: hãy gõ lại bằng dấu nháy thẳng "
+cfg-hint-quote = chữ phải nằm trong dấu nháy kép, ví dụ: { $line }
+cfg-wrong-type = `{ $key }` trong { $what } phải là { $want }, không phải { $got }
+cfg-write-it-as = viết là { $example }
+cfg-quote-it = giờ phải nằm trong dấu nháy kép: { $key } = "{ $text }"
+cfg-want-string = chữ (trong dấu nháy kép)
+cfg-want-integer = số nguyên
+cfg-want-boolean = true hoặc false
+cfg-want-number = số
+cfg-want-list = danh sách chữ
+cfg-want-table = một mục [ ] riêng
+cfg-want-tables = các khối [[ ]]
+cfg-type-string = chữ
+cfg-type-integer = số nguyên
+cfg-type-float = số thập phân
+cfg-type-boolean = true/false
+cfg-type-datetime = ngày giờ không có dấu nháy
+cfg-type-array = danh sách
+cfg-type-table = bảng
+cfg-example-string = chữ trong dấu nháy kép, ví dụ "Sáng"
+cfg-example-integer = chữ số không có dấu nháy, ví dụ 3
+cfg-example-boolean = true hoặc false, không có dấu nháy
+cfg-example-number = số không có dấu nháy, ví dụ 1.0
+cfg-example-list = ["Sáng", "Chiều"]
+cfg-example-table = một mục [ ] riêng
+cfg-example-tables = các khối [[ ]]
+cfg-missing = { $what } thiếu `{ $key }`
+cfg-missing-help = thêm `{ $key } = …` vào đó
+cfg-not-date = `{ $key }` trong { $what } không phải là ngày: { $text }
+cfg-date-help = viết ngày là năm-tháng-ngày, ví dụ 2021-12-31, hoặc ngày/tháng/năm trong dấu nháy, ví dụ "31/12/2021"
+cfg-unknown-key = khóa lạ `{ $name }` trong { $what }
+cfg-did-you-mean = có phải ý bạn là { $name }?
+cfg-keys-are = các khóa của { $what } là: { $keys }
+cfg-unknown-name = không có { $what } nào tên { $name }
+cfg-names-defined = các { $what } đã khai báo: { $names }
+cfg-what-session = buổi phát
+cfg-what-campaign = chiến dịch
+cfg-what-session-name = tên buổi phát
+cfg-what-campaign-id = mã chiến dịch
+cfg-what-bulletin-id = mã bản tin
+cfg-duplicate = { $what } { $name } bị trùng
+cfg-duplicate-help = đã dùng ở dòng { $line }; mỗi tên chỉ được dùng một lần
+cfg-not-days = { $text } không phải là ngày trong tuần
+cfg-days-help = viết "daily" (hằng ngày), khoảng "mon-fri" hoặc "t2-t6", hoặc danh sách "mon,wed,fri" hoặc "t2,t4,t6"
+cfg-not-clock = { $text } không phải là giờ trong ngày
+cfg-clock-help = viết giờ:phút trong dấu nháy, ví dụ "05:30" (hoặc "5h30")
+cfg-not-duration = `{ $key }` trong { $what }: { $text } không phải là khoảng thời gian
+cfg-duration-help = viết ví dụ "30s", "5m", "1h30m" hoặc "45 phút"
+cfg-no-start = { $what } không có giờ bắt đầu
+cfg-no-start-help = thêm start = "05:30" và end = "06:30", hoặc cron = "0 30 5 * * *" và duration = "60m"
+cfg-no-end = { $what } không có giờ kết thúc
+cfg-no-end-help = thêm end = "06:30" hoặc duration = "60m"
+cfg-ends-before-start = buổi phát kết thúc ({ $end }) trước khi bắt đầu ({ $start })
+cfg-midnight-help = `end` phải muộn hơn trong cùng ngày; buổi phát không được qua nửa đêm — hãy tách làm hai
+cfg-past-midnight = buổi phát bắt đầu { $start } và dài { $length } thì qua nửa đêm
+cfg-end-or-duration = chỉ ghi `end` hoặc `duration`, không ghi cả hai
+cfg-remove-one = bỏ một trong hai
+cfg-file-not-found = không tìm thấy tệp âm thanh: { $name }
+cfg-file-looked = đã tìm ở { $path }; hãy chép tệp vào đó hoặc sửa đường dẫn (đường dẫn tương đối tính từ thư mục cấu hình)
+cfg-file-case = có phải ý bạn là { $name }? Trên máy đài chữ hoa và chữ thường khác nhau; hãy viết tên đúng như tên tệp
+cfg-reexport = hãy xuất lại tệp dạng MP3, Ogg Vorbis, FLAC, WAV hoặc AAC (M4A)
+cfg-not-spoken = không đọc được đoạn chữ: { $why }
+cfg-not-spoken-help = kiểm tra `[tts] command` trong station.toml (mặc định: espeak-ng -v vi), hoặc dùng tệp ghi âm với `file`
+cfg-fill-unreadable = không đọc được thư mục nhạc nền { $folder }: { $why }
+cfg-fill-unreadable-help = tạo thư mục và chép nhạc vào, hoặc bỏ [fill]
+cfg-fill-empty = thư mục nhạc nền { $folder } không có tệp âm thanh nào
+cfg-fill-empty-help = chép nhạc (MP3, Ogg, FLAC, WAV, M4A) vào đó, hoặc bỏ [fill]
+cfg-duration-relay-only = `duration` chỉ dành cho mục tiếp sóng; tệp âm thanh phát đến hết
+cfg-duration-relay-only-help = bỏ `duration`, hoặc cắt ngắn tệp
+cfg-relay-url = { $url } không phải là địa chỉ luồng http(s)
+cfg-relay-url-help = viết đủ địa chỉ luồng, ví dụ "http://127.0.0.1:8000/vov1"
+cfg-relay-duration = mục tiếp sóng cần `duration`
+cfg-relay-duration-help = thêm ví dụ duration = "30m"
+cfg-file-and-relay = một mục có cả `file` và `relay`
+cfg-file-and-relay-help = tách thành hai khối [[session.item]]
+cfg-item-empty = mỗi mục cần `file` hoặc `relay`
+cfg-item-empty-help = thêm file = "audio/….mp3" hoặc relay = "http://…"
+cfg-campaign-backwards = chiến dịch kết thúc ({ $until }) trước khi bắt đầu ({ $from })
+cfg-campaign-backwards-help = `until` là ngày cuối của chiến dịch, không được trước `from`
+cfg-plays-range = plays_per_day { $n } nằm ngoài giới hạn
+cfg-plays-range-help = ghi số lần phải phát mỗi ngày, từ 1 đến 96
+cfg-file-or-text = bản tin có `file` hoặc `text`, không có cả hai
+cfg-file-or-text-help = giữ tệp ghi âm (`file`) hoặc đoạn chữ để đọc (`text`)
+cfg-no-file-no-text = { $what } không có `file` cũng không có `text`
+cfg-no-file-no-text-help = thêm `file = "audio/….mp3"`, hoặc `text = "…"` để đài tự đọc
+cfg-valid-backwards = bản tin có hạn đến { $until } nhưng chỉ bắt đầu từ { $from }
+cfg-valid-backwards-help = `valid_until` là ngày cuối được phát, không được trước `valid_from`
+cfg-priority = mức ưu tiên lạ { $text }
+cfg-priority-help = dùng "normal" (thường), "priority" (ưu tiên) hoặc "emergency" (khẩn cấp)
+cfg-timezone = múi giờ lạ { $text }
+cfg-timezone-help = dùng tên IANA, ví dụ "Asia/Ho_Chi_Minh"
+cfg-special-needs-at = mục của ngày đặc biệt cần `at`
+cfg-special-needs-at-help = ghi giờ phát, ví dụ at = "07:00"
+cfg-special-needs-date = ngày đặc biệt cần ít nhất một ngày
+cfg-special-needs-date-help = ví dụ dates = ["2025-09-02"], ["2026-02-16..2026-02-22"] hoặc ["âl:01-01"]
+cfg-special-collides = mục lúc { $at } trùng với mục cố định lúc { $other } của buổi { $session }
+cfg-special-collides-help = dời `at` ra khỏi đó, hoặc bỏ buổi đó khỏi `sessions` của ngày
+cfg-special-no-session = mục lúc { $at } không nằm trong buổi phát nào của ngày
+cfg-special-no-session-help = mục của ngày đặc biệt được thêm vào buổi phát chứa nó: dời `at` vào trong một buổi, hoặc ghi tên buổi trong `sessions`
+cfg-unreadable = không đọc được tệp: { $why }
+cfg-unreadable-help = kiểm tra --config (hoặc LOAXA_CONFIG) trỏ đúng thư mục cấu hình
+cfg-not-utf8 = tệp không phải là UTF-8
+cfg-not-utf8-help = lưu lại dưới dạng UTF-8 (hầu hết trình soạn thảo: "Lưu với mã hóa" → UTF-8)

@@ -299,7 +299,7 @@ end = "13:10"
         schedule,
         "\"05:30\"",
         0,
-        "ends (05:30:00) before it starts (06:30:00)",
+        "ends (05:30) before it starts (06:30)",
     );
     expect_at(
         &errs,
@@ -323,7 +323,7 @@ end = "13:10"
         schedule,
         "\"mon-funday\"",
         0,
-        "is not a day",
+        "is not a set of days",
     );
     expect_at(
         &errs,
@@ -353,7 +353,7 @@ fn cron_sessions_overlapping_on_some_days_are_found() {
 #[test]
 fn campaign_and_bulletin_value_mistakes() {
     let schedule = format!(
-        "{GOOD_SESSIONS}\n[[campaign]]\nid = \"c\"\nfrom = 2021-12-31\nuntil = 2021-09-17\nplays_per_day = 0\nmin_gap = \"3 hours\"\npriority = \"urgent\"\n\n[[campaign]]\nid = \"c\"\nfrom = \"2021-09-17\"\nuntil = \"31/12/2021\"\nplays_per_day = 1\n\n[[bulletin]]\nid = \"b\"\nfile = \"audio/duong-day-nong.mp3\"\nvalid_from = 2021-10-02\nvalid_until = 2021-10-01\n\n[[bulletin]]\nid = \"b\"\nfile = \"audio/duong-day-nong.mp3\"\n"
+        "{GOOD_SESSIONS}\n[[campaign]]\nid = \"c\"\nfrom = 2021-12-31\nuntil = 2021-09-17\nplays_per_day = 0\nmin_gap = \"3 hours\"\npriority = \"urgent\"\n\n[[campaign]]\nid = \"c\"\nfrom = \"2021-09-17\"\nuntil = \"12/31/2021\"\nplays_per_day = 1\n\n[[bulletin]]\nid = \"b\"\nfile = \"audio/duong-day-nong.mp3\"\nvalid_from = 2021-10-02\nvalid_until = 2021-10-01\n\n[[bulletin]]\nid = \"b\"\nfile = \"audio/duong-day-nong.mp3\"\n"
     );
     let errs = errors(STATION, &schedule);
     expect_at(
@@ -392,7 +392,7 @@ fn campaign_and_bulletin_value_mistakes() {
         &errs,
         "schedule.toml",
         &schedule,
-        "\"31/12/2021\"",
+        "\"12/31/2021\"",
         0,
         "write a date as YYYY-MM-DD",
     );

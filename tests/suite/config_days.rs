@@ -272,17 +272,28 @@ dates = ["âl:01-01"]
     );
     // Without quiet hours, all is well; a malformed setting is an error in station.toml.
     assert!(errors(&station(""), late).is_empty());
-    let bad = station("quiet_hours = \"22h-5h\"");
+    let bad = station("quiet_hours = \"22:00-25:00\"");
     let errs = errors(&bad, late);
     assert!(
         has(
             &errs,
             "station.toml",
-            pos(&bad, "\"22h-5h\"", 0),
+            pos(&bad, "\"22:00-25:00\"", 0),
             "quiet_hours"
         ),
         "{errs:#?}"
     );
+    // As Vietnamese writes the hours, "22h-5h" is 22:00-05:00: the same findings.
+    let said = |st: &str| -> Vec<String> {
+        errors(st, late)
+            .into_iter()
+            .filter(|e| e.file.ends_with("schedule.toml"))
+            .map(|e| e.message)
+            .collect()
+    };
+    let vi = said(&station("quiet_hours = \"22h-5h\""));
+    assert!(!vi.is_empty());
+    assert_eq!(vi, said(&station("quiet_hours = \"22:00-05:00\"")));
 
     // `loaxa check` exits 78 with file:line:column.
     let dir = config_dir(&station("quiet_hours = \"22:00-05:00\""), late);

@@ -321,3 +321,89 @@ fn the_report_tells_a_day_that_is_over_from_today_and_from_a_day_to_come() {
 fn date(day: u32) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2021, 10, day).unwrap()
 }
+
+/// The forms Vietnamese operators write are read (t2-t6, 5h30, 45 phút, 31/12/2021), and
+/// the common slips are named in Vietnamese: curly quotes, a time without quotes, an
+/// unknown session.
+#[test]
+fn vietnamese_ways_of_writing_are_read_and_slips_are_named_in_vietnamese() {
+    let station = "station_id = \"test\"\n[paths]\nstate = \"state\"\n[audio]\noutput = \"null\"\n";
+    let good = r#"
+[[session]]
+name = "Sáng"
+days = "t2-t6"
+start = "5h30"
+duration = "45 phút"
+
+[[session]]
+name = "Chiều"
+days = "t7,cn"
+start = "17h"
+end = "17:30"
+
+[[campaign]]
+id = "c"
+title = "Tiêm chủng"
+from = "01/10/2021"
+until = "31/12/2021"
+plays_per_day = 1
+sessions = ["Sáng"]
+"#;
+    let dir = config_dir(station, good);
+    let d = dir.path();
+    let (code, out, err) = run(d, &["check"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("TỐT"), "{out}");
+    let (_, plan, _) = run(d, &["plan", "--date", "2021-10-04"], &[]);
+    assert!(plan.contains("Sáng  05:30–06:15"), "{plan}");
+    let (_, plan, _) = run(d, &["plan", "--date", "2021-10-03"], &[]);
+    assert!(
+        plan.contains("Chiều  17:00–17:30") && !plan.contains("Sáng"),
+        "{plan}"
+    );
+
+    // Curly quotes, as Word or a phone keyboard types them.
+    std::fs::write(
+        d.join("schedule.toml"),
+        good.replace("\"Sáng\"\ndays", "“Sáng”\ndays"),
+    )
+    .unwrap();
+    let (code, _, err) = run(d, &["check"], &[]);
+    assert_eq!(code, 78);
+    assert!(
+        err.contains("Sai cú pháp TOML") && err.contains("dấu nháy cong"),
+        "{err}"
+    );
+
+    // A time without its quotes: said so, and `end` is not called an unknown key.
+    std::fs::write(
+        d.join("schedule.toml"),
+        good.replace("start = \"17h\"", "start = 17:00:00"),
+    )
+    .unwrap();
+    let (code, _, err) = run(d, &["check"], &[]);
+    assert_eq!(code, 78);
+    assert!(
+        err.contains("giờ phải nằm trong dấu nháy kép: start = \"17:00:00\""),
+        "{err}"
+    );
+    assert!(!err.contains("`end`"), "no false unknown key: {err}");
+
+    // An unknown session, with the close one suggested, in Vietnamese.
+    std::fs::write(
+        d.join("schedule.toml"),
+        good.replace("sessions = [\"Sáng\"]", "sessions = [\"Sang\"]"),
+    )
+    .unwrap();
+    let (_, _, err) = run(d, &["check"], &[]);
+    assert!(
+        err.contains("không có buổi phát nào tên \"Sang\"")
+            && err.contains("có phải ý bạn là \"Sáng\"?"),
+        "{err}"
+    );
+    let (_, _, err) = run(d, &["--lang", "en", "check"], &[]);
+    assert!(
+        err.contains("unknown session \"Sang\"") && err.contains("did you mean \"Sáng\"?"),
+        "{err}"
+    );
+}

@@ -366,7 +366,7 @@ fn a_bad_schedule_edit_keeps_the_last_good_one_and_a_fix_is_taken() {
     let daemon_log = std::fs::read_to_string(s.path("daemon.log")).unwrap();
     assert!(
         daemon_log.contains("schedule.toml:")
-            && daemon_log.contains("did you mean `plays_per_day`"),
+            && daemon_log.contains("có phải ý bạn là `plays_per_day`"),
         "{daemon_log}"
     );
     assert!(daemon_log.contains("last good schedule"), "{daemon_log}");

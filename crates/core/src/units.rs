@@ -7,11 +7,13 @@ use chrono::{NaiveTime, TimeDelta, Weekday};
 /// times the station makes stays far inside what a date can hold.
 const MAX_DURATION_MS: i64 = 366 * 24 * 3_600_000;
 
-/// Parses `30s`, `5m`, `1h30m`, `2h`, `1h5m30s`, `250ms`. A bare number is refused so
-/// that `min_gap = "3"` cannot silently mean three seconds.
+/// Parses `30s`, `5m`, `1h30m`, `2h`, `1h5m30s`, `250ms`, and the same in Vietnamese words
+/// (`45 phút`, `1 giờ 30 phút`, `30 giây`). A bare number is refused so that
+/// `min_gap = "3"` cannot silently mean three seconds.
 pub fn parse_duration(text: &str) -> Result<TimeDelta, String> {
     let help = "write a duration like \"30s\", \"5m\" or \"1h30m\"";
-    let s = text.trim();
+    let words = vietnamese_units(text);
+    let s = words.trim();
     if s.is_empty() {
         return Err(format!("empty duration; {help}"));
     }
@@ -75,8 +77,34 @@ pub fn format_duration(d: TimeDelta) -> String {
     out
 }
 
-/// Parses `05:30` or `05:30:15` (24-hour clock).
+/// `45 phút` → `45m`: the units as Vietnamese writes them, spaces dropped.
+fn vietnamese_units(text: &str) -> String {
+    let lower = text.trim().to_lowercase();
+    let mut out = lower.clone();
+    for (word, unit) in [("giây", "s"), ("phút", "m"), ("giờ", "h"), ("tiếng", "h")] {
+        out = out.replace(word, unit);
+    }
+    if out == lower {
+        return text.to_string();
+    }
+    out.split_whitespace().collect()
+}
+
+/// Parses `05:30` or `05:30:15` (24-hour clock), and `5h30` or `17h` as Vietnamese
+/// often writes the time.
 pub fn parse_clock(text: &str) -> Result<NaiveTime, String> {
+    let t = text.trim();
+    if let Some((h, m)) = t.split_once(['h', 'H'])
+        && !h.is_empty()
+        && h.len() <= 2
+        && h.bytes().all(|b| b.is_ascii_digit())
+        && (m.is_empty() || (m.len() == 2 && m.bytes().all(|b| b.is_ascii_digit())))
+    {
+        let (h, m) = (h.parse().unwrap_or(99), m.parse().unwrap_or(0));
+        if let Some(time) = NaiveTime::from_hms_opt(h, m, 0) {
+            return Ok(time);
+        }
+    }
     NaiveTime::parse_from_str(text.trim(), "%H:%M")
         .or_else(|_| NaiveTime::parse_from_str(text.trim(), "%H:%M:%S"))
         .map_err(|_| format!("{text:?} is not a time of day; write it as HH:MM, e.g. \"05:30\""))
@@ -103,8 +131,17 @@ impl Days {
 /// Parses `daily`, `mon-fri`, `mon,wed,fri`, `sat-sun`, `fri-mon` (wraps), or a mix.
 pub fn parse_days(text: &str) -> Result<Days, String> {
     let help = "write \"daily\", a range like \"mon-fri\" or a list like \"mon,wed,fri\"";
-    let s = text.trim().to_ascii_lowercase();
-    if s == "daily" || s == "everyday" {
+    let s = text.trim().to_lowercase();
+    if [
+        "daily",
+        "everyday",
+        "hàng ngày",
+        "hằng ngày",
+        "mỗi ngày",
+        "cả tuần",
+    ]
+    .contains(&s.as_str())
+    {
         return Ok(Days::ALL);
     }
     if s == "none" {
@@ -131,7 +168,31 @@ pub fn parse_days(text: &str) -> Result<Days, String> {
     Ok(Days(bits))
 }
 
+/// A day's name: English (`mon`, `monday`) or Vietnamese (`t2`…`t7`, `cn`, `thứ 2`,
+/// `thứ hai`, `chủ nhật`).
 fn weekday(name: &str) -> Option<Weekday> {
+    let vi = name
+        .strip_prefix("thứ")
+        .or_else(|| name.strip_prefix("thu"))
+        .or_else(|| name.strip_prefix('t'))
+        .map(str::trim);
+    if let Some(n) = vi {
+        let day = match n {
+            "2" | "hai" => Some(Weekday::Mon),
+            "3" | "ba" => Some(Weekday::Tue),
+            "4" | "tư" | "bốn" => Some(Weekday::Wed),
+            "5" | "năm" => Some(Weekday::Thu),
+            "6" | "sáu" => Some(Weekday::Fri),
+            "7" | "bảy" => Some(Weekday::Sat),
+            _ => None,
+        };
+        if day.is_some() {
+            return day;
+        }
+    }
+    if matches!(name, "cn" | "chủ nhật" | "chu nhat") {
+        return Some(Weekday::Sun);
+    }
     Some(match name {
         "mon" | "monday" => Weekday::Mon,
         "tue" | "tuesday" => Weekday::Tue,
@@ -179,6 +240,12 @@ mod tests {
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
         }
+        // In Vietnamese words.
+        assert_eq!(parse_duration("45 phút"), Ok(TimeDelta::minutes(45)));
+        assert_eq!(parse_duration("1 giờ 30 phút"), Ok(TimeDelta::minutes(90)));
+        assert_eq!(parse_duration("30 giây"), Ok(TimeDelta::seconds(30)));
+        assert_eq!(parse_duration("2 tiếng"), Ok(TimeDelta::hours(2)));
+        assert!(parse_duration("45 phut").is_err());
         assert_eq!(format_duration(TimeDelta::seconds(3930)), "1h5m30s");
         assert_eq!(format_duration(TimeDelta::zero()), "0s");
     }
@@ -190,7 +257,14 @@ mod tests {
             Ok(NaiveTime::from_hms_opt(5, 30, 0).unwrap())
         );
         assert!(parse_clock("25:00").is_err());
-        assert!(parse_clock("5h").is_err());
+        // As Vietnamese writes the time: 5h30, 17h.
+        let at = |h, m| Ok(NaiveTime::from_hms_opt(h, m, 0).unwrap());
+        assert_eq!(parse_clock("5h30"), at(5, 30));
+        assert_eq!(parse_clock("17h"), at(17, 0));
+        assert_eq!(parse_clock("17H05"), at(17, 5));
+        for bad in ["25h", "5h3", "h30", "5h300", "1h30m"] {
+            assert!(parse_clock(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]
@@ -209,5 +283,20 @@ mod tests {
             parse_days("wed,fri,mon").unwrap()
         );
         assert!(parse_days("mon-funday").is_err());
+        // As Vietnamese writes the days: thứ Hai is Monday, CN is Sunday.
+        assert_eq!(parse_days("t2-t6"), Ok(weekdays));
+        assert_eq!(parse_days("T2-T6"), Ok(weekdays));
+        assert_eq!(parse_days("thứ 2-thứ 6"), Ok(weekdays));
+        assert_eq!(parse_days("thứ hai - thứ sáu"), Ok(weekdays));
+        assert_eq!(parse_days("t7,cn"), parse_days("sat,sun"));
+        assert_eq!(parse_days("Chủ nhật"), parse_days("sun"));
+        assert_eq!(parse_days("hàng ngày"), Ok(Days::ALL));
+        // English still reads as English: "thu" is Thursday, "tue" Tuesday.
+        assert_eq!(parse_days("thu"), parse_days("thursday"));
+        assert_eq!(
+            parse_days("tue,thu").unwrap(),
+            parse_days("tuesday,thursday").unwrap()
+        );
+        assert!(parse_days("t8").is_err());
     }
 }

@@ -11,8 +11,15 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The config tests read what the reader says in English (language.rs runs the
+/// Vietnamese): chosen for the whole test process, as `--lang en` would.
+pub fn in_english() {
+    loaxa::i18n::choose(loaxa::i18n::Lang::En);
+}
+
 /// A config dir with the repo's audio samples under `audio/`.
 pub fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
+    in_english();
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(repo().join("audio-samples"), dir.path().join("audio")).unwrap();
     std::fs::write(dir.path().join("station.toml"), station).unwrap();
@@ -22,6 +29,7 @@ pub fn config_dir(station: &str, schedule: &str) -> tempfile::TempDir {
 
 /// What loading the two files on `today` reports (nothing when they are clean).
 pub fn errors_on(today: NaiveDate, station: &str, schedule: &str) -> Vec<Diagnostic> {
+    in_english();
     let dir = config_dir(station, schedule);
     match loaxa::station::config::load(dir.path(), today) {
         Ok(_) => Vec::new(),
