@@ -259,7 +259,46 @@ fn check(dir: &std::path::Path, lang: Lang) -> ExitCode {
             fill = &fill
         )
     );
+    print_coming_warnings(&config, lang);
     ExitCode::SUCCESS
+}
+
+/// How many days ahead `check` plans, to say what `plan` would warn about.
+const CHECK_DAYS: i64 = 7;
+
+/// What the plans of the coming days could not do (a relay cut short, a quota that does
+/// not fit): the config is valid, but the operator's intent is not met. Each warning once,
+/// with the days it applies to.
+fn print_coming_warnings(config: &Config, lang: Lang) {
+    let tz = config.schedule.timezone;
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let mut seen: Vec<(String, Vec<NaiveDate>)> = Vec::new();
+    for date in (0..CHECK_DAYS).filter_map(|n| today.checked_add_signed(chrono::TimeDelta::days(n)))
+    {
+        let plan = plan_view::load(config, date, None);
+        for w in plan_view::warnings(&plan, lang) {
+            match seen.iter_mut().find(|(text, _)| *text == w) {
+                Some((_, dates)) => dates.push(date),
+                None => seen.push((w, vec![date])),
+            }
+        }
+    }
+    if seen.is_empty() {
+        return;
+    }
+    println!("{}", tr!(lang, "check-warnings", days = CHECK_DAYS));
+    for (text, dates) in seen {
+        let days = if dates.len() as i64 == CHECK_DAYS {
+            tr!(lang, "check-every-day")
+        } else {
+            dates
+                .iter()
+                .map(|d| lang.date(*d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!("  ! {days} — {text}");
+    }
 }
 
 fn plan(dir: &std::path::Path, date: Option<NaiveDate>, json: bool, lang: Lang) -> ExitCode {
@@ -342,7 +381,9 @@ fn status(dir: &std::path::Path, json: bool, lang: Lang) -> ExitCode {
         Err(why) => {
             eprintln!("error: {why}");
             // The last status the daemon wrote, so the operator sees where it stopped.
-            if let Ok(Some(last)) = crate::store::Store::of(&station).read_status() {
+            let store = crate::store::Store::of(&station);
+            if let Ok(Some(mut last)) = store.read_status() {
+                status::settle_if_stopped(&mut last, &store);
                 eprintln!("{}", tr!(lang, "status-stopped-note"));
                 eprint!("{}", status::render(&last, lang));
             }

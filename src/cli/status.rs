@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use chrono_tz::Tz;
 
+use crate::core::asrun::Event;
 use crate::core::status::Status;
 use crate::i18n::Lang;
 use crate::station::words::kind as kind_name;
@@ -33,6 +34,37 @@ pub fn fetch(listen: std::net::SocketAddr, token: Option<&str>) -> Result<Status
         .read_to_string()
         .map_err(|e| format!("{url}: unreadable status: {e}"))?;
     serde_json::from_str(&text).map_err(|e| format!("{url}: unreadable status: {e}"))
+}
+
+/// A status the daemon saved before it stopped says what was true then. If the daemon is
+/// gone, nothing plays and no emergency is on air; the amplifier is as the as-run log's
+/// last switch left it (a clean stop switches it off and records `amp_off`).
+pub fn settle_if_stopped(s: &mut Status, store: &crate::store::Store) {
+    if std::path::Path::new(&format!("/proc/{}", s.pid)).exists() {
+        return;
+    }
+    s.now_playing = None;
+    s.now_started = None;
+    s.emergency = None;
+    s.emergencies_waiting = 0;
+    s.session = None;
+    s.next.clear();
+    let tz: Tz = s
+        .timezone
+        .parse()
+        .unwrap_or(crate::core::schedule::DEFAULT_TIMEZONE);
+    let from = s.updated.with_timezone(&tz).date_naive();
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    // The days from the status's last update to today, at most a week of them.
+    let last_switch = (0..7)
+        .filter_map(|n| from.checked_add_signed(chrono::TimeDelta::days(n)))
+        .take_while(|d| *d <= today)
+        .flat_map(|d| store.read_day(d, tz))
+        .filter(|r| matches!(r.event, Event::AmpOn | Event::AmpOff))
+        .last();
+    if let Some(r) = last_switch {
+        s.amplifier_on = r.event == Event::AmpOn;
+    }
 }
 
 /// The status as an operator reads it, in the station's time zone and `lang`.

@@ -251,3 +251,22 @@ cfg-unreadable = cannot read the file: { $why }
 cfg-unreadable-help = check --config (or LOAXA_CONFIG) points at the config dir
 cfg-not-utf8 = the file is not valid UTF-8
 cfg-not-utf8-help = save it as UTF-8 (most editors: "Save with encoding" → UTF-8)
+
+## Plan warnings (loaxa plan, loaxa check)
+warn-no-valid-bulletin = campaign { $campaign }: no valid bulletin on { $date }; its { $plays } plays cannot be planned
+warn-unknown-campaign = bulletin { $bulletin }: its campaign { $campaign } is unknown; it is not planned
+warn-special-outside = special day { $special }: { $item } at { $at } falls in none of the day's sessions; it is dropped
+warn-session-overlap = session { $session } at { $at } overlaps session { $other }; it is skipped
+warn-session = session { $session } at { $at }: { $what }
+warn-silence = { $length } of silence from { $from } (no [fill] configured)
+warn-opening = the opening does not fit; it is skipped
+warn-no-room = no room for { $item }; it is dropped
+warn-fixed-outside = fixed item at { $at } is outside the session; it is dropped
+warn-fixed-past-end = fixed item at { $at } would run past the session end; it is dropped
+warn-fixed-collides = fixed item at { $at } collides with the one before; it is dropped
+warn-relay-cut = relay at { $at } is cut to end with the session
+warn-quota-short = campaign { $campaign }: only { $got } of { $required } plays fit today ({ $sessions }, min_gap { $min_gap }); { $dropped } dropped
+warn-any-session = any session
+warn-bulletin-no-room = bulletin { $bulletin }: no room in today's sessions; it is dropped
+check-warnings = Warnings for the next { $days } days (the schedule is valid; see them with loaxa plan --date …):
+check-every-day = every day

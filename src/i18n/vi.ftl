@@ -237,3 +237,22 @@ cfg-unreadable = không đọc được tệp: { $why }
 cfg-unreadable-help = kiểm tra --config (hoặc LOAXA_CONFIG) trỏ đúng thư mục cấu hình
 cfg-not-utf8 = tệp không phải là UTF-8
 cfg-not-utf8-help = lưu lại dưới dạng UTF-8 (hầu hết trình soạn thảo: "Lưu với mã hóa" → UTF-8)
+
+## Cảnh báo của lịch phát (loaxa plan, loaxa check)
+warn-no-valid-bulletin = chiến dịch { $campaign }: ngày { $date } không có bản tin hợp lệ; { $plays } lần phát không xếp được
+warn-unknown-campaign = bản tin { $bulletin }: không có chiến dịch { $campaign }; bản tin không được xếp lịch
+warn-special-outside = ngày đặc biệt { $special }: { $item } lúc { $at } không nằm trong buổi phát nào; bị bỏ
+warn-session-overlap = buổi { $session } lúc { $at } trùng giờ với buổi { $other }; bị bỏ qua
+warn-session = buổi { $session } lúc { $at }: { $what }
+warn-silence = { $length } im lặng từ { $from } (chưa khai báo nhạc nền [fill])
+warn-opening = nhạc hiệu mở đầu không vừa; bị bỏ qua
+warn-no-room = không còn chỗ cho { $item }; bị bỏ
+warn-fixed-outside = mục cố định lúc { $at } nằm ngoài buổi phát; bị bỏ
+warn-fixed-past-end = mục cố định lúc { $at } kéo dài quá giờ kết thúc buổi; bị bỏ
+warn-fixed-collides = mục cố định lúc { $at } trùng với mục trước nó; bị bỏ
+warn-relay-cut = tiếp sóng lúc { $at } bị cắt ngắn cho vừa giờ kết thúc buổi
+warn-quota-short = chiến dịch { $campaign }: hôm nay chỉ xếp được { $got } trên { $required } lần ({ $sessions }, cách nhau ít nhất { $min_gap }); thiếu { $dropped } lần
+warn-any-session = mọi buổi
+warn-bulletin-no-room = bản tin { $bulletin }: các buổi hôm nay không còn chỗ; bị bỏ
+check-warnings = Cảnh báo cho { $days } ngày tới (lịch vẫn hợp lệ; xem chi tiết bằng loaxa plan --date …):
+check-every-day = mỗi ngày

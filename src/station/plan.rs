@@ -85,11 +85,23 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
     }
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\n{}", tr!(lang, "plan-warnings"));
-        for w in &plan.warnings {
+        for w in warnings(plan, lang) {
             let _ = writeln!(out, "  ! {w}");
         }
     }
     out
+}
+
+/// The plan's warnings in `lang` (a plan read back from JSON has only the English).
+pub fn warnings(plan: &Plan, lang: Lang) -> Vec<String> {
+    if plan.notes.len() == plan.warnings.len() {
+        plan.notes
+            .iter()
+            .map(|w| super::words::warning(lang, w))
+            .collect()
+    } else {
+        plan.warnings.clone()
+    }
 }
 
 /// A session's items, a row each; consecutive fill pieces read as one row.

@@ -407,3 +407,62 @@ sessions = ["Sáng"]
         "{err}"
     );
 }
+
+/// `check` says what the coming days' plans cannot do (a relay cut by the session's end,
+/// a quota that does not fit), so the guide's one command is enough; the config is still
+/// valid (exit 0).
+#[test]
+fn check_warns_about_what_the_coming_days_cannot_do() {
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .date_naive();
+    let day = |n: i64| {
+        (today + chrono::TimeDelta::days(n))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let schedule = format!(
+        r#"
+[[session]]
+name = "Sáng"
+start = "05:30"
+end = "06:00"
+  [[session.item]]
+  at = "05:40"
+  relay = "http://127.0.0.1:9/vov1"
+  duration = "25m"
+
+[[campaign]]
+id = "c"
+title = "Tiêm chủng"
+from = {}
+until = {}
+plays_per_day = 10
+min_gap = "1h"
+
+[[bulletin]]
+id = "b"
+file = "audio/duong-day-nong.mp3"
+campaign = "c"
+"#,
+        day(-1),
+        day(30)
+    );
+    let station = "station_id = \"test\"\n[paths]\nstate = \"state\"\n[audio]\noutput = \"null\"\n";
+    let dir = config_dir(station, &schedule);
+    let (code, out, err) = run(dir.path(), &["check"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Cảnh báo cho 7 ngày tới"), "{out}");
+    assert!(out.contains("tiếp sóng lúc 05:40 bị cắt ngắn"), "{out}");
+    assert!(
+        out.contains("chiến dịch c: hôm nay chỉ xếp được 1 trên 10 lần"),
+        "{out}"
+    );
+    // Each warning once, with its days (seven of them).
+    assert_eq!(out.matches("tiếp sóng lúc 05:40").count(), 1, "{out}");
+    let (_, out, _) = run(dir.path(), &["--lang", "en", "check"], &[]);
+    assert!(
+        out.contains("relay at 05:40 is cut to end with the session"),
+        "{out}"
+    );
+}

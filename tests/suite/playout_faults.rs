@@ -403,3 +403,47 @@ fn a_bad_schedule_edit_keeps_the_last_good_one_and_a_fix_is_taken() {
     );
     assert_consistent(&log);
 }
+
+/// Stopped in the middle of a session, the station's last status said "amplifier on,
+/// playing"; `loaxa status` then says what is true: not running, the amplifier off as the
+/// as-run log's `amp_off` says, nothing playing.
+#[test]
+fn status_after_a_stop_says_what_the_as_run_log_says() {
+    let s = station("");
+    let d = Daemon::start(&s, "2021-10-01T05:29:57+07:00", None);
+    s.wait_for(DAY, 20, "the opening", |r| {
+        r["event"] == "start" && r["item"]["kind"] == "opening"
+    });
+    let status = |lang: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+            .args([
+                "--lang",
+                lang,
+                "--config",
+                s.dir.path().to_str().unwrap(),
+                "status",
+            ])
+            .output()
+            .unwrap()
+    };
+    let running = status("vi");
+    let text = String::from_utf8_lossy(&running.stdout);
+    assert!(
+        text.contains("ampli     bật") && text.contains("đang chạy"),
+        "{text}"
+    );
+    assert!(d.stop().success());
+    let log = s.wait_for(DAY, 10, "amp_off", |r| r["event"] == "amp_off");
+    assert!(!log.is_empty());
+    let stopped = status("vi");
+    assert_eq!(stopped.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&stopped.stderr);
+    assert!(text.contains("KHÔNG CHẠY"), "{text}");
+    assert!(text.contains("ampli     tắt"), "{text}");
+    assert!(text.contains("đang phát không có gì"), "{text}");
+    let text = String::from_utf8_lossy(&status("en").stderr).into_owned();
+    assert!(
+        text.contains("amplifier off") && text.contains("playing   nothing"),
+        "{text}"
+    );
+}

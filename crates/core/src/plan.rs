@@ -63,7 +63,131 @@ pub struct Plan {
     /// Where each campaign's planned plays went (SPEC §12: spread over the sessions).
     #[serde(default)]
     pub quota_sessions: Vec<QuotaSession>,
+    /// What could not be planned, in English (what the JSON has always carried); `notes`
+    /// says the same as values, for the words of other languages.
     pub warnings: Vec<String>,
+    #[serde(skip)]
+    pub notes: Vec<Warning>,
+}
+
+/// Something of the day that could not be planned as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Warning {
+    NoValidBulletin {
+        campaign: String,
+        date: NaiveDate,
+        plays: u32,
+    },
+    UnknownCampaign {
+        bulletin: String,
+        campaign: String,
+    },
+    SpecialItemOutside {
+        special: String,
+        item: String,
+        at: String,
+    },
+    SessionOverlap {
+        session: String,
+        at: String,
+        other: String,
+    },
+    /// Within one session (named, with its start).
+    Session {
+        session: String,
+        at: String,
+        what: InSession,
+    },
+    QuotaShort {
+        campaign: String,
+        got: u32,
+        required: u32,
+        sessions: Option<Vec<String>>,
+        min_gap: String,
+    },
+    BulletinNoRoom {
+        bulletin: String,
+    },
+}
+
+/// What went wrong inside a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InSession {
+    Silence { length: String, from: String },
+    OpeningDoesNotFit,
+    NoRoom { item: String },
+    FixedOutside { at: String },
+    FixedPastEnd { at: String },
+    FixedCollides { at: String },
+    RelayCut { at: String },
+}
+
+impl Warning {
+    /// In English, as the plan's JSON says it.
+    pub fn english(&self) -> String {
+        match self {
+            Warning::NoValidBulletin {
+                campaign,
+                date,
+                plays,
+            } => format!(
+                "campaign {campaign}: no valid bulletin on {date}; its {plays} plays cannot be planned"
+            ),
+            Warning::UnknownCampaign { bulletin, campaign } => {
+                format!(
+                    "bulletin {bulletin}: its campaign {campaign} is unknown; it is not planned"
+                )
+            }
+            Warning::SpecialItemOutside { special, item, at } => format!(
+                "special day {special}: {item} at {at} falls in none of the day's sessions; it is dropped"
+            ),
+            Warning::SessionOverlap { session, at, other } => {
+                format!("session {session} at {at} overlaps session {other}; it is skipped")
+            }
+            Warning::Session { session, at, what } => {
+                let what = match what {
+                    InSession::Silence { length, from } => {
+                        format!("{length} of silence from {from} (no [fill] configured)")
+                    }
+                    InSession::OpeningDoesNotFit => {
+                        "the opening does not fit; it is skipped".to_string()
+                    }
+                    InSession::NoRoom { item } => format!("no room for {item}; it is dropped"),
+                    InSession::FixedOutside { at } => {
+                        format!("fixed item at {at} is outside the session; it is dropped")
+                    }
+                    InSession::FixedPastEnd { at } => {
+                        format!("fixed item at {at} would run past the session end; it is dropped")
+                    }
+                    InSession::FixedCollides { at } => {
+                        format!("fixed item at {at} collides with the one before; it is dropped")
+                    }
+                    InSession::RelayCut { at } => {
+                        format!("relay at {at} is cut to end with the session")
+                    }
+                };
+                format!("session {session} at {at}: {what}")
+            }
+            Warning::QuotaShort {
+                campaign,
+                got,
+                required,
+                sessions,
+                min_gap,
+            } => {
+                let where_ = sessions.as_ref().map_or("any session".to_string(), |s| {
+                    format!("sessions {}", s.join(", "))
+                });
+                format!(
+                    "campaign {campaign}: only {got} of {required} plays fit today ({where_}, min_gap {min_gap}); {} dropped",
+                    required - got
+                )
+            }
+            Warning::BulletinNoRoom { bulletin } => {
+                format!("bulletin {bulletin}: no room in today's sessions; it is dropped")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

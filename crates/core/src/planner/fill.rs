@@ -34,11 +34,10 @@ impl<'a> DayPlanner<'a> {
             {
                 self.warn_session(
                     w,
-                    &format!(
-                        "{} of silence from {} (no [fill] configured)",
-                        format_duration(*b - *a),
-                        a.format("%H:%M:%S")
-                    ),
+                    crate::plan::InSession::Silence {
+                        length: format_duration(*b - *a),
+                        from: a.format("%H:%M:%S").to_string(),
+                    },
                 );
             }
             return;

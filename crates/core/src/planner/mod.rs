@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta};
 use chrono_tz::Tz;
 
 use crate::catalog::{Bulletin, Campaign, Catalog, Priority, Source};
-use crate::plan::{History, Kind, Plan, PlanItem, PlannedSession, Played};
+use crate::plan::{History, InSession, Kind, Plan, PlanItem, PlannedSession, Played, Warning};
 use crate::schedule::{ItemContent, Schedule, Session, SessionItem, Special, local};
 mod fill;
 mod quota;
@@ -105,7 +105,7 @@ struct DayPlanner<'a> {
     /// Plays per bulletin id: before today, today, and planned so far (for rotation).
     counts: HashMap<&'a str, u32>,
     fill_next: usize,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
     /// The `[[special]]` rule that makes the day, looked up once (lunar dates cost a
     /// calculation).
     special: Option<&'a Special>,
@@ -131,10 +131,11 @@ impl<'a> DayPlanner<'a> {
                 .filter(|b| b.campaign.as_deref() == Some(&c.id) && b.valid_on(date))
                 .collect();
             if bulletins.is_empty() {
-                warnings.push(format!(
-                    "campaign {}: no valid bulletin on {date}; its {} plays cannot be planned",
-                    c.id, c.plays_per_day
-                ));
+                warnings.push(Warning::NoValidBulletin {
+                    campaign: c.id.clone(),
+                    date,
+                    plays: c.plays_per_day,
+                });
             }
             let plays: Vec<&Played> = history
                 .today
@@ -164,10 +165,12 @@ impl<'a> DayPlanner<'a> {
                         standalone.push(b);
                     }
                 }
-                Some(c) if input.catalog.campaign(c).is_none() => warnings.push(format!(
-                    "bulletin {}: its campaign {c} is unknown; it is not planned",
-                    b.id
-                )),
+                Some(c) if input.catalog.campaign(c).is_none() => {
+                    warnings.push(Warning::UnknownCampaign {
+                        bulletin: b.id.clone(),
+                        campaign: c.clone(),
+                    })
+                }
                 Some(_) => {}
             }
         }
@@ -222,13 +225,13 @@ impl<'a> DayPlanner<'a> {
             let at = item.at.and_then(|at| local(self.tz, date, at));
             match at.and_then(|t| all.iter_mut().find(|w| w.start <= t && t < w.end)) {
                 Some(w) => w.extra.push(item),
-                None => self.warnings.push(format!(
-                    "special day {}: {} at {} falls in none of the day's sessions; it is dropped",
-                    special.map_or("", |sp| sp.name.as_str()),
-                    describe(&item.content),
-                    item.at
-                        .map_or(String::new(), |t| t.format("%H:%M").to_string())
-                )),
+                None => self.warnings.push(Warning::SpecialItemOutside {
+                    special: special.map_or(String::new(), |sp| sp.name.clone()),
+                    item: describe(&item.content),
+                    at: item
+                        .at
+                        .map_or(String::new(), |t| t.format("%H:%M").to_string()),
+                }),
             }
         }
         let mut kept: Vec<Window> = Vec::new();
@@ -236,12 +239,11 @@ impl<'a> DayPlanner<'a> {
             if let Some(prev) = kept.last()
                 && w.start < prev.end
             {
-                self.warnings.push(format!(
-                    "session {} at {} overlaps session {}; it is skipped",
-                    w.session.name,
-                    w.start.format("%H:%M"),
-                    prev.session.name
-                ));
+                self.warnings.push(Warning::SessionOverlap {
+                    session: w.session.name.clone(),
+                    at: w.start.format("%H:%M").to_string(),
+                    other: prev.session.name.clone(),
+                });
                 continue;
             }
             kept.push(w);
@@ -273,7 +275,7 @@ impl<'a> DayPlanner<'a> {
                 ));
                 cursor = w.start + opening.duration;
             } else {
-                self.warn_session(w, "the opening does not fit; it is skipped");
+                self.warn_session(w, InSession::OpeningDoesNotFit);
             }
         }
 
@@ -308,7 +310,9 @@ impl<'a> DayPlanner<'a> {
             if item.at.is_none() && !placed_operator[i] && !self.operator_already_played(w, i) {
                 self.warn_session(
                     w,
-                    &format!("no room for {}; it is dropped", describe(&item.content)),
+                    InSession::NoRoom {
+                        item: describe(&item.content),
+                    },
                 );
             }
         }
@@ -368,10 +372,9 @@ impl<'a> DayPlanner<'a> {
             if start < w.start || start >= until {
                 self.warn_session(
                     w,
-                    &format!(
-                        "fixed item at {} is outside the session; it is dropped",
-                        at.format("%H:%M")
-                    ),
+                    InSession::FixedOutside {
+                        at: at.format("%H:%M").to_string(),
+                    },
                 );
                 continue;
             }
@@ -379,10 +382,9 @@ impl<'a> DayPlanner<'a> {
                 if !is_relay {
                     self.warn_session(
                         w,
-                        &format!(
-                            "fixed item at {} would run past the session end; it is dropped",
-                            at.format("%H:%M")
-                        ),
+                        InSession::FixedPastEnd {
+                            at: at.format("%H:%M").to_string(),
+                        },
                     );
                     continue;
                 }
@@ -390,10 +392,9 @@ impl<'a> DayPlanner<'a> {
                 if end > w.end {
                     self.warn_session(
                         w,
-                        &format!(
-                            "relay at {} is cut to end with the session",
-                            at.format("%H:%M")
-                        ),
+                        InSession::RelayCut {
+                            at: at.format("%H:%M").to_string(),
+                        },
                     );
                 }
                 end = until;
@@ -410,10 +411,9 @@ impl<'a> DayPlanner<'a> {
             if out.last().is_some_and(|prev| start < prev.end) {
                 self.warn_session(
                     w,
-                    &format!(
-                        "fixed item at {} collides with the one before; it is dropped",
-                        at.format("%H:%M")
-                    ),
+                    InSession::FixedCollides {
+                        at: at.format("%H:%M").to_string(),
+                    },
                 );
                 continue;
             }
@@ -588,12 +588,12 @@ impl<'a> DayPlanner<'a> {
             .min()
     }
 
-    fn warn_session(&mut self, w: &Window, what: &str) {
-        self.warnings.push(format!(
-            "session {} at {}: {what}",
-            w.session.name,
-            w.start.format("%H:%M")
-        ));
+    fn warn_session(&mut self, w: &Window, what: InSession) {
+        self.warnings.push(Warning::Session {
+            session: w.session.name.clone(),
+            at: w.start.format("%H:%M").to_string(),
+            what,
+        });
     }
 }
 

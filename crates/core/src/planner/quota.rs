@@ -2,7 +2,7 @@
 //! not be placed, and the plan itself.
 
 use super::DayPlanner;
-use crate::plan::{Plan, PlannedSession, Quota, QuotaSession, SessionPlays};
+use crate::plan::{Plan, PlannedSession, Quota, QuotaSession, SessionPlays, Warning};
 use crate::units::format_duration;
 
 impl DayPlanner<'_> {
@@ -12,16 +12,13 @@ impl DayPlanner<'_> {
             let c = st.campaign;
             let got = st.done + st.planned;
             if got < c.plays_per_day && !st.bulletins.is_empty() {
-                let where_ = c.sessions.as_ref().map_or("any session".to_string(), |s| {
-                    format!("sessions {}", s.join(", "))
+                self.warnings.push(Warning::QuotaShort {
+                    campaign: c.id.clone(),
+                    got,
+                    required: c.plays_per_day,
+                    sessions: c.sessions.clone(),
+                    min_gap: format_duration(c.min_gap),
                 });
-                self.warnings.push(format!(
-                    "campaign {}: only {got} of {} plays fit today ({where_}, min_gap {}); {} dropped",
-                    c.id,
-                    c.plays_per_day,
-                    format_duration(c.min_gap),
-                    c.plays_per_day - got
-                ));
             }
             quotas.push(Quota {
                 campaign: c.id.clone(),
@@ -40,10 +37,9 @@ impl DayPlanner<'_> {
         }
         for (i, b) in self.standalone.iter().enumerate() {
             if !self.standalone_placed[i] {
-                self.warnings.push(format!(
-                    "bulletin {}: no room in today's sessions; it is dropped",
-                    b.id
-                ));
+                self.warnings.push(Warning::BulletinNoRoom {
+                    bulletin: b.id.clone(),
+                });
             }
         }
         let quota_sessions = quotas
@@ -63,7 +59,8 @@ impl DayPlanner<'_> {
             special: self.special.map(|s| s.name.clone()),
             sessions,
             quotas,
-            warnings: self.warnings,
+            warnings: self.warnings.iter().map(Warning::english).collect(),
+            notes: self.warnings,
         }
     }
 }
