@@ -184,6 +184,19 @@ impl View {
             );
             let _ = writeln!(out, "{line}");
         }
+        if let Some(r) = s
+            .last_reload
+            .as_ref()
+            .filter(|r| r.ok && !r.restart_needed.is_empty())
+        {
+            let line = tr!(
+                lang,
+                "status-restart-needed",
+                at = &self.at(r.at, false),
+                what = &r.restart_needed.join(", ")
+            );
+            let _ = writeln!(out, "{line}");
+        }
         if let Some(r) = s.last_reload.as_ref().filter(|r| !r.ok) {
             let line = tr!(lang, "status-reload-refused", at = &self.at(r.at, false));
             let _ = writeln!(out, "{line}");

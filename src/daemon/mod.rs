@@ -314,9 +314,17 @@ impl Reloader {
         let tz = self.shared.config().schedule.timezone;
         match crate::station::config::load(&self.dir, now.date_naive()) {
             Ok(config) => {
+                let waiting = needs_restart(&self.shared.config(), &config);
+                if !waiting.is_empty() {
+                    tracing::warn!(
+                        "{} changed: the schedule is reloaded, but these take effect only after a restart (systemctl restart loaxa)",
+                        waiting.join(", ")
+                    );
+                }
                 let _ = self.tx.send(Command::Reload(Box::new(config)));
-                self.shared
-                    .reloaded(Reload::new(now.with_timezone(&tz), &[]));
+                let mut reload = Reload::new(now.with_timezone(&tz), &[]);
+                reload.restart_needed = waiting.iter().map(|s| s.to_string()).collect();
+                self.shared.reloaded(reload);
             }
             Err(errors) => {
                 for e in &errors {
@@ -340,6 +348,24 @@ impl Reloader {
             tracing::error!("configuration reload failed: {e}");
         }
     }
+}
+
+/// What a reload cannot change in a running daemon: the parts started once (the API's
+/// socket, the feed follower, the fleet channel, the monitor) and what names the station
+/// and its state.
+fn needs_restart(old: &crate::config::Config, new: &crate::config::Config) -> Vec<&'static str> {
+    let (a, b) = (&old.station, &new.station);
+    [
+        ("station_id", a.station_id != b.station_id),
+        ("[paths] state", a.state_dir != b.state_dir),
+        ("[api] listen", a.api.listen != b.api.listen),
+        ("[feed]", a.feed != b.feed),
+        ("[fleet]", a.fleet != b.fleet),
+        ("[monitor]", a.monitor != b.monitor),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 /// SIGHUP, SIGINT and SIGTERM, registered before anything can send them.

@@ -139,6 +139,9 @@ struct Ctx {
     /// One audio check at a time.
     checks: tokio::sync::Semaphore,
     door: Arc<door::Door>,
+    /// The address the socket was bound to at start: a reload that names another takes
+    /// effect at the next start, and until then requests to this one are ours.
+    listen: std::net::SocketAddr,
 }
 
 impl Ctx {
@@ -175,6 +178,7 @@ pub async fn serve(parts: Parts, stop: tokio_util::sync::CancellationToken) {
         validator: parts.validator,
         checks: tokio::sync::Semaphore::new(1),
         door: door::Door::new(door::Limits::default()),
+        listen,
     });
     let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
@@ -250,13 +254,13 @@ fn router(ctx: Arc<Ctx>) -> Router {
 /// The Host check on loopback and the token for reads off loopback.
 async fn admit(State(ctx): State<Arc<Ctx>>, request: Request, next: Next) -> Response {
     let api = ctx.shared.config().station.api.clone();
-    if api.listen.ip().is_loopback() {
+    if ctx.listen.ip().is_loopback() {
         let host = request
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("");
-        if !is_local_host(host, api.listen.port()) {
+        if !is_local_host(host, ctx.listen.port()) {
             return error(
                 StatusCode::FORBIDDEN,
                 "host",

@@ -270,3 +270,4 @@ warn-any-session = any session
 warn-bulletin-no-room = bulletin { $bulletin }: no room in today's sessions; it is dropped
 check-warnings = Warnings for the next { $days } days (the schedule is valid; see them with loaxa plan --date …):
 check-every-day = every day
+status-restart-needed = RESTART   { $at } { $what } changed: in effect only after a restart (systemctl restart loaxa)

@@ -256,3 +256,4 @@ warn-any-session = mọi buổi
 warn-bulletin-no-room = bản tin { $bulletin }: các buổi hôm nay không còn chỗ; bị bỏ
 check-warnings = Cảnh báo cho { $days } ngày tới (lịch vẫn hợp lệ; xem chi tiết bằng loaxa plan --date …):
 check-every-day = mỗi ngày
+status-restart-needed = KHỞI ĐỘNG LẠI { $at } đã đổi { $what }: chỉ có hiệu lực sau khi khởi động lại đài (systemctl restart loaxa)

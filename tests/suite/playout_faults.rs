@@ -447,3 +447,47 @@ fn status_after_a_stop_says_what_the_as_run_log_says() {
         "{text}"
     );
 }
+
+/// A reload takes the schedule at once; what only a restart can change (here the API's
+/// address) is said so, in the status and by `loaxa status`, instead of a silent "reloaded".
+#[test]
+fn a_setting_that_needs_a_restart_says_so_at_reload() {
+    let s = station("");
+    let d = Daemon::start(&s, "2021-10-01T05:29:57+07:00", None);
+    s.wait_for(DAY, 20, "the opening", |r| {
+        r["event"] == "start" && r["item"]["kind"] == "opening"
+    });
+    let api = s.api();
+    crate::live::push::wait_for_api(&api);
+    let toml = std::fs::read_to_string(s.path("station.toml")).unwrap();
+    let port = api.rsplit(':').next().unwrap().to_string();
+    let moved = crate::live::free_port().to_string();
+    std::fs::write(s.path("station.toml"), toml.replace(&port, &moved)).unwrap();
+    d.signal("HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let reload = loop {
+        let status = crate::live::push::get_json(&api, "/api/v1/status");
+        if status["last_reload"]["restart_needed"].is_array() {
+            break status["last_reload"].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload reported: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(reload["ok"], true, "{reload}");
+    assert_eq!(reload["restart_needed"][0], "[api] listen", "{reload}");
+    // The old address still answers: the socket is the one opened at start.
+    std::fs::write(s.path("station.toml"), &toml).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_loaxa"))
+        .args(["--config", s.dir.path().to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("KHỞI ĐỘNG LẠI") && text.contains("[api] listen"),
+        "{text}"
+    );
+    assert!(d.stop().success());
+}

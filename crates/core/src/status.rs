@@ -77,6 +77,9 @@ pub struct Reload {
     pub ok: bool,
     /// `file:line:column: message`, the first `RELOAD_ERRORS_KEPT` of them.
     pub errors: Vec<String>,
+    /// Settings taken but not in effect until the daemon restarts (`[fleet]`, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_needed: Vec<String>,
 }
 
 impl Reload {
@@ -89,6 +92,7 @@ impl Reload {
                 .take(RELOAD_ERRORS_KEPT)
                 .map(|e| crate::text::shorten(e, 300))
                 .collect(),
+            restart_needed: Vec::new(),
         }
     }
 }
