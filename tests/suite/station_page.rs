@@ -240,9 +240,29 @@ fn the_page_shows_the_day_as_it_played_the_emergency_and_a_bad_schedule() {
         marked,
         serde_json::json!(["late", "failed", "skipped", "rejected"])
     );
+    // The day as Vietnamese readers write it, whatever the browser's locale.
     assert_eq!(
         browser.eval("document.getElementById('date').value"),
-        yesterday
+        "02/10/2021"
+    );
+    // Typed as dd/mm/yyyy, a day is that day (never month first); nonsense is put back.
+    assert_eq!(
+        browser.eval(
+            "(() => { const d = document.getElementById('date'); d.value = '3/10/2021'; d.dispatchEvent(new Event('change')); return S.date; })()"
+        ),
+        "2021-10-03"
+    );
+    assert_eq!(
+        browser.eval(
+            "(() => { const d = document.getElementById('date'); d.value = '31/02/2021'; d.dispatchEvent(new Event('change')); return [S.date, d.value]; })()"
+        ),
+        serde_json::json!(["2021-10-03", "03/10/2021"])
+    );
+    browser.eval(&format!("loadDay('{yesterday}')"));
+    browser.wait_for(
+        "yesterday's marks again",
+        5.0,
+        "document.querySelectorAll('#timeline [data-lane=asrun]').length === 4",
     );
     // A tap on the late play tells by how much.
     let detail = browser.eval(

@@ -86,6 +86,15 @@ function svg(tag, attrs, parent) {
 const ms = (s) => Date.parse(s);
 const hms = (s) => (s ? s.slice(11, 19) : '');
 const hm = (s) => (s ? s.slice(11, 16) : '');
+// A range: to the second when both ends fall in the same minute (a short item).
+const span = (a, b) => (hm(a) === hm(b) ? `${hms(a)}–${hms(b)}` : `${hm(a)}–${hm(b)}`);
+// Dates as Vietnamese readers write them, whatever the browser's locale: 31/12/2021.
+const dmy = (iso) => (iso ? `${iso.slice(8, 10)}/${iso.slice(5, 7)}/${iso.slice(0, 4)}` : '');
+function parseDmy(text) {
+  const m = /^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})\s*$/.exec(text) || null;
+  const iso = m ? `${m[3]}-${m[2].padStart(2, '0')}-${m[1].padStart(2, '0')}` : /^\d{4}-\d\d-\d\d$/.test(text.trim()) ? text.trim() : null;
+  return iso && !Number.isNaN(Date.parse(`${iso}T00:00:00Z`)) && new Date(`${iso}T00:00:00Z`).toISOString().slice(0, 10) === iso ? iso : null;
+}
 function offsetOf(s) {
   const m = /([+-])(\d\d):(\d\d)$/.exec(s || '');
   return m ? (m[1] === '-' ? -1 : 1) * (m[2] * 60 + +m[3]) * 60000 : 0;
@@ -143,7 +152,7 @@ function renderNow() {
   $('playing').textContent = '';
   if (p) {
     $('playing').append(el('span', { class: `chip k-${p.kind}`, text: tt('kind', p.kind) }), ' ',
-      el('strong', { text: p.title || p.id }), ` ${hm(p.start)}–${hm(p.end)}`);
+      el('strong', { text: p.title || p.id }), ` ${span(p.start, p.end)}`);
   }
   renderProgress();
   const facts = $('facts');
@@ -182,7 +191,7 @@ function renderProgress() {
 }
 
 function renderClock() {
-  if (S.status) $('clock').textContent = wall(stationNow()).replace('T', ' ');
+  if (S.status) { const w = wall(stationNow()); $('clock').textContent = `${dmy(w)} ${w.slice(11, 19)}`; }
   const c = $('conn');
   c.hidden = !S.lost;
   if (S.lost && S.status) c.textContent = `${t('disconnected')} ${hms(S.status.updated)}`;
@@ -266,7 +275,7 @@ function renderDay() {
   const rows = rowsOf(S.plan, air);
   if (!rows.length) { box.append(el('p', { class: 'muted', text: t('noPlan') })); window.loaxaRenderMs = performance.now() - started; return; }
   // Drawn at the box's own width in pixels, so text keeps its size on a phone.
-  const W = Math.max(300, Math.round(box.clientWidth || 1000)), L = 2, R = 2, H = 86;
+  const W = Math.max(300, Math.round(box.clientWidth || 1000)), L = 2, R = 2, H = 98;
   const root = svg('svg', { viewBox: `0 0 ${W} ${rows.length * H}`, class: 'tl', role: 'img' });
   const frag = document.createDocumentFragment();
   rows.forEach((row, n) => {
@@ -276,6 +285,15 @@ function renderDay() {
     label.textContent = `${row.name}  ${hm(wall(row.a))}–${hm(wall(row.b))}`;
     svg('rect', { x: L, y: 22, width: W - L - R, height: 22, class: 'lane' }, g);
     svg('rect', { x: L, y: 52, width: W - L - R, height: 22, class: 'lane' }, g);
+    // A time axis under the lanes: a tick every 5, 15 or 60 minutes as the row is long,
+    // at most one label per 60 px so a phone stays legible.
+    const span_ms = row.b - row.a;
+    const step = [60000, 300000, 900000, 1800000, 3600000, 7200000].find((s) => (W / span_ms) * s >= 60) || 7200000;
+    for (let v = Math.ceil(row.a / step) * step; v <= row.b; v += step) {
+      svg('line', { x1: x(v), x2: x(v), y1: 76, y2: 80, class: 'tick' }, g);
+      const label = svg('text', { x: Math.min(Math.max(x(v), L + 18), W - R - 18), y: 92, class: 'ticklabel', 'text-anchor': 'middle' }, g);
+      label.textContent = hm(wall(v));
+    }
     for (const i of row.items) {
       const r = svg('rect', { x: x(ms(i.start)), y: 22, width: Math.max(1.5, x(ms(i.end)) - x(ms(i.start))), height: 22, class: `it k-${i.kind}`, 'data-lane': 'plan', 'data-id': i.id, 'data-kind': i.kind }, g);
       tip(r, `${hms(i.start)}–${hms(i.end)} ${tt('kind', i.kind)}: ${i.title || i.id}`);
@@ -335,7 +353,7 @@ function renderLegend() {
 
 async function loadDay(date) {
   S.date = date;
-  $('date').value = date;
+  $('date').value = dmy(date);
   S.plan = null;
   S.asrun = null;
   renderDay();
@@ -429,7 +447,7 @@ function renderMonth() {
     if (d.short) svg('circle', { cx: x + step / 2, cy: H - h(d.required) - 5, r: 3.5, class: 'shortdot' }, g);
     const day = svg('text', { x: x + step / 2, y: H + 16, class: 'dayno' }, g);
     day.textContent = step >= 16 || +date.slice(8) % 5 === 0 || date === rep.from ? String(+date.slice(8)) : '';
-    tip(g, `${date}: ${t('done')} ${d.done}/${d.required}${d.short ? `, ${t('short')} ${d.short}` : ''}${d.reasons.length ? ` — ${d.reasons.join('; ')}` : ''}`);
+    tip(g, `${dmy(date)}: ${t('done')} ${d.done}/${d.required}${d.short ? `, ${t('short')} ${d.short}` : ''}${d.reasons.length ? ` — ${d.reasons.join('; ')}` : ''}`);
   }
   chart.append(root);
   table.append(el('tr', {}, ...['campaign', 'required', 'done', 'short', 'daysShort'].map((k) => el('th', { text: t(k) }))));
@@ -486,7 +504,10 @@ async function poll() {
 
 function start() {
   $('lang').addEventListener('click', () => { lang = lang === 'vi' ? 'en' : 'vi'; localStorage.setItem('loaxa.lang', lang); applyLang(); });
-  $('date').addEventListener('change', (e) => { if (e.target.value) loadDay(e.target.value); });
+  $('date').addEventListener('change', (e) => {
+    const iso = parseDmy(e.target.value);
+    if (iso) loadDay(iso); else e.target.value = dmy(S.date);
+  });
   $('prev').addEventListener('click', () => loadDay(shiftDate(S.date, -1)));
   $('after').addEventListener('click', () => loadDay(shiftDate(S.date, 1)));
   $('today').addEventListener('click', () => S.status && loadDay(S.status.plan_date));
