@@ -37,6 +37,11 @@ pub struct Station {
 }
 
 impl Station {
+    /// Whether `other` keeps its state in the same directory (a reload cannot move it).
+    pub fn keeps_state_with(&self, other: &Station) -> bool {
+        self.state_dir == other.state_dir
+    }
+
     /// This station as bulletins' targets see it.
     pub fn here(&self) -> crate::core::targets::Here<'_> {
         crate::core::targets::Here {
@@ -185,8 +190,12 @@ fn read_language(root: &mut Fields, d: &mut Diagnostics) -> crate::i18n::Lang {
     crate::i18n::Lang::parse(text.get_ref()).unwrap_or_else(|| {
         d.error_help(
             text.span(),
-            format!("unknown language {:?}", text.get_ref()),
-            "write language = \"vi\" (tiếng Việt, the default) or \"en\" (English)",
+            tr!(
+                d.lang(),
+                "st-language",
+                text = &format!("{:?}", text.get_ref())
+            ),
+            tr!(d.lang(), "st-language-help"),
         );
         crate::i18n::Lang::default()
     })
@@ -204,8 +213,12 @@ fn read_station_id(root: &mut Fields, d: &mut Diagnostics) -> Option<String> {
         if !ok {
             d.error_help(
                 id.span(),
-                format!("station_id {:?} is not a valid id", id.get_ref()),
-                "use lowercase ASCII letters, digits and dashes, e.g. \"hn-ba-vi-tan-linh\"",
+                tr!(
+                    d.lang(),
+                    "st-station-id",
+                    id = &format!("{:?}", id.get_ref())
+                ),
+                tr!(d.lang(), "st-station-id-help"),
             );
         }
     }
@@ -240,8 +253,12 @@ fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audi
                 Some(o) => audio.output = o,
                 None => d.error_help(
                     out.span(),
-                    format!("unknown audio output {:?}", out.get_ref()),
-                    "use one of: default, alsa:<pcm>, pulse, pulse:<sink>, wav:<path>, null (`loaxa devices` lists them)",
+                    tr!(
+                        d.lang(),
+                        "st-output",
+                        output = &format!("{:?}", out.get_ref())
+                    ),
+                    tr!(d.lang(), "st-output-help"),
                 ),
             }
         }
@@ -251,8 +268,8 @@ fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audi
             } else {
                 d.error_help(
                     v.span(),
-                    format!("volume {} is out of range", v.get_ref()),
-                    "use a number from 0.0 (silent) to 1.0 (full)",
+                    tr!(d.lang(), "st-volume", value = &v.get_ref().to_string()),
+                    tr!(d.lang(), "st-volume-help"),
                 );
             }
         }
@@ -262,8 +279,8 @@ fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audi
             } else {
                 d.error_help(
                     v.span(),
-                    format!("loudness_target {} LUFS is out of range", v.get_ref()),
-                    "broadcast speech is usually -23 to -14 LUFS; -16.0 suits loudspeakers",
+                    tr!(d.lang(), "st-loudness", value = &v.get_ref().to_string()),
+                    tr!(d.lang(), "st-loudness-help"),
                 );
             }
         }
@@ -273,8 +290,8 @@ fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audi
             } else {
                 d.error_help(
                     v.span(),
-                    format!("trim_silence_below {} dBFS is out of range", v.get_ref()),
-                    "use -70.0 to -30.0 (measured in 5 dB steps); -50.0 suits speech",
+                    tr!(d.lang(), "st-trim", value = &v.get_ref().to_string()),
+                    tr!(d.lang(), "st-trim-help"),
                 );
             }
         }
@@ -287,8 +304,8 @@ fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audi
             if max < TimeDelta::seconds(10) || max > TimeDelta::hours(24) {
                 d.error_help(
                     t.value("max_duration").map_or(t.span(), |v| v.span()),
-                    "max_duration must be between 10s and 24h",
-                    "the default is \"4h\"; a bulletin or a relay recording is minutes to hours",
+                    tr!(d.lang(), "st-max-duration"),
+                    tr!(d.lang(), "st-max-duration-help"),
                 );
             } else {
                 audio.max_duration = max;
@@ -297,7 +314,14 @@ fn read_audio(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Audi
         if let Some(q) = t.string(d, "quiet_hours") {
             match crate::core::schedule::QuietHours::parse(q.get_ref()) {
                 Ok(quiet) => audio.quiet_hours = Some(quiet),
-                Err(e) => d.error(q.span(), format!("quiet_hours: {e}")),
+                Err(e) => {
+                    let lang = d.lang();
+                    d.error_help(
+                        q.span(),
+                        tr!(lang, "st-quiet-hours", why = &e),
+                        tr!(lang, "st-quiet-hours-help"),
+                    )
+                }
             }
         }
         t.finish(d);
@@ -336,8 +360,8 @@ fn read_feed(root: &mut Fields, d: &mut Diagnostics) -> Feed {
             } else {
                 d.error_help(
                     url.span(),
-                    format!("feed url {u:?} is not an http(s) URL"),
-                    "write the full address, e.g. \"https://tinh.example/loaxa/feed.json\"",
+                    tr!(d.lang(), "st-feed-url", url = &format!("{u:?}")),
+                    tr!(d.lang(), "st-feed-url-help"),
                 );
             }
         }
@@ -346,8 +370,8 @@ fn read_feed(root: &mut Fields, d: &mut Diagnostics) -> Feed {
                 Ok(()) => feed.public_keys.push(key.into_inner()),
                 Err(why) => d.error_help(
                     key.span(),
-                    format!("this is not a minisign public key ({why})"),
-                    "copy the second line of the province's .pub file: 56 characters starting with \"RW\"",
+                    tr!(d.lang(), "st-public-key", why = &why),
+                    tr!(d.lang(), "st-public-key-help"),
                 ),
             }
         }
@@ -355,8 +379,8 @@ fn read_feed(root: &mut Fields, d: &mut Diagnostics) -> Feed {
             if poll < TimeDelta::seconds(5) {
                 d.error_help(
                     t.span(),
-                    "feed poll interval is shorter than 5s",
-                    "poll every 60s or so; the feed uses conditional requests",
+                    tr!(d.lang(), "st-poll"),
+                    tr!(d.lang(), "st-poll-help"),
                 );
             } else {
                 feed.poll = poll;
@@ -367,16 +391,16 @@ fn read_feed(root: &mut Fields, d: &mut Diagnostics) -> Feed {
                 Ok(n) if n > 0 => feed.max_bulletin_bytes = n,
                 _ => d.error_help(
                     max.span(),
-                    "max_bulletin_bytes must be a positive number of bytes",
-                    "e.g. 52428800 for 50 MiB",
+                    tr!(d.lang(), "st-max-bytes"),
+                    tr!(d.lang(), "st-max-bytes-help"),
                 ),
             }
         }
         if feed.url.is_some() && feed.public_keys.is_empty() {
             d.error_help(
                 t.span(),
-                "[feed] has a url but no public_keys: nothing from it could ever be trusted",
-                "add the province's minisign public key: public_keys = [\"RW…\"]",
+                tr!(d.lang(), "st-no-keys"),
+                tr!(d.lang(), "st-no-keys-help"),
             );
         }
         t.finish(d);
@@ -403,8 +427,13 @@ fn read_emergency(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> 
             {
                 d.error_help(
                     v.span(),
-                    format!("{key} file not found: {}", path.display()),
-                    "put the file there or fix the path (relative paths start at the config dir)",
+                    tr!(
+                        d.lang(),
+                        "st-chime",
+                        key = key,
+                        path = &path.display().to_string()
+                    ),
+                    tr!(d.lang(), "st-chime-help"),
                 );
             }
         }
@@ -425,8 +454,12 @@ fn read_api(root: &mut Fields, d: &mut Diagnostics) -> Option<Api> {
                 Ok(addr) => api.listen = addr,
                 Err(_) => d.error_help(
                     listen.span(),
-                    format!("{:?} is not an address to listen on", listen.get_ref()),
-                    "write IP:port, e.g. \"127.0.0.1:8470\"",
+                    tr!(
+                        d.lang(),
+                        "st-listen",
+                        text = &format!("{:?}", listen.get_ref())
+                    ),
+                    tr!(d.lang(), "st-listen-help"),
                 ),
             }
         }
@@ -439,8 +472,8 @@ fn read_api(root: &mut Fields, d: &mut Diagnostics) -> Option<Api> {
             } else {
                 d.error_help(
                     token.span(),
-                    "[api] token must be 16 to 256 printable ASCII characters",
-                    "make one with e.g. `openssl rand -hex 24`",
+                    tr!(d.lang(), "st-token"),
+                    tr!(d.lang(), "st-token-help"),
                 );
             }
         }
@@ -457,11 +490,7 @@ fn read_tts(root: &mut Fields, d: &mut Diagnostics, config_dir: &Path) -> Vec<St
             let span = t.value("command").map(|v| v.span()).unwrap_or(t.span());
             let mut parts: Vec<String> = parts.into_iter().map(|p| p.into_inner()).collect();
             if parts.is_empty() || !parts.iter().any(|p| p.contains("{out}")) {
-                d.error_help(
-                    span,
-                    "the text-to-speech command must name the WAV it writes as {out}",
-                    "e.g. [\"espeak-ng\", \"-v\", \"vi\", \"-w\", \"{out}\", \"--stdin\"] (the text goes to standard input, or where {text} is)",
-                );
+                d.error_help(span, tr!(d.lang(), "st-tts"), tr!(d.lang(), "st-tts-help"));
             } else {
                 if parts[0].contains('/') && Path::new(&parts[0]).is_relative() {
                     parts[0] = config_dir.join(&parts[0]).to_string_lossy().into_owned();
@@ -484,7 +513,7 @@ fn read_areas(root: &mut Fields, d: &mut Diagnostics) -> Vec<String> {
     if items.len() > MAX_AREAS {
         d.error(
             items[MAX_AREAS].span(),
-            format!("areas lists more than {MAX_AREAS} codes"),
+            tr!(d.lang(), "st-areas", max = MAX_AREAS),
         );
     }
     let mut out = Vec::new();
@@ -500,8 +529,8 @@ fn read_areas(root: &mut Fields, d: &mut Diagnostics) -> Vec<String> {
         } else {
             d.error_help(
                 a.span(),
-                format!("area {text:?} is not an area code"),
-                "write a geocode as the province's CAP alerts do, NAME=VALUE, e.g. \"VN-ADM=31\"",
+                tr!(d.lang(), "st-area", text = &format!("{text:?}")),
+                tr!(d.lang(), "st-area-help"),
             );
         }
     }
@@ -525,8 +554,8 @@ fn command(
     if parts.is_empty() {
         d.error_help(
             t.span(),
-            format!("amplifier `{key}` command is empty"),
-            "give the program and its arguments, e.g. [\"/usr/local/bin/relay\", \"on\"]",
+            tr!(d.lang(), "st-amp-empty", key = key),
+            tr!(d.lang(), "st-amp-empty-help"),
         );
         return None;
     }

@@ -357,7 +357,7 @@ fn needs_restart(old: &crate::config::Config, new: &crate::config::Config) -> Ve
     let (a, b) = (&old.station, &new.station);
     [
         ("station_id", a.station_id != b.station_id),
-        ("[paths] state", a.state_dir != b.state_dir),
+        ("[paths] state", !a.keeps_state_with(b)),
         ("[api] listen", a.api.listen != b.api.listen),
         ("[feed]", a.feed != b.feed),
         ("[fleet]", a.fleet != b.fleet),

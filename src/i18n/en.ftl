@@ -271,3 +271,44 @@ warn-bulletin-no-room = bulletin { $bulletin }: no room in today's sessions; it 
 check-warnings = Warnings for the next { $days } days (the schedule is valid; see them with loaxa plan --date …):
 check-every-day = every day
 status-restart-needed = RESTART   { $at } { $what } changed: in effect only after a restart (systemctl restart loaxa)
+
+## station.toml errors (the installer's)
+st-language = unknown language { $text }
+st-language-help = write language = "vi" (tiếng Việt, the default) or "en" (English)
+st-station-id = station_id { $id } is not a valid id
+st-station-id-help = use lowercase ASCII letters, digits and dashes, e.g. "hn-ba-vi-tan-linh"
+st-output = unknown audio output { $output }
+st-output-help = use one of: default, alsa:<pcm>, pulse, pulse:<sink>, wav:<path>, null (`loaxa devices` lists them)
+st-volume = volume { $value } is out of range
+st-volume-help = use a number from 0.0 (silent) to 1.0 (full)
+st-loudness = loudness_target { $value } LUFS is out of range
+st-loudness-help = broadcast speech is usually -23 to -14 LUFS; -16.0 suits loudspeakers
+st-trim = trim_silence_below { $value } dBFS is out of range
+st-trim-help = use -70.0 to -30.0 (measured in 5 dB steps); -50.0 suits speech
+st-max-duration = max_duration must be between 10s and 24h
+st-max-duration-help = the default is "4h"; a bulletin or a relay recording is minutes to hours
+st-quiet-hours = quiet_hours: { $why }
+st-quiet-hours-help = write a range of hours, e.g. "22:00-05:00" (or "22h-5h")
+st-feed-url = feed url { $url } is not an http(s) URL
+st-feed-url-help = write the full address, e.g. "https://tinh.example/loaxa/feed.json"
+st-public-key = this is not a minisign public key ({ $why })
+st-public-key-help = copy the second line of the province's .pub file: 56 characters starting with "RW"
+st-poll = feed poll interval is shorter than 5s
+st-poll-help = poll every 60s or so; the feed uses conditional requests
+st-max-bytes = max_bulletin_bytes must be a positive number of bytes
+st-max-bytes-help = e.g. 52428800 for 50 MiB
+st-no-keys = [feed] has a url but no public_keys: nothing from it could ever be trusted
+st-no-keys-help = add the province's minisign public key: public_keys = ["RW…"]
+st-chime = { $key } file not found: { $path }
+st-chime-help = put the file there or fix the path (relative paths start at the config dir)
+st-listen = { $text } is not an address to listen on
+st-listen-help = write IP:port, e.g. "127.0.0.1:8470"
+st-token = [api] token must be 16 to 256 printable ASCII characters
+st-token-help = make one with e.g. `openssl rand -hex 24`
+st-tts = the text-to-speech command must name the WAV it writes as {"{"}out{"}"}
+st-tts-help = e.g. ["espeak-ng", "-v", "vi", "-w", "{"{"}out{"}"}", "--stdin"] (the text goes to standard input, or where {"{"}text{"}"} is)
+st-areas = areas lists more than { $max } codes
+st-area = area { $text } is not an area code
+st-area-help = write a geocode as the province's CAP alerts do, NAME=VALUE, e.g. "VN-ADM=31"
+st-amp-empty = amplifier `{ $key }` command is empty
+st-amp-empty-help = give the program and its arguments, e.g. ["/usr/local/bin/relay", "on"]

@@ -257,3 +257,44 @@ warn-bulletin-no-room = bản tin { $bulletin }: các buổi hôm nay không cò
 check-warnings = Cảnh báo cho { $days } ngày tới (lịch vẫn hợp lệ; xem chi tiết bằng loaxa plan --date …):
 check-every-day = mỗi ngày
 status-restart-needed = KHỞI ĐỘNG LẠI { $at } đã đổi { $what }: chỉ có hiệu lực sau khi khởi động lại đài (systemctl restart loaxa)
+
+## Lỗi của station.toml (kỹ thuật viên cài đặt)
+st-language = ngôn ngữ lạ { $text }
+st-language-help = viết language = "vi" (tiếng Việt, mặc định) hoặc "en" (tiếng Anh)
+st-station-id = station_id { $id } không phải là mã đài hợp lệ
+st-station-id-help = dùng chữ thường không dấu, chữ số và dấu gạch ngang, ví dụ "hn-ba-vi-tan-linh"
+st-output = đầu ra âm thanh lạ { $output }
+st-output-help = dùng một trong: default, alsa:<pcm>, pulse, pulse:<sink>, wav:<đường dẫn>, null (lệnh `loaxa devices` liệt kê chúng)
+st-volume = volume { $value } nằm ngoài giới hạn
+st-volume-help = dùng số từ 0.0 (tắt tiếng) đến 1.0 (to nhất)
+st-loudness = loudness_target { $value } LUFS nằm ngoài giới hạn
+st-loudness-help = tiếng nói phát thanh thường từ -23 đến -14 LUFS; -16.0 hợp với loa ngoài trời
+st-trim = trim_silence_below { $value } dBFS nằm ngoài giới hạn
+st-trim-help = dùng từ -70.0 đến -30.0 (đo theo bước 5 dB); -50.0 hợp với tiếng nói
+st-max-duration = max_duration phải từ 10s đến 24h
+st-max-duration-help = mặc định là "4h"; một bản tin hay một lần tiếp sóng dài vài phút đến vài giờ
+st-quiet-hours = quiet_hours: { $why }
+st-quiet-hours-help = viết khoảng giờ, ví dụ "22:00-05:00" (hoặc "22h-5h")
+st-feed-url = địa chỉ nguồn tin { $url } không phải là địa chỉ http(s)
+st-feed-url-help = viết đủ địa chỉ, ví dụ "https://tinh.example/loaxa/feed.json"
+st-public-key = đây không phải là khóa công khai minisign ({ $why })
+st-public-key-help = chép dòng thứ hai của tệp .pub của tỉnh: 56 ký tự, bắt đầu bằng "RW"
+st-poll = chu kỳ hỏi nguồn tin ngắn hơn 5s
+st-poll-help = hỏi khoảng 60s một lần; nguồn tin dùng yêu cầu có điều kiện nên không tốn băng thông
+st-max-bytes = max_bulletin_bytes phải là số byte dương
+st-max-bytes-help = ví dụ 52428800 cho 50 MiB
+st-no-keys = [feed] có url nhưng không có public_keys: không thứ gì từ đó được tin cậy
+st-no-keys-help = thêm khóa công khai minisign của tỉnh: public_keys = ["RW…"]
+st-chime = không tìm thấy tệp { $key }: { $path }
+st-chime-help = chép tệp vào đó hoặc sửa đường dẫn (đường dẫn tương đối tính từ thư mục cấu hình)
+st-listen = { $text } không phải là địa chỉ để lắng nghe
+st-listen-help = viết IP:cổng, ví dụ "127.0.0.1:8470"
+st-token = [api] token phải dài 16 đến 256 ký tự ASCII in được
+st-token-help = tạo một mã bằng, ví dụ, `openssl rand -hex 24`
+st-tts = lệnh đọc chữ phải ghi tệp WAV nó tạo ra là {"{"}out{"}"}
+st-tts-help = ví dụ ["espeak-ng", "-v", "vi", "-w", "{"{"}out{"}"}", "--stdin"] (đoạn chữ được đưa vào đầu vào chuẩn, hoặc vào chỗ {"{"}text{"}"})
+st-areas = areas có nhiều hơn { $max } mã vùng
+st-area = vùng { $text } không phải là mã vùng
+st-area-help = viết mã vùng như cảnh báo CAP của tỉnh, TÊN=GIÁ_TRỊ, ví dụ "VN-ADM=31"
+st-amp-empty = lệnh `{ $key }` của ampli trống
+st-amp-empty-help = ghi chương trình và tham số, ví dụ ["/usr/local/bin/relay", "on"]
