@@ -535,17 +535,24 @@ impl Syncer {
                 ),
             ));
         }
-        let sha = sha256_file(&partial).map_err(|e| Retry(e.to_string()))?;
+        self.keep(b, &partial, target)
+    }
+
+    /// A whole download kept: its hash checked, its audio checked in a child, its
+    /// measurement written beside it, then moved into place.
+    fn keep(&self, b: &FeedBulletin, partial: &Path, target: &Path) -> Result<(), Fetch> {
+        use Fetch::{Refused, Retry};
+        let sha = sha256_file(partial).map_err(|e| Retry(e.to_string()))?;
         if !sha.eq_ignore_ascii_case(&b.sha256) {
-            let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(partial);
             return Err(Refused(
                 RefusalKind::Mismatch,
                 format!("sha256 mismatch (announced {}, got {sha})", b.sha256),
             ));
         }
-        let info = validate_audio(&self.validator, &partial, &self.station.audio)
+        let info = validate_audio(&self.validator, partial, &self.station.audio)
             .inspect_err(|_| {
-                let _ = std::fs::remove_file(&partial);
+                let _ = std::fs::remove_file(partial);
             })
             .map_err(|e| match e {
                 CheckError::Refused(why) => Refused(RefusalKind::NotAudio, why),
@@ -556,7 +563,7 @@ impl Syncer {
             .map_err(|e| Retry(e.to_string()))?;
         // What the check measured, so the daemon never decodes an unvetted file itself.
         crate::store::media::write_sidecar(target, &info).map_err(|e| Retry(e.to_string()))?;
-        std::fs::rename(&partial, target).map_err(|e| Retry(e.to_string()))?;
+        std::fs::rename(partial, target).map_err(|e| Retry(e.to_string()))?;
         if let Some(d) = target.parent().and_then(|p| std::fs::File::open(p).ok()) {
             let _ = d.sync_all();
         }
