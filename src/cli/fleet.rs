@@ -11,8 +11,10 @@ use super::{EXIT_RUNTIME, runtime_error};
 use crate::config::fleet::{Broker, check_prefix};
 use crate::core::catalog::Priority;
 use crate::core::fleet::PushMessage;
+use crate::i18n::Lang;
 use crate::province::fleet::{self, Link, Targets};
 use crate::remote::broker::Login;
+use crate::tr;
 
 #[derive(Args)]
 pub(super) struct BrokerArgs {
@@ -143,10 +145,10 @@ pub(super) struct PushArgs {
     json: bool,
 }
 
-pub(super) fn run(action: FleetAction) -> ExitCode {
+pub(super) fn run(action: FleetAction, lang: Lang) -> ExitCode {
     match action {
-        FleetAction::Status { mut broker, json } => status(&mut broker, json),
-        FleetAction::Push(args) => push(args),
+        FleetAction::Status { mut broker, json } => status(&mut broker, json, lang),
+        FleetAction::Push(args) => push(args, lang),
         FleetAction::Watch {
             mut broker,
             duration,
@@ -166,7 +168,7 @@ pub(super) fn run(action: FleetAction) -> ExitCode {
         }
         FleetAction::Nudge { mut broker } => match broker.link().and_then(|l| fleet::nudge(&l)) {
             Ok(()) => {
-                println!("every station was told to poll the feed now");
+                println!("{}", tr!(lang, "fleet-nudged"));
                 ExitCode::SUCCESS
             }
             Err(e) => runtime_error(&e),
@@ -175,7 +177,7 @@ pub(super) fn run(action: FleetAction) -> ExitCode {
 }
 
 /// `fleet status`: one line a station.
-fn status(broker: &mut BrokerArgs, json: bool) -> ExitCode {
+fn status(broker: &mut BrokerArgs, json: bool, lang: Lang) -> ExitCode {
     let rows = match broker.link().and_then(|l| fleet::status(&l)) {
         Ok(r) => r,
         Err(e) => return runtime_error(&e),
@@ -187,18 +189,28 @@ fn status(broker: &mut BrokerArgs, json: bool) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
+    let (yes, no) = (tr!(lang, "fleet-yes"), tr!(lang, "fleet-no"));
     println!(
-        "{:<24} {:<7} {:<26} {:<6} {:>5}  QUOTAS / LAST ERROR",
-        "STATION", "ONLINE", "LAST SEEN", "ON AIR", "FEED"
+        "{:<24} {:<9} {:<26} {:<8} {:>7}  {}",
+        tr!(lang, "fleet-col-station"),
+        tr!(lang, "fleet-col-online"),
+        tr!(lang, "fleet-col-last-seen"),
+        tr!(lang, "fleet-col-on-air"),
+        tr!(lang, "fleet-col-feed"),
+        tr!(lang, "fleet-col-quotas")
     );
     for r in &rows {
         // What a station says reaches the admin's terminal escaped.
         println!(
-            "{:<24} {:<7} {:<26} {:<6} {:>5}  {}{}",
+            "{:<24} {:<9} {:<26} {:<8} {:>7}  {}{}",
             fleet::printable(&r.id),
-            if r.online { "yes" } else { "NO" },
+            if r.online {
+                yes.clone()
+            } else {
+                no.to_uppercase()
+            },
             r.last_seen.as_deref().unwrap_or("-"),
-            if r.on_air { "yes" } else { "no" },
+            if r.on_air { &yes } else { &no },
             r.feed_sequence.map_or("-".into(), |s| s.to_string()),
             fleet::printable(&r.quotas.join(", ")),
             r.last_error
@@ -207,16 +219,16 @@ fn status(broker: &mut BrokerArgs, json: bool) -> ExitCode {
                 .unwrap_or_default()
         );
     }
+    let online = rows.iter().filter(|r| r.online).count();
     println!(
-        "{} station(s), {} online",
-        rows.len(),
-        rows.iter().filter(|r| r.online).count()
+        "{}",
+        tr!(lang, "fleet-total", count = rows.len(), online = online)
     );
     ExitCode::SUCCESS
 }
 
 /// `fleet push`: sign, publish, wait for the acknowledgements.
-fn push(args: PushArgs) -> ExitCode {
+fn push(args: PushArgs, lang: Lang) -> ExitCode {
     let PushArgs {
         mut broker,
         all,
@@ -293,39 +305,50 @@ fn push(args: PushArgs) -> ExitCode {
         let v = serde_json::json!({"id": signed.id, "ok": good, "stations": outcomes});
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        print_outcomes(&signed.id, &outcomes);
+        print_outcomes(&signed.id, &outcomes, lang);
     }
     if good && !outcomes.is_empty() {
         ExitCode::SUCCESS
     } else {
         if outcomes.is_empty() {
-            eprintln!("error: no station was expected to answer (none online)");
+            eprintln!("{}", tr!(lang, "fleet-none-expected"));
         }
         ExitCode::from(EXIT_RUNTIME)
     }
 }
 
 /// The acknowledgements of one push, a line a station.
-fn print_outcomes(id: &str, outcomes: &[fleet::Outcome]) {
-    println!("push {}", id);
+fn print_outcomes(id: &str, outcomes: &[fleet::Outcome], lang: Lang) {
+    println!("{}", tr!(lang, "fleet-push", id = id));
     println!(
-        "{:<24} {:<12} {:>8}  REASON",
-        "STATION", "OUTCOME", "LATENCY"
+        "{:<24} {:<12} {:>8}  {}",
+        tr!(lang, "fleet-col-station"),
+        tr!(lang, "fleet-col-outcome"),
+        tr!(lang, "fleet-col-latency"),
+        tr!(lang, "fleet-col-reason")
     );
+    let silent = tr!(lang, "fleet-silent");
+    let unexpected = tr!(lang, "fleet-not-expected");
     for o in outcomes {
         println!(
             "{:<24} {:<12} {:>8}  {}{}",
             fleet::printable(&o.station),
-            o.event.map_or("SILENT", |e| e.as_str()),
+            o.event.map_or(silent.as_str(), |e| e.as_str()),
             o.latency_ms.map_or("-".into(), |ms| format!("{ms} ms")),
             fleet::printable(o.reason.as_deref().unwrap_or("")),
-            if o.expected { "" } else { " (not expected)" }
+            if o.expected { "" } else { unexpected.as_str() }
         );
     }
     let accepted = outcomes.iter().filter(|o| o.accepted).count();
+    let expected = outcomes.iter().filter(|o| o.expected).count();
     println!(
-        "{accepted} of {} expected station(s) accepted",
-        outcomes.iter().filter(|o| o.expected).count()
+        "{}",
+        tr!(
+            lang,
+            "fleet-accepted",
+            accepted = accepted,
+            expected = expected
+        )
     );
 }
 

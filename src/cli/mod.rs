@@ -169,7 +169,7 @@ pub fn main() -> ExitCode {
         },
         Command::Check => check(&dir, lang),
         #[cfg(feature = "province")]
-        Command::Province(command) => province::run(*command),
+        Command::Province(command) => province::run(*command, lang),
         Command::Plan { date, json } => plan(&dir, date, json, lang),
         Command::Report {
             from,

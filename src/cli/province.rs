@@ -11,6 +11,7 @@ use clap::Subcommand;
 use super::args::{Signing, parse_priority};
 use super::{EXIT_RUNTIME, cap, fleet, runtime_error};
 use crate::core::catalog::Priority;
+use crate::i18n::Lang;
 
 #[derive(Subcommand)]
 pub(super) enum Command {
@@ -122,7 +123,7 @@ pub(super) enum FeedAction {
     },
 }
 
-pub(super) fn run(command: Command) -> ExitCode {
+pub(super) fn run(command: Command, lang: Lang) -> ExitCode {
     match command {
         Command::Keygen { dir } => match crate::province::feed::keygen(&dir) {
             Ok(public) => {
@@ -142,7 +143,7 @@ pub(super) fn run(command: Command) -> ExitCode {
             Err(e) => runtime_error(&e),
         },
         Command::Feed { action } => feed(action),
-        Command::Fleet { action } => fleet::run(action),
+        Command::Fleet { action } => fleet::run(action, lang),
         Command::Cap { action } => cap::run(action),
         Command::Push {
             url,

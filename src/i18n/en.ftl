@@ -312,3 +312,26 @@ st-area = area { $text } is not an area code
 st-area-help = write a geocode as the province's CAP alerts do, NAME=VALUE, e.g. "VN-ADM=31"
 st-amp-empty = amplifier `{ $key }` command is empty
 st-amp-empty-help = give the program and its arguments, e.g. ["/usr/local/bin/relay", "on"]
+
+## loaxa fleet (the province's)
+fleet-col-station = STATION
+fleet-col-online = ONLINE
+fleet-col-last-seen = LAST SEEN
+fleet-col-on-air = ON AIR
+fleet-col-feed = FEED
+fleet-col-quotas = QUOTAS / LAST ERROR
+fleet-col-outcome = OUTCOME
+fleet-col-latency = LATENCY
+fleet-col-reason = REASON
+fleet-yes = yes
+fleet-no = no
+fleet-total = { $count ->
+    [one] { $count } station
+   *[other] { $count } stations
+}, { $online } online
+fleet-push = push { $id }
+fleet-silent = SILENT
+fleet-not-expected = { " " }(not expected)
+fleet-accepted = { $accepted } of { $expected } expected station(s) accepted
+fleet-none-expected = error: no station was expected to answer (none online)
+fleet-nudged = every station was told to poll the feed now

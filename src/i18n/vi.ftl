@@ -298,3 +298,23 @@ st-area = vùng { $text } không phải là mã vùng
 st-area-help = viết mã vùng như cảnh báo CAP của tỉnh, TÊN=GIÁ_TRỊ, ví dụ "VN-ADM=31"
 st-amp-empty = lệnh `{ $key }` của ampli trống
 st-amp-empty-help = ghi chương trình và tham số, ví dụ ["/usr/local/bin/relay", "on"]
+
+## loaxa fleet (tỉnh)
+fleet-col-station = ĐÀI
+fleet-col-online = KẾT NỐI
+fleet-col-last-seen = LẦN CUỐI THẤY
+fleet-col-on-air = ĐANG PHÁT
+fleet-col-feed = NGUỒN
+fleet-col-quotas = CHỈ TIÊU / LỖI GẦN NHẤT
+fleet-col-outcome = KẾT QUẢ
+fleet-col-latency = ĐỘ TRỄ
+fleet-col-reason = LÝ DO
+fleet-yes = có
+fleet-no = không
+fleet-total = { $count } đài, { $online } đang kết nối
+fleet-push = bản tin gửi { $id }
+fleet-silent = IM LẶNG
+fleet-not-expected = { " " }(không chờ đài này)
+fleet-accepted = { $accepted } trên { $expected } đài cần nhận đã nhận
+fleet-none-expected = lỗi: không đài nào được chờ trả lời (không đài nào đang kết nối)
+fleet-nudged = đã báo mọi đài hỏi nguồn tin ngay

@@ -469,6 +469,35 @@ fn the_example_acl_lets_a_station_speak_only_under_its_own_id() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The table for a person: Vietnamese by default, English on request (SPEC §16).
+    let table = |lang: &str| {
+        let out = loaxa(&[
+            "--lang",
+            lang,
+            "fleet",
+            "status",
+            "--broker",
+            &broker.url(),
+            "--prefix",
+            PREFIX,
+            "--username",
+            "province",
+            "--password",
+            "pp-secret",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let vi = table("vi");
+    assert!(
+        vi.starts_with("ĐÀI") && vi.contains("1 đài, 1 đang kết nối"),
+        "{vi}"
+    );
+    let en = table("en");
+    assert!(
+        en.starts_with("STATION") && en.contains("1 station, 1 online"),
+        "{en}"
+    );
     // Another station cannot speak for this one, nor read the province's view.
     let out = std::process::Command::new("mosquitto_pub")
         .args([
