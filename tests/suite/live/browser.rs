@@ -86,6 +86,12 @@ impl Browser {
 
     /// One DevTools command, on the page once one is open; its result.
     pub fn call(&mut self, method: &str, params: Value) -> Value {
+        self.try_call(method, params)
+            .unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// Like `call`; the protocol's error (e.g. the page navigated mid-command) as `Err`.
+    pub fn try_call(&mut self, method: &str, params: Value) -> Result<Value, Value> {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({ "id": id, "method": method, "params": params });
@@ -101,8 +107,10 @@ impl Browser {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.from.recv_timeout(left) {
                 Ok(v) if v["id"] == id => {
-                    assert!(v.get("error").is_none(), "{method}: {}", v["error"]);
-                    return v["result"].clone();
+                    return match v.get("error") {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(v["result"].clone()),
+                    };
                 }
                 Ok(v) => self.events.push(v),
                 Err(RecvTimeoutError::Timeout) => panic!("chromium did not answer {method}"),
@@ -139,10 +147,12 @@ impl Browser {
 
     /// Like `eval`; what it threw as the error.
     pub fn try_eval(&mut self, js: &str) -> Result<Value, Value> {
-        let r = self.call(
+        // A page that navigates while it is asked (a login's reload) answers with an
+        // error: the caller's `wait_for` asks again.
+        let r = self.try_call(
             "Runtime.evaluate",
             json!({ "expression": js, "returnByValue": true, "awaitPromise": true }),
-        );
+        )?;
         match r.get("exceptionDetails") {
             Some(e) => Err(e.clone()),
             None => Ok(r["result"]["value"].clone()),
