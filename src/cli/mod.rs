@@ -273,9 +273,13 @@ fn print_coming_warnings(config: &Config, lang: Lang) {
     let tz = config.schedule.timezone;
     let today = Utc::now().with_timezone(&tz).date_naive();
     let mut seen: Vec<(String, Vec<NaiveDate>)> = Vec::new();
+    // The state (feed, pushes) read once for the week; each day's history from its log.
+    let catalog = crate::station::catalog::load(config);
+    let store = crate::store::Store::of(&config.station);
     for date in (0..CHECK_DAYS).filter_map(|n| today.checked_add_signed(chrono::TimeDelta::days(n)))
     {
-        let plan = plan_view::load(config, date, None);
+        let history = store.history(date, tz);
+        let plan = plan_view::plan_of(config, &catalog, date, None, &history);
         for w in plan_view::warnings(&plan, lang) {
             match seen.iter_mut().find(|(text, _)| *text == w) {
                 Some((_, dates)) => dates.push(date),

@@ -36,10 +36,22 @@ fn plan_with(
     history: &crate::core::plan::History,
 ) -> Plan {
     let catalog = crate::station::catalog::load(config);
+    plan_of(config, &catalog, date, not_before, history)
+}
+
+/// A day's plan from a catalog already loaded (a report or `check` plans many days from
+/// one read of the state).
+pub fn plan_of(
+    config: &Config,
+    catalog: &crate::core::catalog::Catalog,
+    date: NaiveDate,
+    not_before: Option<DateTime<Tz>>,
+    history: &crate::core::plan::History,
+) -> Plan {
     plan_day(&PlanInput {
         station_id: &config.station.station_id,
         schedule: &config.schedule,
-        catalog: &catalog,
+        catalog,
         date,
         history,
         not_before,

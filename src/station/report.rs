@@ -26,21 +26,21 @@ pub fn build(
     let store = Store::of(&config.station);
     let tz = config.schedule.timezone;
     let today = now.with_timezone(&tz).date_naive();
-    let rest_of_today = (from <= today && today <= to)
-        .then(|| super::plan::load(config, today, Some(now.with_timezone(&tz))));
+    let rest_of_today = (from <= today && today <= to).then(|| {
+        let history = store.history(today, tz);
+        super::plan::plan_of(config, &catalog, today, Some(now), &history)
+    });
     crate::core::report::build(
         &config.station.station_id,
         |date| store.read_day(date, tz),
         |date| {
-            Some(crate::core::planner::plan_day(
-                &crate::core::planner::PlanInput {
-                    station_id: &config.station.station_id,
-                    schedule: &config.schedule,
-                    catalog: &catalog,
-                    date,
-                    history: &crate::core::plan::History::default(),
-                    not_before: None,
-                },
+            let nothing_played = crate::core::plan::History::default();
+            Some(super::plan::plan_of(
+                config,
+                &catalog,
+                date,
+                None,
+                &nothing_played,
             ))
         },
         rest_of_today.as_ref(),
@@ -105,35 +105,24 @@ fn heard(lang: Lang, heard: Option<Heard>) -> String {
 /// What a row's last column says: a shortfall and its reason for a day that is over,
 /// what is still planned for today or a day to come.
 fn remark(lang: Lang, row: &Row) -> String {
-    match row.state {
-        DayState::Today => {
-            let mut out = tr!(lang, "report-today", done = row.done, planned = row.planned);
-            if row.short > 0 {
-                out = format!(
-                    "{out} · {}",
-                    tr!(lang, "report-short", count = row.short, reason = "")
-                );
-            }
-            out
-        }
-        DayState::Future => {
-            let mut out = tr!(lang, "report-future", planned = row.planned);
-            if row.short > 0 {
-                out = format!(
-                    "{out} · {}",
-                    tr!(lang, "report-short", count = row.short, reason = "")
-                );
-            }
-            out
-        }
+    let still = match row.state {
+        DayState::Today => tr!(lang, "report-today", done = row.done, planned = row.planned),
+        DayState::Future => tr!(lang, "report-future", planned = row.planned),
         DayState::Over if row.short > 0 => {
             let reason = row
                 .cause
                 .as_ref()
                 .map_or(String::new(), |c| format!(" ({})", why(lang, c)));
-            tr!(lang, "report-short", count = row.short, reason = &reason)
+            return tr!(lang, "report-short", count = row.short, reason = &reason);
         }
-        DayState::Over => String::new(),
+        DayState::Over => return String::new(),
+    };
+    // Today or a day to come that its plan cannot fill: how many will be missing.
+    if row.short > 0 {
+        let short = tr!(lang, "report-short", count = row.short, reason = "");
+        format!("{still} · {short}")
+    } else {
+        still
     }
 }
 
